@@ -52,7 +52,7 @@ func TestChooseTable(t *testing.T) {
 			Request{Target: 2, Min: 2}, nil, 0, 0, ErrTooFew},
 		{"degrades to min when target cannot be met", []Backend{down, up("x", "a", 0, 1), up("y", "b", 0, 1)},
 			Request{Target: 3, Min: 2}, nil, 2, 0, nil},
-		{"priority wins within a group", []Backend{up("low", "a", 5, 1 << 40), up("high", "a", 1, 1)},
+		{"priority wins within a group", []Backend{up("low", "a", 5, 1<<40), up("high", "a", 1, 1)},
 			Request{Target: 1, Min: 1, Spread: SpreadMostFree}, []string{"high"}, 1, 1, nil},
 		{"most free breaks priority ties", []Backend{up("small", "a", 1, 10), up("big", "a", 1, 1000)},
 			Request{Target: 1, Min: 1, Spread: SpreadMostFree}, []string{"big"}, 1, 1, nil},
