@@ -1,0 +1,385 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// Deliver stores body (the stored form: CRLF, dot-stuffed, Received: header
+// first) for every recipient of m. It reads body to its end whatever happens,
+// so the SMTP session stays in step. A nil error means at least W replicas
+// committed and every forward was relayed: the caller may answer 250.
+func (d *Deliverer) Deliver(ctx context.Context, m Message, body io.Reader) (Result, error) {
+	start := d.now()
+	boxes, forwards := split(m.Recipients)
+	if m.Received.IsZero() {
+		m.Received = start
+	}
+	t := &txn{d: d, id: msgid.New(m.Received), boxes: boxes}
+	res, err := t.run(ctx, m, forwards, body)
+	observe(res, err, d.now().Sub(start))
+	return res, err
+}
+
+// txn is the state of one delivery.
+type txn struct {
+	d        *Deliverer
+	id       msgid.ID
+	boxes    []mailbox.Name
+	replicas []*replica
+	relay    RelaySink
+}
+
+// replica is one backend's copy and how far it got.
+type replica struct {
+	b        Backend
+	up       Upload
+	failed   error
+	prepared bool
+	linked   bool
+}
+
+func (t *txn) run(ctx context.Context, m Message, forwards []string, body io.Reader) (Result, error) {
+	if err := t.open(ctx, m, forwards); err != nil {
+		drain(body)
+		t.abort(ctx)
+		return Result{}, err
+	}
+	n, err := t.stream(body)
+	if err == nil {
+		err = t.d.checkQuota(ctx, m.Recipients, n)
+	}
+	if err == nil {
+		err = t.complete(ctx)
+	}
+	if err != nil {
+		t.abort(ctx)
+		return Result{}, err
+	}
+	return Result{ID: t.id, Replicas: t.names(), Forwarded: len(forwards), Bytes: n}, nil
+}
+
+// open starts the replica uploads and the relay transaction.
+func (t *txn) open(ctx context.Context, m Message, forwards []string) error {
+	if len(t.boxes) > 0 {
+		if err := t.begin(ctx); err != nil {
+			return err
+		}
+	}
+	if len(forwards) == 0 {
+		return nil
+	}
+	if t.d.relay == nil {
+		return errNoRelay
+	}
+	rctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
+	defer cancel()
+	sink, err := t.d.relay.Start(rctx, m.From, forwards)
+	if err != nil {
+		return relayError(err)
+	}
+	t.relay = sink
+	return nil
+}
+
+// begin opens R uploads, replacing a backend that refuses by a spare: no
+// data has been sent yet, so falling back costs nothing.
+func (t *txn) begin(ctx context.Context) error {
+	r := t.d.cfg.Redundancy
+	chosen, spares, err := t.d.picker.Pick(r)
+	if err != nil || len(chosen)+len(spares) < t.d.cfg.WriteQuorum {
+		return errNoBackends
+	}
+	candidates := append(append([]Backend{}, chosen...), spares...)
+	for len(t.replicas) < r && len(candidates) > 0 {
+		need := min(r-len(t.replicas), len(candidates))
+		batch := candidates[:need]
+		candidates = candidates[need:]
+		t.replicas = append(t.replicas, t.beginAll(ctx, batch)...)
+	}
+	if len(t.replicas) < t.d.cfg.WriteQuorum {
+		return errNoBackends
+	}
+	return nil
+}
+
+// beginAll opens uploads on bs concurrently and returns those that opened.
+func (t *txn) beginAll(ctx context.Context, bs []Backend) []*replica {
+	out := make([]*replica, len(bs))
+	parallel(len(bs), func(i int) {
+		bctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
+		defer cancel()
+		up, err := bs[i].Begin(bctx, t.id)
+		replicaOutcome(bs[i].Name(), "begin", err)
+		if err == nil {
+			out[i] = &replica{b: bs[i], up: up}
+		}
+	})
+	opened := out[:0]
+	for _, r := range out {
+		if r != nil {
+			opened = append(opened, r)
+		}
+	}
+	return opened
+}
+
+// stream copies body to every live replica and to the relay. A replica that
+// fails is dropped (the quorum decides later); a relay failure is fatal for
+// the message, since the forwarded recipients would not get it.
+func (t *txn) stream(body io.Reader) (int64, error) {
+	buf := make([]byte, t.d.cfg.ChunkBytes)
+	var total int64
+	for {
+		n, rerr := io.ReadFull(body, buf)
+		if n > 0 {
+			total += int64(n)
+			if err := t.write(buf[:n]); err != nil {
+				drain(body)
+				return total, err
+			}
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return total, nil
+		case rerr != nil:
+			return total, rerr // the DATA reader's own refusal (size, bare LF, ...)
+		}
+	}
+}
+
+func (t *txn) write(p []byte) error {
+	live := t.live()
+	var relayErr error
+	parallel(len(live)+1, func(i int) {
+		if i == len(live) {
+			if t.relay != nil {
+				_, relayErr = t.relay.Write(p)
+			}
+			return
+		}
+		if _, err := live[i].up.Write(p); err != nil {
+			live[i].fail("write", err)
+		}
+	})
+	if relayErr != nil {
+		return relayError(relayErr)
+	}
+	return nil
+}
+
+// complete runs the two phases and the relay's end of data between them.
+func (t *txn) complete(ctx context.Context) error {
+	if len(t.replicas) > 0 {
+		t.finishAll()
+		if t.count(func(r *replica) bool { return r.prepared }) < t.d.cfg.WriteQuorum {
+			return errReplicas
+		}
+	}
+	if t.relay != nil {
+		if err := t.relay.Commit(); err != nil {
+			t.relay = nil // nothing left to cancel
+			return relayError(err)
+		}
+		t.relay = nil
+	}
+	if len(t.replicas) == 0 {
+		return nil
+	}
+	t.commitAll(ctx)
+	if t.count(func(r *replica) bool { return r.linked }) < t.d.cfg.WriteQuorum {
+		return errReplicas
+	}
+	t.cleanupStragglers(ctx)
+	return nil
+}
+
+func (t *txn) finishAll() {
+	live := t.live()
+	parallel(len(live), func(i int) {
+		if err := live[i].up.Finish(); err != nil {
+			live[i].fail("prepare", err)
+			return
+		}
+		live[i].prepared = true
+		replicaOutcome(live[i].b.Name(), "prepare", nil)
+	})
+}
+
+func (t *txn) commitAll(ctx context.Context) {
+	live := t.live()
+	parallel(len(live), func(i int) {
+		cctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
+		defer cancel()
+		if err := live[i].b.Commit(cctx, t.id, t.boxes); err != nil {
+			live[i].fail("commit", err)
+			return
+		}
+		live[i].linked = true
+		replicaOutcome(live[i].b.Name(), "commit", nil)
+	})
+}
+
+// cleanupStragglers aborts replicas that failed after the quorum was met, so
+// no partial copy (some links, or a tmp file) is left behind; repair restores
+// the full redundancy later.
+func (t *txn) cleanupStragglers(ctx context.Context) {
+	var bad []*replica
+	for _, r := range t.replicas {
+		if !r.linked {
+			bad = append(bad, r)
+		}
+	}
+	t.abortReplicas(ctx, bad)
+}
+
+// abort removes every replica's copy (tmp file and links) and cancels the relay.
+func (t *txn) abort(ctx context.Context) {
+	if t.relay != nil {
+		t.relay.Cancel()
+		t.relay = nil
+	}
+	t.abortReplicas(ctx, t.replicas)
+}
+
+func (t *txn) abortReplicas(ctx context.Context, rs []*replica) {
+	parallel(len(rs), func(i int) {
+		rs[i].up.Cancel()
+		// Abort even without a context deadline left: the sender is told 451
+		// and will retry, so a copy left here would become a duplicate.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.d.cfg.BackendTimout)
+		defer cancel()
+		err := rs[i].b.Abort(actx, t.id, t.boxes)
+		replicaOutcome(rs[i].b.Name(), "abort", err)
+		if err != nil {
+			t.d.recordOrphan(rs[i].b.Name(), t.id, t.boxes, err)
+		}
+	})
+}
+
+func (r *replica) fail(phase string, err error) {
+	r.failed = err
+	replicaOutcome(r.b.Name(), phase, err)
+}
+
+func (t *txn) live() []*replica {
+	var out []*replica
+	for _, r := range t.replicas {
+		if r.failed == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (t *txn) count(pred func(*replica) bool) int {
+	n := 0
+	for _, r := range t.replicas {
+		if r.failed == nil && pred(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *txn) names() []string {
+	var out []string
+	for _, r := range t.replicas {
+		if r.linked {
+			out = append(out, r.b.Name())
+		}
+	}
+	return out
+}
+
+// checkQuota refuses the message with 552 5.2.2 only when no local recipient
+// has room for it: with one reply for all recipients (RFC 5321 section
+// 3.3), refusing because one mailbox is full would refuse everybody else.
+// This is PowerMail's "most generous recipient wins" rule.
+func (d *Deliverer) checkQuota(ctx context.Context, rcpts []Recipient, size int64) error {
+	if d.quota == nil {
+		return nil
+	}
+	limited := 0
+	for _, r := range rcpts {
+		if len(r.Forward) > 0 {
+			continue
+		}
+		if r.QuotaBytes <= 0 {
+			return nil
+		}
+		used, err := d.quota.Usage(ctx, r.Mailbox)
+		if err != nil || used+size <= r.QuotaBytes {
+			return nil // an unknown usage never refuses mail
+		}
+		limited++
+	}
+	if limited == 0 {
+		return nil
+	}
+	return errQuota
+}
+
+// split separates local mailboxes (deduplicated, in order) from forwards.
+func split(rcpts []Recipient) (boxes []mailbox.Name, forwards []string) {
+	seenBox := map[mailbox.Name]bool{}
+	seenFwd := map[string]bool{}
+	for _, r := range rcpts {
+		if len(r.Forward) == 0 {
+			if !seenBox[r.Mailbox] {
+				seenBox[r.Mailbox] = true
+				boxes = append(boxes, r.Mailbox)
+			}
+			continue
+		}
+		for _, f := range r.Forward {
+			if !seenFwd[f] {
+				seenFwd[f] = true
+				forwards = append(forwards, f)
+			}
+		}
+	}
+	return boxes, forwards
+}
+
+// relayError keeps a relay's own refusal (it may be permanent) and turns
+// anything else into a temporary failure.
+func relayError(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errNoRelay
+}
+
+func (d *Deliverer) recordOrphan(backend string, id msgid.ID, boxes []mailbox.Name, cause error) {
+	d.log.Warn("abort not delivered; copy may remain until repair",
+		"backend", backend, "id", id, "err", cause)
+	if d.orphans == nil {
+		return
+	}
+	if err := d.orphans.Append(Orphan{Time: d.now(), Backend: backend, ID: id, Boxes: boxes}); err != nil {
+		d.log.Error("orphan log append failed", "err", err)
+	}
+}
+
+// parallel runs f(0..n-1) concurrently and waits for all.
+func parallel(n int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(i) }()
+	}
+	wg.Wait()
+}
+
+func drain(r io.Reader) { _, _ = io.Copy(io.Discard, r) }

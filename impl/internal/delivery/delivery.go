@@ -1,0 +1,166 @@
+// Package delivery stores one accepted SMTP message on several backends, the
+// step where PowerMail's promise ("either email is accepted or it is not")
+// is kept or broken.
+//
+// A message is streamed once to each of R chosen backends while it arrives
+// (no whole-message buffering), then made durable in two phases:
+//
+//	prepare  every replica: chunks + END(size, sha256); the backend fsyncs tmp/<id>
+//	commit   every prepared replica: one COMMIT naming all local recipients;
+//	         the backend hard-links tmp/<id> into each mailbox and fsyncs the dirs
+//	reply    250 only when at least W replicas committed (RFC 5321 section 6.1:
+//	         after 250 the message MUST NOT be lost)
+//
+// When fewer than W replicas prepare or commit, every replica is aborted
+// (ABORT removes the tmp file and any links already made) and the sender gets
+// 451 4.3.0, so its retry cannot create a duplicate. An abort that cannot be
+// delivered (the backend vanished) is appended to the orphan log so that
+// repair can remove the stray copy later. The original committed one backend
+// after another and kept partial copies on failure, so retries duplicated mail.
+//
+// All recipients of a message share one transfer and one file per backend:
+// 100 recipients on R=2 cost two transfers and two files (with 100 links each).
+//
+// Forward-only recipients are relayed to the outgoing SMTP host in one
+// transaction. The relay's end-of-data is sent after every backend prepared
+// and before the commits, so a relay refusal still aborts the whole message;
+// the remaining window (relay accepted, then fewer than W commits) is the one
+// place a sender's retry can duplicate a forwarded copy: a relay has no
+// two-phase commit.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// Upload is one replica's stream (satisfied by *ppclient.Upload).
+type Upload interface {
+	io.Writer
+	// Finish announces size and checksum; nil means the replica is durable in tmp/.
+	Finish() error
+	Cancel()
+}
+
+// Backend is what delivery needs of one pplistener.
+type Backend interface {
+	Name() string
+	Begin(ctx context.Context, id msgid.ID) (Upload, error)
+	Commit(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
+	Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
+}
+
+// Picker chooses backends for a new message: up to n in preferred order,
+// then spares to use when one of them refuses the upload.
+type Picker interface {
+	Pick(n int) (chosen, spares []Backend, err error)
+}
+
+// Relay sends a message to the outgoing SMTP host (see package relay).
+type Relay interface {
+	// Start opens a transaction for rcpts; the returned sink takes the stored
+	// form (dot-stuffed CRLF) and Commit sends the final "." and waits.
+	Start(ctx context.Context, from string, rcpts []string) (RelaySink, error)
+}
+
+// RelaySink is an open relay transaction.
+type RelaySink interface {
+	io.Writer
+	Commit() error
+	Cancel()
+}
+
+// QuotaUsage reports the bytes a mailbox holds now (merged over backends).
+type QuotaUsage interface {
+	Usage(ctx context.Context, box mailbox.Name) (int64, error)
+}
+
+// Recipient is one accepted RCPT: a local mailbox or a forward.
+type Recipient struct {
+	Mailbox    mailbox.Name
+	Forward    []string // non-empty: forward-only, nothing stored locally
+	QuotaBytes int64    // 0: unlimited
+}
+
+// Message is the envelope of one transaction.
+type Message struct {
+	From       string
+	Recipients []Recipient
+	Received   time.Time
+}
+
+// Config holds the redundancy policy and deadlines.
+type Config struct {
+	Redundancy    int           // R: replicas written per message
+	WriteQuorum   int           // W: committed replicas needed before 250
+	BackendTimout time.Duration // bound for one backend step (begin, finish, commit, abort)
+	ChunkBytes    int           // read size when streaming the body
+}
+
+// Validate rejects combinations that cannot keep the promise.
+func (c Config) Validate() error {
+	switch {
+	case c.Redundancy < 1:
+		return errors.New("redundancy must be at least 1")
+	case c.WriteQuorum < 1 || c.WriteQuorum > c.Redundancy:
+		return fmt.Errorf("write quorum must be between 1 and redundancy (%d)", c.Redundancy)
+	case c.BackendTimout <= 0:
+		return errors.New("backend timeout must be positive")
+	case c.ChunkBytes < 512:
+		return errors.New("chunk size must be at least 512 bytes")
+	}
+	return nil
+}
+
+// Deliverer runs deliveries; it is safe for concurrent use.
+type Deliverer struct {
+	cfg     Config
+	picker  Picker
+	relay   Relay      // nil: forwards are refused
+	quota   QuotaUsage // nil: quotas are not checked at end of data
+	orphans *OrphanLog // nil: failed aborts are only logged
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a Deliverer; relay, quota and orphans may be nil.
+func New(cfg Config, picker Picker, relay Relay, quota QuotaUsage, orphans *OrphanLog, log *slog.Logger) *Deliverer {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Deliverer{cfg: cfg, picker: picker, relay: relay, quota: quota, orphans: orphans, log: log, now: time.Now}
+}
+
+// Error is a refusal with its SMTP reply (RFC 5321 section 4.2, RFC 3463).
+type Error struct {
+	Code     int
+	Enhanced string
+	Text     string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s %s", e.Code, e.Enhanced, e.Text) }
+
+// Temporary reports a 4xx refusal.
+func (e *Error) Temporary() bool { return e.Code/100 == 4 }
+
+var (
+	errNoBackends = &Error{451, "4.3.0", "not enough storage backends available, try again later"}
+	errReplicas   = &Error{451, "4.3.0", "message could not be stored redundantly, try again later"}
+	errQuota      = &Error{552, "5.2.2", "mailbox full"}
+	errNoRelay    = &Error{451, "4.4.0", "forwarding unavailable, try again later"}
+)
+
+// Result describes an accepted message.
+type Result struct {
+	ID        msgid.ID
+	Replicas  []string // backends that committed
+	Forwarded int      // recipients relayed
+	Bytes     int64
+}

@@ -1,0 +1,147 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// fakeBackend records what a pplistener would have stored, with a knob per
+// phase to fail.
+type fakeBackend struct {
+	name string
+	mu   sync.Mutex
+	// failure knobs
+	failBegin, failWrite, failFinish, failCommit, failAbort bool
+	// observed
+	begins   int
+	prepared map[msgid.ID][]byte
+	links    map[mailbox.Name]map[msgid.ID]bool
+	aborts   int
+}
+
+func newFake(name string) *fakeBackend {
+	return &fakeBackend{name: name, prepared: map[msgid.ID][]byte{}, links: map[mailbox.Name]map[msgid.ID]bool{}}
+}
+
+var errInjected = errors.New("injected failure")
+
+func (f *fakeBackend) Name() string { return f.name }
+
+func (f *fakeBackend) Begin(_ context.Context, id msgid.ID) (Upload, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.begins++
+	if f.failBegin {
+		return nil, errInjected
+	}
+	return &fakeUpload{f: f, id: id}, nil
+}
+
+func (f *fakeBackend) Commit(_ context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failCommit {
+		return errInjected
+	}
+	if _, ok := f.prepared[id]; !ok {
+		return errors.New("not prepared")
+	}
+	for _, b := range boxes {
+		if f.links[b] == nil {
+			f.links[b] = map[msgid.ID]bool{}
+		}
+		f.links[b][id] = true
+	}
+	return nil
+}
+
+func (f *fakeBackend) Abort(_ context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.aborts++
+	if f.failAbort {
+		return errInjected
+	}
+	delete(f.prepared, id)
+	for _, b := range boxes {
+		delete(f.links[b], id)
+	}
+	return nil
+}
+
+// copies counts mailbox links of any message.
+func (f *fakeBackend) copies() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.prepared)
+	for _, ids := range f.links {
+		n += len(ids)
+	}
+	return n
+}
+
+type fakeUpload struct {
+	f   *fakeBackend
+	id  msgid.ID
+	buf bytes.Buffer
+}
+
+func (u *fakeUpload) Write(p []byte) (int, error) {
+	if u.f.failWrite {
+		return 0, errInjected
+	}
+	return u.buf.Write(p)
+}
+
+func (u *fakeUpload) Finish() error {
+	u.f.mu.Lock()
+	defer u.f.mu.Unlock()
+	if u.f.failFinish {
+		return errInjected
+	}
+	u.f.prepared[u.id] = bytes.Clone(u.buf.Bytes())
+	return nil
+}
+
+func (u *fakeUpload) Cancel() {}
+
+// fixedPicker returns its backends in order; those past n are spares.
+type fixedPicker []Backend
+
+func (p fixedPicker) Pick(n int) ([]Backend, []Backend, error) {
+	if len(p) == 0 {
+		return nil, nil, errors.New("no backends")
+	}
+	n = min(n, len(p))
+	return p[:n], p[n:], nil
+}
+
+type fakeRelay struct {
+	refuse error
+	got    bytes.Buffer
+	rcpts  []string
+	done   bool
+}
+
+func (r *fakeRelay) Start(_ context.Context, _ string, rcpts []string) (RelaySink, error) {
+	r.rcpts = rcpts
+	return r, nil
+}
+func (r *fakeRelay) Write(p []byte) (int, error) { return r.got.Write(p) }
+func (r *fakeRelay) Commit() error {
+	if r.refuse != nil {
+		return r.refuse
+	}
+	r.done = true
+	return nil
+}
+func (r *fakeRelay) Cancel() {}
+
+type fakeUsage map[mailbox.Name]int64
+
+func (u fakeUsage) Usage(_ context.Context, b mailbox.Name) (int64, error) { return u[b], nil }
