@@ -1,0 +1,11 @@
+package cluster
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var backendUp = promauto.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "powermail_backend_up",
+	Help: "1 when the last health check of the backend succeeded.",
+}, []string{"backend"})
