@@ -1,0 +1,84 @@
+package pop3d
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"powermail/impl/mailbox"
+)
+
+// login runs the part of every login mechanism after the protocol exchange:
+// penalty delay, credential check, maildrop lock, maildrop open, and the
+// move to TRANSACTION (RFC 1939 section 4).
+func (s *session) login(login string, check credentialCheck) reply {
+	login = normalizeLogin(login)
+	ipKey, loginKey := "ip:"+s.ip, "login:"+strings.ToLower(login)
+	if d := s.srv.penalty.delay(ipKey, loginKey); d > 0 {
+		// Slept before checking so that the outcome, good or bad, is never
+		// known sooner than the penalty allows. Only this session waits.
+		s.log.Info("pop3 login delayed", "login", login, "delay", d)
+		if err := s.srv.clock.Sleep(s.srv.work, d); err != nil {
+			return errReply(codeSysTemp, "server shutting down")
+		}
+	}
+	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.BackendTimeout)
+	defer cancel()
+	box, err := check(ctx, login)
+	switch {
+	case errors.Is(err, ErrAuthFailed):
+		return s.loginFailed(login, ipKey, loginKey)
+	case err != nil:
+		return s.backendFailure(err, "authentication", "login", login)
+	}
+	s.srv.penalty.clear(loginKey)
+	return s.open(ctx, login, box)
+}
+
+// loginFailed gives one reply for unknown user and wrong password alike
+// (nothing tells an attacker which logins exist) and raises the penalty.
+func (s *session) loginFailed(login, ipKey, loginKey string) reply {
+	s.srv.penalty.fail(ipKey, loginKey)
+	metricLogins.WithLabelValues(loginFailed).Inc()
+	s.log.Info("pop3 login failed", "login", login)
+	r := errReply(codeAuth, "authentication failed")
+	if s.authFailures++; s.authFailures >= s.srv.cfg.MaxAuthFailures {
+		r.text += "; closing"
+		r.close = true
+	}
+	return r
+}
+
+// open locks and opens the maildrop of an authenticated login.
+func (s *session) open(ctx context.Context, login string, box mailbox.Name) reply {
+	if !s.srv.locks.tryLock(box) {
+		// RFC 1939 section 8 and RFC 2449 section 8.1.1.
+		metricLogins.WithLabelValues(loginInUse).Inc()
+		s.log.Info("pop3 maildrop in use", "login", login, "box", box)
+		return errReply(codeInUse, "maildrop already in use by another session")
+	}
+	drop, err := s.srv.drops.Open(ctx, box)
+	if err != nil {
+		s.srv.locks.unlock(box)
+		return s.backendFailure(err, "maildrop open", "box", box)
+	}
+	s.box, s.drop, s.msgs = box, drop, drop.Messages()
+	s.deleted = make([]bool, len(s.msgs))
+	s.state = stateTransaction
+	metricLogins.WithLabelValues(loginOK).Inc()
+	n, size := s.stat()
+	s.log.Info("pop3 login", "login", login, "box", box, "messages", n, "octets", size, "tls", s.tls)
+	return okReply("maildrop has %d messages (%d octets)", n, size)
+}
+
+// backendFailure turns an error of the userbase or maildrop into the RFC
+// 3206 reply; the details go to the log only.
+func (s *session) backendFailure(err error, what string, attrs ...any) reply {
+	s.log.Warn("pop3 "+what+" failed", append(attrs, "err", err)...)
+	if IsTemporary(err) {
+		metricLogins.WithLabelValues(loginTempFail).Inc()
+		return errReply(codeSysTemp, "%s temporarily unavailable, try again later", what)
+	}
+	metricLogins.WithLabelValues(loginPermFail).Inc()
+	return errReply(codeSysPerm, "%s failed", what)
+}

@@ -1,0 +1,123 @@
+package pop3d
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Clock is the time source of the login penalty, replaceable in tests so that
+// a 15-second delay costs nothing and can be observed.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx is done, whichever comes first, and returns
+	// ctx.Err() in the second case.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxPenaltyEntries bounds the memory of the penalty table: a scan of many
+// IPs or logins cannot grow it without limit. When it is full, expired
+// entries are dropped; if none expired, the new failure is not recorded
+// (the per-IP connection limit still bounds what an attacker gains).
+const maxPenaltyEntries = 100_000
+
+// penalties counts recent failed logins per key (a client IP or a login
+// name) and turns them into a delay: base, 2*base, 4*base, ... capped.
+// This is Dovecot's auth penalty scheme (2, 4, 8, 15 s with the defaults).
+type penalties struct {
+	clock  Clock
+	base   time.Duration
+	max    time.Duration
+	forget time.Duration
+
+	mu      sync.Mutex
+	entries map[string]penalty
+}
+
+type penalty struct {
+	failures int
+	last     time.Time
+}
+
+func newPenalties(c Clock, base, max, forget time.Duration) *penalties {
+	return &penalties{clock: c, base: base, max: max, forget: forget, entries: make(map[string]penalty)}
+}
+
+// delay returns how long a login attempt must wait given the recent failures
+// of all keys (the worst key decides).
+func (p *penalties) delay(keys ...string) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	var worst time.Duration
+	for _, k := range keys {
+		e, ok := p.entries[k]
+		if !ok || now.Sub(e.last) >= p.forget {
+			continue
+		}
+		worst = max(worst, p.delayFor(e.failures))
+	}
+	return worst
+}
+
+func (p *penalties) delayFor(failures int) time.Duration {
+	d := p.base
+	for i := 1; i < failures && d < p.max; i++ {
+		d *= 2
+	}
+	return min(d, p.max)
+}
+
+// fail records one failed login for every key.
+func (p *penalties) fail(keys ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	for _, k := range keys {
+		e, ok := p.entries[k]
+		if !ok && len(p.entries) >= maxPenaltyEntries && !p.sweepLocked(now) {
+			continue
+		}
+		if ok && now.Sub(e.last) >= p.forget {
+			e.failures = 0
+		}
+		p.entries[k] = penalty{failures: e.failures + 1, last: now}
+	}
+}
+
+// clear forgets the failures of key, after a successful login. Only the
+// login's key is cleared: clearing the IP would let an attacker with one
+// valid account reset the IP penalty between guesses at others.
+func (p *penalties) clear(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.entries, key)
+}
+
+// sweepLocked drops expired entries and reports whether room was made.
+func (p *penalties) sweepLocked(now time.Time) bool {
+	for k, e := range p.entries {
+		if now.Sub(e.last) >= p.forget {
+			delete(p.entries, k)
+		}
+	}
+	return len(p.entries) < maxPenaltyEntries
+}
