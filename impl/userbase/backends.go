@@ -1,0 +1,90 @@
+package userbase
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// Backend is a row of the backends table: the run-time list of pplisteners
+// that powersmtp and powerpop poll (issue 4 section 6), so that machines are
+// added or drained without restarting any daemon and all daemons agree.
+type Backend struct {
+	Addr     string // host:port of the pplistener
+	Group    int    // placement group: copies go to distinct groups
+	Priority int    // within a group, lower is preferred
+	ReadOnly bool   // serves reads, takes no new mail
+	Enabled  bool   // false: listed for the record but not used
+}
+
+// ListBackends returns every backend, enabled or not, sorted by address.
+func (db *DB) ListBackends(ctx context.Context) ([]Backend, error) {
+	var out []Backend
+	err := db.call(ctx, "backends", qBackends, func(ctx context.Context, st *sql.Stmt) error {
+		rows, err := st.QueryContext(ctx)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b Backend
+			if err := rows.Scan(&b.Addr, &b.Group, &b.Priority, &b.ReadOnly, &b.Enabled); err != nil {
+				return err
+			}
+			out = append(out, b)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AddBackend inserts b; ErrExists if its address is listed.
+func (db *DB) AddBackend(ctx context.Context, b Backend) error {
+	if err := checkBackend(b); err != nil {
+		return err
+	}
+	return db.call(ctx, "backend-add", qBackendInsert, func(ctx context.Context, st *sql.Stmt) error {
+		_, err := st.ExecContext(ctx, b.Addr, b.Group, b.Priority, boolInt(b.ReadOnly), boolInt(b.Enabled))
+		if db.dialect.isDuplicate(err) {
+			return fmt.Errorf("backend %s: %w", b.Addr, ErrExists)
+		}
+		return err
+	})
+}
+
+// UpdateBackend replaces the row whose address is b.Addr.
+func (db *DB) UpdateBackend(ctx context.Context, b Backend) error {
+	if err := checkBackend(b); err != nil {
+		return err
+	}
+	return db.update(ctx, "backend-set", qBackendUpdate, fmt.Errorf("%w: %s", ErrNoSuchBackend, b.Addr),
+		b.Group, b.Priority, boolInt(b.ReadOnly), boolInt(b.Enabled), b.Addr)
+}
+
+// RemoveBackend deletes the row for addr.
+func (db *DB) RemoveBackend(ctx context.Context, addr string) error {
+	return db.update(ctx, "backend-remove", qBackendDelete, fmt.Errorf("%w: %s", ErrNoSuchBackend, addr), addr)
+}
+
+// checkBackend wants a literal host:port with a numeric port, so that every
+// daemon dials exactly what the operator typed.
+func checkBackend(b Backend) error {
+	if len(b.Addr) > maxAddrBytes {
+		return fmt.Errorf("%w: backend address is %d bytes, at most %d", ErrInvalid, len(b.Addr), maxAddrBytes)
+	}
+	host, port, err := net.SplitHostPort(b.Addr)
+	if err != nil || host == "" {
+		return fmt.Errorf("%w: backend address %.80q: want host:port", ErrInvalid, b.Addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%w: backend address %.80q: port must be 1..65535", ErrInvalid, b.Addr)
+	}
+	for _, v := range []int{b.Group, b.Priority} {
+		if v < 0 || v > maxBackendNumbers {
+			return fmt.Errorf("%w: backend group and priority must be 0..%d", ErrInvalid, maxBackendNumbers)
+		}
+	}
+	return nil
+}

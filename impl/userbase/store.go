@@ -1,0 +1,197 @@
+package userbase
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/userbase/lru"
+	"powermail/impl/userbase/password"
+)
+
+var (
+	lookups = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "powermail_userbase_lookups_total",
+		Help: "Recipient lookups by cache (hit, miss) and result (found, not_found, temporary).",
+	}, []string{"cache", "result"})
+	logins = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "powermail_userbase_logins_total",
+		Help: "Password checks by cache (hit, miss) and result (ok, failed, temporary).",
+	}, []string{"cache", "result"})
+)
+
+// Store is the Userbase the daemons use: a Source behind a lookup cache and
+// a verification cache. Safe for concurrent use.
+type Store struct {
+	src    Source
+	db     *DB // nil unless made by Open
+	posTTL time.Duration
+	negTTL time.Duration
+	authTT time.Duration
+
+	lookups  *lru.Cache[mailbox.Name, lookupResult]
+	verified *lru.Cache[[sha256.Size]byte, struct{}]
+	// hmacKey is random per process: a verification cache key means nothing
+	// outside this process and cannot be tested offline against guesses.
+	hmacKey [32]byte
+}
+
+type lookupResult struct {
+	entry Entry
+	found bool
+}
+
+var _ Userbase = (*Store)(nil)
+
+// Open opens the database of cfg and puts the caches in front of it.
+func Open(cfg Config) (*Store, error) {
+	db, err := OpenDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := NewStore(db, cfg, nil)
+	s.db = db
+	return s, nil
+}
+
+// NewStore puts caches sized and timed by cfg in front of src. now is the
+// clock for the cache expiry; nil means time.Now.
+func NewStore(src Source, cfg Config, now func() time.Time) *Store {
+	s := &Store{
+		src: src, posTTL: cfg.CachePositiveTTL, negTTL: cfg.CacheNegativeTTL, authTT: cfg.AuthCacheTTL,
+		lookups:  lru.New[mailbox.Name, lookupResult](cfg.CacheMaxEntries, now),
+		verified: lru.New[[sha256.Size]byte, struct{}](cfg.AuthCacheMaxEntries, now),
+	}
+	rand.Read(s.hmacKey[:])
+	return s
+}
+
+// DB returns the database for administration and the backend list; nil if
+// the Store was made by NewStore over another Source.
+func (s *Store) DB() *DB { return s.db }
+
+// Close closes the database if Open made it.
+func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.Close()
+}
+
+// Lookup implements Userbase. Found and not-found answers are cached for
+// their own TTLs; temporary failures never are, so the next RCPT retries.
+func (s *Store) Lookup(ctx context.Context, rcpt mailbox.Name) (Entry, error) {
+	name, err := mailbox.Parse(string(rcpt))
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrNoSuchMailbox, err)
+	}
+	if r, ok := s.lookups.Get(name); ok {
+		return s.answer(name, r, "hit")
+	}
+	m, err := s.src.Find(ctx, name)
+	switch {
+	case err == nil:
+		r := lookupResult{entry: m.Entry(), found: true}
+		s.lookups.Put(name, r, s.posTTL)
+		return s.answer(name, r, "miss")
+	case errors.Is(err, ErrNoSuchMailbox):
+		s.lookups.Put(name, lookupResult{}, s.negTTL)
+		return s.answer(name, lookupResult{}, "miss")
+	}
+	lookups.WithLabelValues("miss", "temporary").Inc()
+	return Entry{}, err
+}
+
+func (s *Store) answer(name mailbox.Name, r lookupResult, cache string) (Entry, error) {
+	if !r.found {
+		lookups.WithLabelValues(cache, "not_found").Inc()
+		return Entry{}, fmt.Errorf("%w: %s", ErrNoSuchMailbox, name)
+	}
+	lookups.WithLabelValues(cache, "found").Inc()
+	return r.entry, nil
+}
+
+// Authenticate implements Userbase. The row is always read from the
+// database, so a disabled mailbox or a changed password takes effect at
+// once; what the cache saves is the cost of the hash. Only the mailbox
+// itself authenticates: a catch-all row does not accept logins for other
+// names (log in as "*@domain" to read it).
+func (s *Store) Authenticate(ctx context.Context, login, pw string) (Entry, error) {
+	name, err := LoginName(login)
+	if err != nil || pw == "" || len(pw) > password.MaxPasswordBytes {
+		return s.fail("miss")
+	}
+	m, err := s.src.Find(ctx, name)
+	switch {
+	case errors.Is(err, ErrNoSuchMailbox):
+		burnHashTime(pw)
+		return s.fail("miss")
+	case err != nil:
+		logins.WithLabelValues("miss", "temporary").Inc()
+		return Entry{}, err
+	case m.Name != name:
+		burnHashTime(pw)
+		return s.fail("miss")
+	}
+	key := s.verifyKey(name, m.PasswordHash, pw)
+	if _, ok := s.verified.Get(key); ok {
+		logins.WithLabelValues("hit", "ok").Inc()
+		return m.Entry(), nil
+	}
+	ok, err := password.Verify(m.PasswordHash, pw)
+	if err != nil {
+		slog.Warn("userbase: unusable stored password", "mailbox", name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
+	}
+	if !ok {
+		return s.fail("miss")
+	}
+	s.verified.Put(key, struct{}{}, s.authTT)
+	logins.WithLabelValues("miss", "ok").Inc()
+	return m.Entry(), nil
+}
+
+func (s *Store) fail(cache string) (Entry, error) {
+	logins.WithLabelValues(cache, "failed").Inc()
+	return Entry{}, ErrAuthFailed
+}
+
+// verifyKey is HMAC-SHA256(process key, login 0 stored-hash 0 password).
+// The stored hash is part of the key, so a password change makes every old
+// entry unreachable; the NUL separators keep the fields from running into
+// each other (no field can contain NUL: names and hashes are checked, and a
+// password with NUL simply gets its own key).
+func (s *Store) verifyKey(name mailbox.Name, stored, pw string) [sha256.Size]byte {
+	mac := hmac.New(sha256.New, s.hmacKey[:])
+	for i, f := range []string{string(name), stored, pw} {
+		if i > 0 {
+			mac.Write([]byte{0})
+		}
+		mac.Write([]byte(f))
+	}
+	var k [sha256.Size]byte
+	mac.Sum(k[:0])
+	return k
+}
+
+var (
+	dummyOnce sync.Once
+	dummyHash string
+)
+
+// burnHashTime spends what verifying a default hash costs, so that an
+// unknown login takes as long as a wrong password and does not reveal which
+// mailboxes exist.
+func burnHashTime(pw string) {
+	dummyOnce.Do(func() { dummyHash, _ = password.Hash("dummy password") })
+	password.Verify(dummyHash, pw)
+}
