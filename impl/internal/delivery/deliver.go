@@ -20,7 +20,10 @@ func (d *Deliverer) Deliver(ctx context.Context, m Message, body io.Reader) (Res
 	if m.Received.IsZero() {
 		m.Received = start
 	}
-	t := &txn{d: d, id: msgid.New(m.Received), boxes: boxes}
+	if m.ID == "" {
+		m.ID = msgid.New(m.Received)
+	}
+	t := &txn{d: d, id: m.ID, boxes: boxes}
 	res, err := t.run(ctx, m, forwards, body)
 	observe(res, err, d.now().Sub(start))
 	return res, err

@@ -91,6 +91,7 @@ type Recipient struct {
 
 // Message is the envelope of one transaction.
 type Message struct {
+	ID         msgid.ID // the id to store under; a fresh one when empty
 	From       string
 	Recipients []Recipient
 	Received   time.Time
