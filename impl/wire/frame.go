@@ -1,0 +1,145 @@
+package wire
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// MaxChunkBytes bounds one CHUNK frame, so a receiver never has to hold or
+// trust more than this per frame; message size is bounded by the server's
+// max-message-bytes, checked as data arrives.
+const MaxChunkBytes = 1 << 20
+
+// maxMessageSize is the largest size an END line may announce (1 TiB): a
+// syntactic bound only; the store enforces its own, much smaller limit.
+const maxMessageSize = 1 << 40
+
+// Frame verbs inside a message stream.
+const (
+	VerbChunk = "CHUNK"
+	VerbEnd   = "END"
+)
+
+// FrameKind tells a CHUNK header from an END trailer.
+type FrameKind int
+
+const (
+	FrameChunk FrameKind = iota + 1
+	FrameEnd
+)
+
+// Frame is one parsed frame line. For a CHUNK, Len raw bytes follow the line.
+type Frame struct {
+	Kind FrameKind
+	Len  int      // CHUNK: bytes that follow
+	Size int64    // END: total bytes announced
+	Sum  [32]byte // END: SHA-256 of the whole message
+}
+
+// ErrBadFrame wraps every frame syntax error.
+var ErrBadFrame = errors.New("bad frame")
+
+// ParseFrame parses "CHUNK <n>" or "END <size> <sha256-hex>".
+func ParseFrame(line string) (Frame, error) {
+	f := strings.Split(line, " ")
+	switch {
+	case len(f) == 2 && f[0] == VerbChunk:
+		n, err := ParseCount(f[1], 1, MaxChunkBytes)
+		if err != nil {
+			return Frame{}, fmt.Errorf("%w: CHUNK: %v", ErrBadFrame, err)
+		}
+		return Frame{Kind: FrameChunk, Len: int(n)}, nil
+	case len(f) == 3 && f[0] == VerbEnd:
+		size, err := ParseCount(f[1], 0, maxMessageSize)
+		if err != nil {
+			return Frame{}, fmt.Errorf("%w: END: %v", ErrBadFrame, err)
+		}
+		sum, err := ParseSum(f[2])
+		if err != nil {
+			return Frame{}, fmt.Errorf("%w: END: %v", ErrBadFrame, err)
+		}
+		return Frame{Kind: FrameEnd, Size: size, Sum: sum}, nil
+	}
+	return Frame{}, fmt.Errorf("%w: want CHUNK <n> or END <size> <sha256>, got %q", ErrBadFrame, clip(line))
+}
+
+// ParseSum decodes a lower-case hex SHA-256.
+func ParseSum(s string) ([32]byte, error) {
+	var sum [32]byte
+	if len(s) != 2*len(sum) || strings.ToLower(s) != s {
+		return sum, errors.New("checksum is not 64 lower-case hex digits")
+	}
+	if _, err := hex.Decode(sum[:], []byte(s)); err != nil {
+		return sum, errors.New("checksum is not 64 lower-case hex digits")
+	}
+	return sum, nil
+}
+
+// String formats the frame line that ParseFrame parses.
+func (f Frame) String() string {
+	if f.Kind == FrameChunk {
+		return VerbChunk + " " + strconv.Itoa(f.Len)
+	}
+	return VerbEnd + " " + strconv.FormatInt(f.Size, 10) + " " + hex.EncodeToString(f.Sum[:])
+}
+
+// ReadFrame reads one frame line from r. For a CHUNK the caller must then
+// consume exactly f.Len bytes (ReadChunk).
+func ReadFrame(r *bufio.Reader) (Frame, error) {
+	line, err := ReadLine(r)
+	if err != nil {
+		return Frame{}, err
+	}
+	return ParseFrame(line)
+}
+
+// ReadChunk copies the n payload bytes of a CHUNK to dst. A short payload is
+// io.ErrUnexpectedEOF: the peer vanished mid-frame.
+func ReadChunk(r *bufio.Reader, n int, dst io.Writer) error {
+	m, err := io.CopyN(dst, r, int64(n))
+	if err == io.EOF && m < int64(n) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// WriteChunk buffers one CHUNK frame carrying p (1 <= len(p) <= MaxChunkBytes).
+func WriteChunk(w *bufio.Writer, p []byte) error {
+	if len(p) == 0 || len(p) > MaxChunkBytes {
+		return fmt.Errorf("%w: chunk of %d bytes", ErrBadFrame, len(p))
+	}
+	if err := WriteLine(w, Frame{Kind: FrameChunk, Len: len(p)}.String()); err != nil {
+		return err
+	}
+	_, err := w.Write(p)
+	return err
+}
+
+// Summer computes the size and SHA-256 announced by END while data streams.
+type Summer struct {
+	size int64
+	d    hash.Hash
+}
+
+// NewSummer returns an empty Summer.
+func NewSummer() *Summer { return &Summer{d: sha256.New()} }
+
+// Write adds p to the running size and hash.
+func (s *Summer) Write(p []byte) (int, error) {
+	s.size += int64(len(p))
+	return s.d.Write(p)
+}
+
+// End returns the END frame for everything written so far.
+func (s *Summer) End() Frame {
+	f := Frame{Kind: FrameEnd, Size: s.size}
+	s.d.Sum(f.Sum[:0])
+	return f
+}

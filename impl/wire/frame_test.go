@@ -1,0 +1,150 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// stream builds a message stream the way a client sends it.
+func stream(t testing.TB, msg []byte, chunk int) []byte {
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	s := NewSummer()
+	for p := msg; len(p) > 0; {
+		n := min(chunk, len(p))
+		if err := WriteChunk(w, p[:n]); err != nil {
+			t.Fatal(err)
+		}
+		s.Write(p[:n])
+		p = p[n:]
+	}
+	WriteLine(w, s.End().String())
+	w.Flush()
+	return b.Bytes()
+}
+
+// readStream is the receiving side: payloads until END.
+func readStream(r *bufio.Reader) ([]byte, Frame, error) {
+	var got bytes.Buffer
+	for {
+		f, err := ReadFrame(r)
+		if err != nil || f.Kind == FrameEnd {
+			return got.Bytes(), f, err
+		}
+		if err := ReadChunk(r, f.Len, &got); err != nil {
+			return nil, f, err
+		}
+	}
+}
+
+func TestFrameRoundTrip(t *testing.T) {
+	msg := bytes.Repeat([]byte("Subject: x\r\n\r\nbody\x00\r\n.\r\n"), 5000)
+	got, end, err := readStream(NewReader(bytes.NewReader(stream(t, msg, 4096)), 0))
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("err %v, equal %v", err, bytes.Equal(got, msg))
+	}
+	if end.Size != int64(len(msg)) || end.Sum != sha256.Sum256(msg) {
+		t.Fatalf("END %v", end)
+	}
+}
+
+func TestParseFrameRefuses(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	for _, bad := range []string{
+		"CHUNK 0", "CHUNK 1048577", "CHUNK -1", "CHUNK 01", "CHUNK", "CHUNK 1 2", "chunk 1",
+		"END 1", "END 1 " + sum[:62], "END 1 " + strings.ToUpper(sum), "END x " + sum, "PING",
+	} {
+		if _, err := ParseFrame(bad); !errors.Is(err, ErrBadFrame) {
+			t.Errorf("ParseFrame(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestShortChunkIsUnexpectedEOF(t *testing.T) {
+	r := NewReader(strings.NewReader("CHUNK 10\r\nabc"), 0)
+	f, err := ReadFrame(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ReadChunk(r, f.Len, io.Discard); err != io.ErrUnexpectedEOF {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestListingRoundTrip(t *testing.T) {
+	id1, id2 := msgid.New(fixedTime), msgid.New(fixedTime)
+	in := Listing{
+		Messages:   []Entry{{id1, 4096}, {id2, 0}},
+		Tombstones: []Tombstone{{id2, fixedTime}},
+	}
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	WriteListing(w, in)
+	w.Flush()
+	r := NewReader(&b, 0)
+	line, _ := ReadLine(r)
+	text, err := ParseReply(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadListing(r, text)
+	if err != nil || len(out.Messages) != 2 || out.Messages[0] != in.Messages[0] ||
+		len(out.Tombstones) != 1 || !out.Tombstones[0].Deleted.Equal(fixedTime) {
+		t.Fatalf("%+v %v", out, err)
+	}
+}
+
+func TestBoxCommandBlockForm(t *testing.T) {
+	id := msgid.New(fixedTime)
+	var boxes []mailbox.Name
+	for i := range 50 { // far more than fit on one line
+		boxes = append(boxes, mailbox.MustParse(strings.Repeat("u", 40)+string(rune('a'+i%26))+"@example.com"))
+	}
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	if err := WriteBoxCommand(w, VerbCommit, id, boxes); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	r := NewReader(&b, 0)
+	line, err := ReadLine(r)
+	if err != nil || line != "COMMIT "+string(id)+" +50" {
+		t.Fatalf("%q %v", line, err)
+	}
+	cmd, _ := ParseCommand(line)
+	got, err := ReadBoxes(r, cmd.Args[1:])
+	if err != nil || len(got) != 50 || got[49] != boxes[49] {
+		t.Fatalf("%d boxes, %v", len(got), err)
+	}
+}
+
+func TestReadBoxesKeepsStepOnBadName(t *testing.T) {
+	r := NewReader(strings.NewReader("../../etc/passwd\r\nann@example.com\r\nPING\r\n"), 0)
+	_, err := ReadBoxes(r, []string{"+2"})
+	var werr *Error
+	if !errors.As(err, &werr) || werr.Code != CodeBadArg {
+		t.Fatalf("got %v", err)
+	}
+	if line, _ := ReadLine(r); line != "PING" {
+		t.Fatalf("stream out of step: next line %q", line)
+	}
+}
+
+func TestStatusRoundTrip(t *testing.T) {
+	in := Status{FreeBytes: 1 << 40, TotalBytes: 2 << 40, FreeInodes: 99, Messages: 12, Mailboxes: 3, ReadOnly: true, MinFreeBytes: 1 << 30}
+	out, err := ParseStatus(in.String() + " future=field")
+	if err != nil || out != in {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if _, err := ParseStatus("free=1 total=2"); err == nil {
+		t.Fatal("incomplete status accepted")
+	}
+}
