@@ -14,7 +14,8 @@
 // The file format is one "key = value" per line; blank lines and lines whose
 // first non-blank character is '#' are ignored. Supported field types: string,
 // bool, int, int64, uint64, float64, time.Duration and []string (comma
-// separated). After Load, the daemon calls its own Validate, which should
+// separated). A nested struct field tagged `prefix:"userbase-"` adds that
+// struct's keys with the prefix. After Load, the daemon calls its own Validate, which should
 // return errors made with Errorf so that the message names the bad key.
 package config
 
@@ -92,15 +93,29 @@ func collect(dst any) ([]Field, error) {
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return nil, errors.New("config: destination must be a pointer to a struct")
 	}
-	rv = rv.Elem()
+	return collectStruct(rv.Elem(), "")
+}
+
+// collectStruct gathers the tagged fields of rv; a nested struct field with
+// a `prefix` tag contributes its own keys, prefixed, so that a daemon can
+// embed another package's configuration (the userbase keys, say).
+func collectStruct(rv reflect.Value, prefix string) ([]Field, error) {
 	var out []Field
 	for i := 0; i < rv.NumField(); i++ {
 		sf := rv.Type().Field(i)
+		if p, ok := sf.Tag.Lookup("prefix"); ok && sf.Type.Kind() == reflect.Struct {
+			nested, err := collectStruct(rv.Field(i), prefix+p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, nested...)
+			continue
+		}
 		key := sf.Tag.Get("key")
 		if key == "" {
 			continue
 		}
-		f := Field{key: key, help: sf.Tag.Get("help"), v: rv.Field(i)}
+		f := Field{key: prefix + key, help: sf.Tag.Get("help"), v: rv.Field(i)}
 		if err := f.check(); err != nil {
 			return nil, err
 		}

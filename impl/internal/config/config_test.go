@@ -88,3 +88,18 @@ func TestUnsupportedType(t *testing.T) {
 	assert.Error(t, Load("t", nil, &bad))
 	assert.Error(t, Load("t", nil, bad))
 }
+
+func TestNestedPrefixedStruct(t *testing.T) {
+	var c struct {
+		Name string `key:"name"`
+		DB   struct {
+			Driver string        `key:"driver"`
+			Wait   time.Duration `key:"timeout"`
+		} `prefix:"userbase-"`
+	}
+	p := writeFile(t, "userbase-driver = mysql\nname = x\n")
+	require.NoError(t, Load("t", []string{"-config", p, "-userbase-timeout", "2s"}, &c))
+	assert.Equal(t, "mysql", c.DB.Driver)
+	assert.Equal(t, 2*time.Second, c.DB.Wait)
+	assert.Error(t, Load("t", []string{"-driver", "x"}, &c), "nested keys exist only with their prefix")
+}
