@@ -3,6 +3,7 @@ package pop3d
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,12 @@ func (a *fakeAuth) lookup(login string) (account, error) {
 		return account{}, ErrAuthFailed
 	}
 	return acc, nil
+}
+
+func (a *fakeAuth) callCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.calls
 }
 
 func (a *fakeAuth) Authenticate(_ context.Context, login, password string) (mailbox.Name, error) {
@@ -280,3 +287,5 @@ func tcpAddr(s string) net.Addr {
 	}
 	return a
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
