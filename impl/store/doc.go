@@ -1,0 +1,84 @@
+// Package store is the on-disk message store of one backend (one per disk).
+//
+// The whole system promises "no loss of mail", and this package is where that
+// promise is kept or broken: it never reports success before the bytes and
+// the directory entries that name them are on stable storage.
+//
+// # On-disk layout
+//
+//	<root>/
+//	├── LOCK                      flock(2): one process per store
+//	├── tmp/                      nothing here survives a restart
+//	│   ├── <id>                  upload; after Finish: "prepared" (fsynced)
+//	│   └── box-<random>/         mailbox directory being built
+//	└── mbox/
+//	    └── 3f/                   hash[0:2]   (fan-out: 256 directories)
+//	        └── a9/               hash[2:4]   (256 x 256 directories)
+//	            └── 3fa9…/        hash = hex SHA-256 of the canonical name
+//	                ├── name      "info@example.com\n"
+//	                ├── <id>      message: a hard link, one inode per message
+//	                └── <id>.tomb tombstone: empty file, mtime = deletion time
+//
+// <id> is a msgid.ID (44 lower-case hex digits). A mailbox directory is named
+// after the SHA-256 of the canonical mailbox name, never after the raw input:
+// whatever a client sends, only hex digits reach the file system, so no name
+// can climb out of mbox/, and the mapping is the same on every platform and
+// replica (an operator finds a mailbox with `printf %s NAME | sha256sum`). All
+// access also goes through an os.Root, which refuses any path that resolves
+// outside the root. The name file lets Mailboxes list names again.
+//
+// A message delivered to N mailboxes of this backend is one file with N hard
+// links, so a message to thousands of recipients is stored once.
+//
+// # The fsync sequence, and why
+//
+// Delivery is two-phase, driven by the writer (powersmtp):
+//
+//  1. Prepare (Begin, Write, Finish): create tmp/<id> with O_CREAT|O_EXCL,
+//     write, check the announced length and SHA-256, fsync the file, close.
+//     The data is now durable but in no mailbox.
+//  2. Commit: hard-link tmp/<id> into each mailbox, fsync every mailbox
+//     directory touched (and the parent of each directory created), and only
+//     then return. The tmp name is removed afterwards, without fsync: startup
+//     recovery empties tmp/ anyway.
+//
+// Linux does not persist a new directory entry when the file is fsynced; only
+// an fsync of the directory does (the ALICE study, OSDI '14, found exactly
+// this gap in 11 applications). A mailbox directory is therefore built under
+// tmp/ with its name file fsynced, then renamed into place, and its parent is
+// fsynced before anything is linked into it: a mailbox directory that exists
+// always has its name.
+//
+// An fsync error fails that operation and is never retried: after a failed
+// fsync, Linux may mark the dirty pages clean, so a second fsync can succeed
+// although the data is gone (Rebello et al., ATC '20).
+//
+// Deletes write the tombstone first (file and directory fsynced) and unlink
+// the message after, with a second directory fsync: a crash in between leaves
+// a message with a tombstone, which Open finishes deleting. The other order
+// could leave neither, and a stale replica or a repair would bring the
+// deleted message back. Tombstones expire after Options.TombstoneTTL.
+//
+// Open empties tmp/ (uploads and prepared messages of a crashed process were
+// never committed, so their writer was never told "stored"), finishes
+// interrupted deletes, and calls syncfs(2) once so that every directory that
+// exists at start-up is durable before new messages are linked into it.
+//
+// # Concurrency
+//
+// Deliveries run in parallel; there is no global lock around any fsync. Two
+// things are serialised: operations on the same message id (Commit, Abort,
+// Delete; so a commit racing a delete cannot resurrect the message), and
+// fsyncs of the same directory, which are coalesced (group commit): callers
+// that arrive while an fsync of their directory is in flight share the next
+// one, so eight deliveries to one mailbox cost two directory fsyncs, not
+// eight.
+//
+// # Read-only mode and the free-space floor
+//
+// Both refuse new mail (Begin and Commit) and can be switched at run time.
+// Delete, Abort and ExpireTombstones stay allowed: they free space, read-only
+// is about not accepting new mail, and a refused delete would keep mail that
+// the user deleted. A delete on a disk that is truly full fails with
+// ErrNoSpace (the tombstone cannot be written) and leaves the message.
+package store

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+)
+
+// recover runs at Open: it empties tmp/, finishes interrupted deletes,
+// counts mailboxes and messages, and makes all of it, and every directory
+// that exists, durable with one syncfs.
+func (s *Store) recover() error {
+	leftovers, err := s.clearTmp()
+	if err != nil {
+		return err
+	}
+	sc, err := s.scan()
+	if err != nil {
+		return err
+	}
+	if err := syncFS(s.rootDir); err != nil {
+		return fmt.Errorf("syncfs: %w", err)
+	}
+	s.boxes.Store(sc.boxes)
+	s.messages.Store(sc.messages())
+	s.log.Info("store opened", "tmp_leftovers_removed", leftovers, "mailboxes", sc.boxes,
+		"messages", sc.messages(), "deletes_finished", sc.deletesFinished)
+	return nil
+}
+
+// clearTmp removes everything in tmp/. Uploads there were never committed,
+// so no writer was told "stored"; a prepared message whose commit was lost
+// makes its writer retry or use another backend.
+func (s *Store) clearTmp() (int, error) {
+	f, err := s.root.Open(tmpDir)
+	if err != nil {
+		return 0, err
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	for _, name := range names {
+		if err := s.root.RemoveAll(tmpDir + "/" + name); err != nil {
+			return 0, err
+		}
+	}
+	return len(names), nil
+}
+
+// scanResult counts what scan saw.
+type scanResult struct {
+	boxes           int64
+	deletesFinished int
+	// byLinks[k] is how many message links have link count k. A file with k
+	// links appears k times with count k, so files = sum of byLinks[k] / k,
+	// without remembering every id.
+	byLinks map[uint64]int64
+}
+
+func (r *scanResult) messages() int64 {
+	var n int64
+	for k, links := range r.byLinks {
+		n += links / int64(k)
+	}
+	return n
+}
+
+func (s *Store) scan() (*scanResult, error) {
+	r := &scanResult{byLinks: make(map[uint64]int64)}
+	err := s.walkBoxes(func(dir string) error {
+		r.boxes++
+		return s.scanBox(dir, r)
+	})
+	return r, err
+}
+
+// scanBox counts the messages of dir and unlinks those with a tombstone: a
+// delete that crashed between its two steps.
+func (s *Store) scanBox(dir string, r *scanResult) error {
+	tombs := make(map[string]bool)
+	var msgs []boxEntry
+	err := s.readBox(dir, func(e boxEntry) error {
+		if e.tomb {
+			tombs[string(e.id)] = true
+		} else {
+			msgs = append(msgs, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range msgs {
+		if !tombs[string(e.id)] {
+			r.byLinks[nlink(e.info)]++
+			continue
+		}
+		if err := s.root.Remove(messagePath(dir, e.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		r.deletesFinished++
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultTombstoneTTL    = 30 * 24 * time.Hour
+	DefaultMaxMessageBytes = 64 << 20
+)
+
+// Errors callers map to protocol replies; returned errors wrap them.
+var (
+	ErrReadOnly    = errors.New("store is read-only")
+	ErrNoSpace     = errors.New("not enough free disk space")
+	ErrNotFound    = errors.New("message not found")
+	ErrChecksum    = errors.New("length or SHA-256 differs from the announced one")
+	ErrTooLarge    = errors.New("message larger than the upload limit")
+	ErrExists      = errors.New("upload of this id already in progress or prepared")
+	ErrNotPrepared = errors.New("message not prepared")
+	ErrLocked      = errors.New("store in use by another process")
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	ReadOnly        bool          // refuse new mail from the start
+	MinFreeBytes    uint64        // refuse new mail when free space is below this
+	TombstoneTTL    time.Duration // 0 = DefaultTombstoneTTL
+	MaxMessageBytes int64         // 0 = DefaultMaxMessageBytes
+	Logger          *slog.Logger  // nil = slog.Default()
+}
+
+// Store is the message store under one root directory. Its methods are safe
+// for concurrent use.
+type Store struct {
+	root     *os.Root
+	rootDir  *os.File // for statfs and syncfs
+	lock     *os.File // holds the flock
+	log      *slog.Logger
+	ttl      time.Duration
+	maxBytes int64
+
+	readOnly atomic.Bool
+	minFree  atomic.Uint64
+	messages atomic.Int64 // message files (distinct ids) in mailboxes
+	boxes    atomic.Int64 // mailbox directories
+
+	ids      keyed[msgid.ID, idLock]  // serialises operations on one id
+	dirSyncs keyed[string, coalescer] // group commit per directory
+	pending  keyed[string, struct{}]  // directories whose parent fsync is not done
+	closed   atomic.Bool
+}
+
+// Status is what the STATUS verb reports.
+type Status struct {
+	FreeBytes, TotalBytes, FreeInodes uint64
+	Messages                          int64 // message files, i.e. distinct ids
+	Mailboxes                         int
+	ReadOnly                          bool
+	MinFreeBytes                      uint64
+}
+
+// Open opens the store at root, creating the layout if needed, and runs
+// startup recovery (see the package doc). Only one process may open a root.
+func Open(root string, opt Options) (*Store, error) {
+	if err := os.MkdirAll(root, dirPerm); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := newStore(r, opt)
+	if err := s.open(); err != nil {
+		s.closeFiles()
+		return nil, fmt.Errorf("store %s: %w", root, err)
+	}
+	return s, nil
+}
+
+func newStore(r *os.Root, opt Options) *Store {
+	s := &Store{root: r, log: opt.Logger, ttl: opt.TombstoneTTL, maxBytes: opt.MaxMessageBytes}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("store", r.Name())
+	if s.ttl <= 0 {
+		s.ttl = DefaultTombstoneTTL
+	}
+	if s.maxBytes <= 0 {
+		s.maxBytes = DefaultMaxMessageBytes
+	}
+	s.readOnly.Store(opt.ReadOnly)
+	s.minFree.Store(opt.MinFreeBytes)
+	return s
+}
+
+func (s *Store) open() error {
+	var err error
+	if s.lock, err = s.root.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, filePerm); err != nil {
+		return err
+	}
+	if err := unix.Flock(int(s.lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("%w: %w", ErrLocked, err)
+	}
+	if s.rootDir, err = s.root.Open("."); err != nil {
+		return err
+	}
+	for _, d := range []string{tmpDir, boxesDir} {
+		if err := s.root.Mkdir(d, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return s.recover()
+}
+
+// Close releases the store. Operations still running may fail.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.closeFiles()
+}
+
+func (s *Store) closeFiles() error {
+	var errs []error
+	for _, f := range []*os.File{s.rootDir, s.lock} { // closing the lock file drops the flock
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
+	}
+	errs = append(errs, s.root.Close())
+	return errors.Join(errs...)
+}
+
+// SetReadOnly switches read-only mode; safe while deliveries run.
+func (s *Store) SetReadOnly(on bool) { s.readOnly.Store(on) }
+
+// SetMinFreeBytes changes the free-space floor; safe while deliveries run.
+func (s *Store) SetMinFreeBytes(n uint64) { s.minFree.Store(n) }
+
+// Status reports free space, inodes, counts and the write switches.
+func (s *Store) Status() (Status, error) {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(s.rootDir.Fd()), &fs); err != nil {
+		return Status{}, fmt.Errorf("store: statfs: %w", err)
+	}
+	return Status{
+		FreeBytes:    fs.Bavail * uint64(fs.Bsize),
+		TotalBytes:   fs.Blocks * uint64(fs.Bsize),
+		FreeInodes:   fs.Ffree,
+		Messages:     s.messages.Load(),
+		Mailboxes:    int(s.boxes.Load()),
+		ReadOnly:     s.readOnly.Load(),
+		MinFreeBytes: s.minFree.Load(),
+	}, nil
+}
+
+// checkWritable refuses new mail in read-only mode or below the floor. The
+// floor is checked against the space unprivileged writers may use (f_bavail).
+func (s *Store) checkWritable() error {
+	if s.readOnly.Load() {
+		return ErrReadOnly
+	}
+	floor := s.minFree.Load()
+	if floor == 0 {
+		return nil
+	}
+	st, err := s.Status()
+	if err != nil {
+		return err
+	}
+	if st.FreeBytes < floor {
+		return fmt.Errorf("%w: %d bytes free, floor is %d", ErrNoSpace, st.FreeBytes, floor)
+	}
+	return nil
+}
+
+// noSpace marks a full disk (or quota) as ErrNoSpace so that callers answer
+// with a temporary error and powersmtp tries another backend.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// checkName refuses anything that is not a canonical mailbox name. Names are
+// hashed, so this is not what keeps paths inside the root; it keeps one
+// mailbox from having two spellings and two directories.
+func checkName(n mailbox.Name) error {
+	c, err := mailbox.Parse(string(n))
+	if err != nil {
+		return err
+	}
+	if c != n {
+		return fmt.Errorf("%w: %q is not canonical (%q)", mailbox.ErrSyntax, n, c)
+	}
+	return nil
+}
+
+// checkID refuses ids that are not msgid syntax; ids become file names.
+func checkID(id msgid.ID) error {
+	_, err := msgid.Parse(string(id))
+	return err
+}

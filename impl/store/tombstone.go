@@ -1,0 +1,113 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// Delete removes message id from box and leaves a tombstone dated now, so a
+// stale replica or a repair cannot bring the message back. The tombstone is
+// made durable first (file and directory fsynced), then the message is
+// unlinked and the directory fsynced again. The tombstone is written even if
+// box does not hold the message: other replicas may. An existing tombstone
+// keeps its date: the first deletion is the one that counts.
+// Allowed in read-only mode and below the free-space floor (see package doc).
+func (s *Store) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
+	if err := checkName(box); err != nil {
+		return err
+	}
+	if err := checkID(id); err != nil {
+		return err
+	}
+	unlock := s.lockID(id)
+	defer unlock()
+	dir, err := s.ensureBox(box)
+	if err != nil {
+		return err
+	}
+	if err := s.writeTombstone(dir, id, now); err != nil {
+		return err
+	}
+	if err := s.syncDir(dir); err != nil {
+		return err
+	}
+	removed, err := s.unlinkMessage(dir, id)
+	if err != nil || !removed {
+		return err
+	}
+	return s.syncDir(dir)
+}
+
+// writeTombstone creates the empty tombstone file of id in dir with mtime
+// now and fsyncs it (the fsync persists the mtime). The caller fsyncs dir.
+func (s *Store) writeTombstone(dir string, id msgid.ID, now time.Time) error {
+	f, err := s.root.OpenFile(tombPath(dir, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return noSpace(fmt.Errorf("store: tombstone %s: %w", id, err))
+	}
+	tv := unix.NsecToTimeval(now.UnixNano())
+	err = unix.Futimes(int(f.Fd()), []unix.Timeval{tv, tv})
+	if err == nil {
+		err = syncFile(f, kindFile)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// A tombstone that is not durable must not count: remove it, fail.
+		_ = s.root.Remove(tombPath(dir, id))
+		return noSpace(fmt.Errorf("store: tombstone %s: %w", id, err))
+	}
+	return nil
+}
+
+// ExpireTombstones removes tombstones dated before now - TombstoneTTL and
+// returns how many it removed. Each directory changed is fsynced.
+func (s *Store) ExpireTombstones(now time.Time) (int, error) {
+	cutoff := now.Add(-s.ttl)
+	total := 0
+	err := s.walkBoxes(func(dir string) error {
+		n, err := s.expireBox(dir, cutoff)
+		total += n
+		if err != nil || n == 0 {
+			return err
+		}
+		return s.syncDir(dir)
+	})
+	return total, err
+}
+
+func (s *Store) expireBox(dir string, cutoff time.Time) (int, error) {
+	var old []msgid.ID
+	err := s.readBox(dir, func(e boxEntry) error {
+		if e.tomb && e.info.ModTime().Before(cutoff) {
+			old = append(old, e.id)
+		}
+		return nil
+	})
+	n := 0
+	for _, id := range old {
+		// Under the id lock, so a concurrent Delete of id cannot unlink the
+		// message after its (old) tombstone is gone.
+		unlock := s.lockID(id)
+		rerr := s.root.Remove(tombPath(dir, id))
+		unlock()
+		if rerr == nil {
+			n++
+		} else if !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return n, err
+}

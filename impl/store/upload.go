@@ -1,0 +1,126 @@
+package store
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+
+	"powermail/impl/msgid"
+)
+
+// Upload is the first phase of a delivery: one message being written to
+// tmp/<id>. It is used by one goroutine.
+type Upload struct {
+	s     *Store
+	id    msgid.ID
+	f     *os.File
+	sum   hash.Hash
+	n     int64
+	state uploadState
+}
+
+type uploadState int
+
+const (
+	writing   uploadState = iota
+	prepared              // Finish succeeded: the file belongs to Commit/Abort
+	cancelled             // Cancel or a failed Finish removed the file
+)
+
+var errUploadDone = errors.New("store: upload already finished or cancelled")
+
+// Begin starts the upload of message id. The tmp file is created with
+// O_EXCL: an upload of the same id in progress or prepared gives ErrExists.
+// Refused with ErrReadOnly or ErrNoSpace when new mail is not accepted.
+func (s *Store) Begin(id msgid.ID) (*Upload, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if err := s.checkWritable(); err != nil {
+		return nil, err
+	}
+	f, err := s.root.OpenFile(tmpPath(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: %s", ErrExists, id)
+	}
+	if err != nil {
+		return nil, noSpace(fmt.Errorf("store: begin %s: %w", id, err))
+	}
+	return &Upload{s: s, id: id, f: f, sum: sha256.New()}, nil
+}
+
+// Write appends p. A write that would pass Options.MaxMessageBytes writes
+// nothing and returns ErrTooLarge; the caller then cancels.
+func (u *Upload) Write(p []byte) (int, error) {
+	if u.state != writing {
+		return 0, errUploadDone
+	}
+	if int64(len(p)) > u.s.maxBytes-u.n {
+		return 0, fmt.Errorf("%w: over %d bytes", ErrTooLarge, u.s.maxBytes)
+	}
+	n, err := u.f.Write(p)
+	u.sum.Write(p[:n])
+	u.n += int64(n)
+	bytesWritten.Add(float64(n))
+	if err != nil {
+		return n, noSpace(fmt.Errorf("store: write %s: %w", u.id, err))
+	}
+	return n, nil
+}
+
+// Finish checks that exactly size bytes with SHA-256 sum were written, then
+// fsyncs and closes the file: the message is prepared, durable but in no
+// mailbox. On any error the upload is cancelled (nothing is left behind) and
+// a failed fsync is not retried.
+func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
+	if u.state != writing {
+		return errUploadDone
+	}
+	err := u.verify(size, sum)
+	if err == nil {
+		err = syncFile(u.f, kindFile)
+	}
+	if err == nil {
+		err = u.f.Close()
+		u.f = nil
+	}
+	if err != nil {
+		u.Cancel()
+		return noSpace(fmt.Errorf("store: finish %s: %w", u.id, err))
+	}
+	u.state = prepared
+	return nil
+}
+
+func (u *Upload) verify(size int64, sum [sha256.Size]byte) error {
+	if size != u.n {
+		return fmt.Errorf("%w: %d bytes received, %d announced", ErrChecksum, u.n, size)
+	}
+	if [sha256.Size]byte(u.sum.Sum(nil)) != sum {
+		return fmt.Errorf("%w: SHA-256 mismatch", ErrChecksum)
+	}
+	return nil
+}
+
+// Cancel abandons an upload that is not finished: the tmp file is closed and
+// removed. It is idempotent and does nothing after a successful Finish (the
+// prepared message is then removed by Abort), so `defer u.Cancel()` is safe.
+func (u *Upload) Cancel() {
+	if u.state != writing {
+		return
+	}
+	u.state = cancelled
+	if u.f != nil {
+		_ = u.f.Close()
+		u.f = nil
+	}
+	if err := u.s.root.Remove(tmpPath(u.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		u.s.log.Warn("cannot remove cancelled upload; recovery will", "id", u.id, "err", err)
+	}
+}
+
+// ID returns the message id of the upload.
+func (u *Upload) ID() msgid.ID { return u.id }
