@@ -1,0 +1,190 @@
+// Package app holds what the front-end daemons (powersmtp, powerpop) share:
+// the backend cluster built from configuration, the userbase, the metrics
+// endpoint, logging and signal handling. Each daemon's own wiring lives in
+// its subpackage; the cmd/ mains only load configuration and call Run.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"powermail/impl/internal/cluster"
+	"powermail/impl/internal/config"
+	"powermail/impl/ppclient"
+	"powermail/impl/userbase"
+)
+
+// MinSecretBytes is the shortest backend secret accepted: the original
+// accepted an empty password from anywhere.
+const MinSecretBytes = 16
+
+// BackendConfig is the backend side of a front end's configuration.
+type BackendConfig struct {
+	Backends           []string      `key:"backends" help:"static backend list group:priority:host:port[:ro],...; empty: watch the userbase backends table"`
+	Secret             string        `key:"backend-secret" help:"shared secret of the backends (prefer backend-secret-file)"`
+	SecretFile         string        `key:"backend-secret-file" help:"file holding the shared secret of the backends"`
+	Redundancy         int           `key:"redundancy" help:"R: copies of each message (PowerMail's redundancy target)"`
+	DialTimeout        time.Duration `key:"backend-dial-timeout" help:"limit for connecting to a backend"`
+	IOTimeout          time.Duration `key:"backend-io-timeout" help:"limit for one exchange with a backend"`
+	HealthInterval     time.Duration `key:"health-interval" help:"how often each backend is asked for its status"`
+	HealthTimeout      time.Duration `key:"health-timeout" help:"limit for one status check"`
+	MembershipInterval time.Duration `key:"membership-interval" help:"how often the backend list is reloaded"`
+}
+
+// DefaultBackendConfig returns the defaults: R=2, checks every 2 s.
+func DefaultBackendConfig() BackendConfig {
+	return BackendConfig{
+		Redundancy: 2, DialTimeout: 2 * time.Second, IOTimeout: 10 * time.Second,
+		HealthInterval: 2 * time.Second, HealthTimeout: time.Second, MembershipInterval: 5 * time.Second,
+	}
+}
+
+// Validate names the first bad key.
+func (c BackendConfig) Validate() error {
+	if _, err := cluster.ParseMembers(c.Backends); err != nil {
+		return config.Errorf("backends", "%v", err)
+	}
+	if c.Secret != "" && c.SecretFile != "" {
+		return config.Errorf("backend-secret", "set backend-secret or backend-secret-file, not both")
+	}
+	durations := map[string]time.Duration{
+		"backend-dial-timeout": c.DialTimeout, "backend-io-timeout": c.IOTimeout,
+		"health-interval": c.HealthInterval, "health-timeout": c.HealthTimeout,
+		"membership-interval": c.MembershipInterval,
+	}
+	for k, d := range durations {
+		if d <= 0 {
+			return config.Errorf(k, "must be positive")
+		}
+	}
+	if c.Redundancy < 1 || c.Redundancy > 16 {
+		return config.Errorf("redundancy", "must be between 1 and 16")
+	}
+	return nil
+}
+
+// LoadSecret returns the shared secret from the file or the value.
+func (c BackendConfig) LoadSecret() (string, error) {
+	s := c.Secret
+	if c.SecretFile != "" {
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return "", config.Errorf("backend-secret-file", "%v", err)
+		}
+		s = strings.TrimSpace(string(b))
+	}
+	if len(s) < MinSecretBytes {
+		return "", config.Errorf("backend-secret", "must be at least %d bytes", MinSecretBytes)
+	}
+	return s, nil
+}
+
+// Cluster is the backend cluster as the front ends use it.
+type Cluster = cluster.Cluster[*ppclient.Client]
+
+// Node is one backend of a Cluster.
+type Node = cluster.Node[*ppclient.Client]
+
+// NewCluster builds the cluster from cfg: the static list if given, else
+// the userbase's backends table (db must then be non-nil).
+func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog.Logger) (*Cluster, error) {
+	secret, err := cfg.LoadSecret()
+	if err != nil {
+		return nil, err
+	}
+	var src cluster.Source
+	if len(cfg.Backends) > 0 {
+		src, _ = cluster.ParseMembers(cfg.Backends) // checked by Validate
+	} else if db != nil {
+		src = tableSource{db}
+	} else {
+		return nil, config.Errorf("backends", "empty, and no userbase database to read the backends table from")
+	}
+	dial := func(m cluster.Member) *ppclient.Client {
+		return ppclient.New(ppclient.Config{Addr: m.Addr, Secret: secret, ClientName: clientName,
+			DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout})
+	}
+	ccfg := cluster.Config{HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
+		MembershipInterval: cfg.MembershipInterval}
+	return cluster.New(ccfg, src, dial, log), nil
+}
+
+// tableSource reads the enabled rows of the userbase backends table.
+type tableSource struct{ db *userbase.DB }
+
+func (t tableSource) Members(ctx context.Context) ([]cluster.Member, error) {
+	rows, err := t.db.ListBackends(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []cluster.Member
+	for _, b := range rows {
+		if b.Enabled {
+			out = append(out, cluster.Member{Addr: b.Addr, Group: strconv.Itoa(b.Group),
+				Priority: b.Priority, ReadOnly: b.ReadOnly})
+		}
+	}
+	return out, nil
+}
+
+// ServeMetrics exposes /metrics on addr ("" disables it).
+func ServeMetrics(addr string, log *slog.Logger) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return srv, nil
+}
+
+// SignalContext is cancelled by SIGINT or SIGTERM.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// Logger returns a text logger on stderr at the given level name.
+func Logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, config.Errorf("log-level", "want debug, info, warn or error")
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// LoadTLS reads a certificate pair; both empty means no TLS.
+func LoadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, config.Errorf("tls-cert", "tls-cert and tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, config.Errorf("tls-cert", "%v", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}

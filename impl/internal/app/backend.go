@@ -1,0 +1,99 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"powermail/impl/internal/delivery"
+	"powermail/impl/internal/maildrop"
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+	"powermail/impl/placement"
+	"powermail/impl/ppclient"
+	"powermail/impl/wire"
+)
+
+// Backend adapts a cluster node to what delivery and maildrop need. A
+// transport failure marks the node down at once, so the next message does
+// not wait for the next health check to avoid it.
+type Backend struct{ n *Node }
+
+var (
+	_ delivery.Backend = Backend{}
+	_ maildrop.Backend = Backend{}
+)
+
+// Name is the backend's address.
+func (b Backend) Name() string { return b.n.Addr }
+
+func (b Backend) seen(err error) error {
+	if errors.Is(err, ppclient.ErrUnreachable) {
+		b.n.MarkDown(err)
+	}
+	return err
+}
+
+// Begin starts an upload.
+func (b Backend) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error) {
+	up, err := b.n.Client.Begin(ctx, id)
+	if err != nil {
+		return nil, b.seen(err)
+	}
+	return up, nil
+}
+
+// Commit links a prepared message into boxes.
+func (b Backend) Commit(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	return b.seen(b.n.Client.Commit(ctx, id, boxes))
+}
+
+// Abort removes every trace of id in boxes.
+func (b Backend) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	return b.seen(b.n.Client.Abort(ctx, id, boxes))
+}
+
+// List lists a mailbox.
+func (b Backend) List(ctx context.Context, box mailbox.Name) (wire.Listing, error) {
+	l, err := b.n.Client.List(ctx, box)
+	return l, b.seen(err)
+}
+
+// Get streams a message to w.
+func (b Backend) Get(ctx context.Context, box mailbox.Name, id msgid.ID, w io.Writer) (int64, error) {
+	n, err := b.n.Client.Get(ctx, box, id, w)
+	return n, b.seen(err)
+}
+
+// Delete tombstones and unlinks a message.
+func (b Backend) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error {
+	return b.seen(b.n.Client.Delete(ctx, box, id))
+}
+
+// Picker chooses backends for delivery by the placement policy.
+type Picker struct {
+	Cluster *Cluster
+	Spread  placement.Spread
+}
+
+// Pick implements delivery.Picker.
+func (p Picker) Pick(n int) (chosen, spares []delivery.Backend, err error) {
+	primary, rest, err := p.Cluster.Choose(placement.Request{Target: n, Min: 1, Spread: p.Spread})
+	if err != nil {
+		return nil, nil, err
+	}
+	return wrap[delivery.Backend](primary), wrap[delivery.Backend](rest), nil
+}
+
+// Reachable lists the backends believed up, for maildrop.
+func Reachable(c *Cluster) func() []maildrop.Backend {
+	return func() []maildrop.Backend { return wrap[maildrop.Backend](c.Reachable()) }
+}
+
+func wrap[T any](nodes []*Node) []T {
+	out := make([]T, len(nodes))
+	for i, n := range nodes {
+		out[i] = any(Backend{n}).(T)
+	}
+	return out
+}

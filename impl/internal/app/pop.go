@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"powermail/impl/internal/config"
+	"powermail/impl/internal/maildrop"
+	"powermail/impl/internal/pop3d"
+	"powermail/impl/mailbox"
+	"powermail/impl/userbase"
+	"powermail/impl/userbase/password"
+)
+
+// POPConfig is powerpop's configuration.
+type POPConfig struct {
+	Listen        string `key:"listen" help:"address for POP3"`
+	TLSCert       string `key:"tls-cert" help:"certificate file (PEM) enabling STLS"`
+	TLSKey        string `key:"tls-key" help:"private key file (PEM) of tls-cert"`
+	MetricsListen string `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
+	LogLevel      string `key:"log-level" help:"debug, info, warn or error"`
+
+	POP      pop3d.Config    `prefix:""`
+	Backend  BackendConfig   `prefix:""`
+	Userbase userbase.Config `prefix:"userbase-"`
+}
+
+// DefaultPOPConfig returns powerpop's defaults.
+func DefaultPOPConfig() POPConfig {
+	return POPConfig{Listen: "127.0.0.1:1110", LogLevel: "info", POP: pop3d.Defaults(),
+		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
+}
+
+// Validate names the first bad key.
+func (c POPConfig) Validate() error {
+	if c.Listen == "" {
+		return config.Errorf("listen", "must not be empty")
+	}
+	for _, v := range []interface{ Validate() error }{c.POP, c.Backend, c.Userbase} {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunPOP serves POP3 until ctx ends.
+func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
+	ub, err := userbase.Open(cfg.Userbase)
+	if err != nil {
+		return err
+	}
+	defer ub.Close()
+	cl, err := NewCluster(cfg.Backend, ub.DB(), cfg.POP.Hostname, log)
+	if err != nil {
+		return err
+	}
+	if err := cl.Refresh(ctx); err != nil {
+		log.Warn("backend list not loaded at start; retrying in the background", "err", err)
+	}
+	go cl.Run(ctx)
+	pcfg := cfg.POP
+	if pcfg.TLS, err = LoadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
+		return err
+	}
+	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
+		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
+	srv, err := pop3d.New(pcfg, Authenticator{Userbase: ub, DB: ub.DB()}, Maildrops{drops}, pop3d.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	return serveUntil(ctx, cfg.Listen, cfg.MetricsListen, srv, log)
+}
+
+// Authenticator checks POP logins against the userbase (pop3d.Authenticator,
+// and pop3d.APOPAuthenticator for mailboxes stored with {plain}).
+type Authenticator struct {
+	Userbase userbase.Userbase
+	DB       *userbase.DB // for APOP secrets; nil disables APOP
+}
+
+// Authenticate implements pop3d.Authenticator.
+func (a Authenticator) Authenticate(ctx context.Context, login, pw string) (mailbox.Name, error) {
+	e, err := a.Userbase.Authenticate(ctx, login, pw)
+	if err != nil {
+		return "", popError(err)
+	}
+	return e.Name, nil
+}
+
+// APOPSecret returns the plaintext password of a {plain} mailbox: APOP
+// (RFC 1939 section 7) needs the shared secret itself, so it works only for
+// mailboxes migrated with PowerMail's plaintext passwords.
+func (a Authenticator) APOPSecret(ctx context.Context, login string) (mailbox.Name, string, error) {
+	if a.DB == nil {
+		return "", "", pop3d.ErrAuthFailed
+	}
+	name, err := userbase.LoginName(login)
+	if err != nil {
+		return "", "", pop3d.ErrAuthFailed
+	}
+	m, err := a.DB.Mailbox(ctx, name)
+	if err != nil {
+		return "", "", popError(err)
+	}
+	prefix := "{" + password.Plain + "}"
+	if !m.Enabled || !strings.HasPrefix(m.PasswordHash, prefix) || len(m.PasswordHash) == len(prefix) {
+		return "", "", pop3d.ErrAuthFailed
+	}
+	return m.Name, strings.TrimPrefix(m.PasswordHash, prefix), nil
+}
+
+// popError maps userbase results to pop3d's: temporary stays temporary,
+// everything else is an authentication failure with the same reply.
+func popError(err error) error {
+	if errors.Is(err, userbase.ErrTemporary) {
+		return fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
+	}
+	return pop3d.ErrAuthFailed
+}
+
+// Maildrops adapts the merged maildrop to pop3d.
+type Maildrops struct{ M *maildrop.Maildrops }
+
+// Open implements pop3d.Maildrops.
+func (m Maildrops) Open(ctx context.Context, box mailbox.Name) (pop3d.Maildrop, error) {
+	d, err := m.M.Open(ctx, box)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
+	}
+	msgs := make([]pop3d.Message, len(d.Messages()))
+	for i, msg := range d.Messages() {
+		msgs[i] = pop3d.Message{UID: string(msg.ID), Size: msg.Size}
+	}
+	return popDrop{d: d, msgs: msgs}, nil
+}
+
+type popDrop struct {
+	d    *maildrop.Maildrop
+	msgs []pop3d.Message
+}
+
+func (p popDrop) Messages() []pop3d.Message { return p.msgs }
+
+func (p popDrop) Retrieve(ctx context.Context, i int, w io.Writer) error {
+	if err := p.d.Retrieve(ctx, i, w); err != nil {
+		return fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
+	}
+	return nil
+}
+
+func (p popDrop) Delete(ctx context.Context, is []int) error {
+	if err := p.d.Delete(ctx, is); err != nil {
+		return fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
+	}
+	return nil
+}
+
+func (p popDrop) Close() error { return nil }

@@ -1,0 +1,243 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"powermail/impl/internal/config"
+	"powermail/impl/internal/delivery"
+	"powermail/impl/internal/maildrop"
+	"powermail/impl/internal/relay"
+	"powermail/impl/internal/smtpd"
+	"powermail/impl/mailbox"
+	"powermail/impl/userbase"
+)
+
+// SMTPConfig is powersmtp's configuration.
+type SMTPConfig struct {
+	Listen           string `key:"listen" help:"address for SMTP"`
+	Hostname         string `key:"hostname" help:"our name in the greeting and Received: headers"`
+	PostmasterDomain string `key:"postmaster-domain" help:"<postmaster> is delivered to postmaster@ this domain (RFC 5321 4.5.1)"`
+	TLSCert          string `key:"tls-cert" help:"certificate file (PEM) enabling STARTTLS"`
+	TLSKey           string `key:"tls-key" help:"private key file (PEM) of tls-cert"`
+	MetricsListen    string `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
+	LogLevel         string `key:"log-level" help:"debug, info, warn or error"`
+
+	MaxMessageBytes int64         `key:"max-message-bytes" help:"largest message accepted (SIZE)"`
+	MaxRecipients   int           `key:"max-recipients" help:"recipients per message (RFC 5321: at least 100)"`
+	MaxErrors       int           `key:"max-errors" help:"errors before 421 and close"`
+	CommandTimeout  time.Duration `key:"command-timeout" help:"longest wait for the client's next command or data"`
+	SessionTimeout  time.Duration `key:"session-timeout" help:"longest SMTP session"`
+	MaxConns        int           `key:"max-conns" help:"concurrent SMTP sessions"`
+	MaxConnsPerIP   int           `key:"max-conns-per-ip" help:"concurrent SMTP sessions from one IP"`
+
+	WriteQuorum int    `key:"write-quorum" help:"W: committed copies needed before 250; 0 means W = redundancy"`
+	RelayHost   string `key:"relay-host" help:"outgoing SMTP host:port for forward-only mailboxes; empty refuses forwards with 451"`
+	OrphanLog   string `key:"orphan-log" help:"file recording aborts that could not be delivered, for repair"`
+
+	Backend  BackendConfig   `prefix:""`
+	Userbase userbase.Config `prefix:"userbase-"`
+}
+
+// DefaultSMTPConfig returns powersmtp's defaults.
+func DefaultSMTPConfig() SMTPConfig {
+	d := smtpd.Defaults()
+	return SMTPConfig{
+		Listen: "127.0.0.1:2525", Hostname: "localhost", LogLevel: "info",
+		MaxMessageBytes: d.MaxMessageBytes, MaxRecipients: d.MaxRecipients, MaxErrors: d.MaxErrors,
+		CommandTimeout: d.CommandTimeout, SessionTimeout: d.SessionTimeout,
+		MaxConns: d.MaxConns, MaxConnsPerIP: d.MaxConnsPerIP,
+		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults(),
+	}
+}
+
+// quorum is W, defaulting to R (PowerMail's redundancy target).
+func (c SMTPConfig) quorum() int {
+	if c.WriteQuorum == 0 {
+		return c.Backend.Redundancy
+	}
+	return c.WriteQuorum
+}
+
+func (c SMTPConfig) smtpd() smtpd.Config {
+	s := smtpd.Defaults()
+	s.Hostname, s.PostmasterDomain = c.Hostname, c.PostmasterDomain
+	s.MaxMessageBytes, s.MaxRecipients, s.MaxErrors = c.MaxMessageBytes, c.MaxRecipients, c.MaxErrors
+	s.CommandTimeout, s.SessionTimeout = c.CommandTimeout, c.SessionTimeout
+	s.MaxConns, s.MaxConnsPerIP = c.MaxConns, c.MaxConnsPerIP
+	return s
+}
+
+func (c SMTPConfig) delivery() delivery.Config {
+	return delivery.Config{Redundancy: c.Backend.Redundancy, WriteQuorum: c.quorum(),
+		BackendTimout: c.Backend.IOTimeout, ChunkBytes: 64 << 10}
+}
+
+// Validate names the first bad key.
+func (c SMTPConfig) Validate() error {
+	if c.Listen == "" {
+		return config.Errorf("listen", "must not be empty")
+	}
+	if c.WriteQuorum < 0 || c.WriteQuorum > c.Backend.Redundancy {
+		return config.Errorf("write-quorum", "must be between 1 and redundancy (%d), or 0 for W = R", c.Backend.Redundancy)
+	}
+	if err := c.Backend.Validate(); err != nil {
+		return err
+	}
+	if err := c.Userbase.Validate(); err != nil {
+		return err
+	}
+	if err := c.smtpd().Validate(); err != nil {
+		return err
+	}
+	return c.delivery().Validate()
+}
+
+// RunSMTP serves SMTP until ctx ends, then finishes sessions in flight.
+func RunSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) error {
+	ub, err := userbase.Open(cfg.Userbase)
+	if err != nil {
+		return err
+	}
+	defer ub.Close()
+	cl, err := NewCluster(cfg.Backend, ub.DB(), cfg.Hostname, log)
+	if err != nil {
+		return err
+	}
+	if err := cl.Refresh(ctx); err != nil {
+		log.Warn("backend list not loaded at start; retrying in the background", "err", err)
+	}
+	go cl.Run(ctx)
+	srv, err := newSMTPServer(cfg, ub, cl, log)
+	if err != nil {
+		return err
+	}
+	return serveUntil(ctx, cfg.Listen, cfg.MetricsListen, srv, log)
+}
+
+func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.Logger) (*smtpd.Server, error) {
+	scfg := cfg.smtpd()
+	tlsConf, err := LoadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	scfg.TLSConfig = tlsConf
+	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
+		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
+	var orphans *delivery.OrphanLog
+	if cfg.OrphanLog != "" {
+		if orphans, err = delivery.OpenOrphanLog(cfg.OrphanLog); err != nil {
+			return nil, config.Errorf("orphan-log", "%v", err)
+		}
+	}
+	var rl delivery.Relay
+	if cfg.RelayHost != "" {
+		rl = relay.New(relay.Config{Addr: cfg.RelayHost, HeloName: cfg.Hostname, IOTimeout: cfg.Backend.IOTimeout})
+	}
+	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, drops, orphans, log)
+	return smtpd.New(scfg, Resolver{Userbase: ub, Usage: drops}, Deliverer{d}, log)
+}
+
+// Resolver answers RCPT from the userbase (smtpd.Resolver).
+type Resolver struct {
+	Userbase userbase.Userbase
+	Usage    delivery.QuotaUsage // nil: quotas are checked only at end of data
+}
+
+var (
+	replyNoMailbox = &smtpd.Reply{Code: 550, Enhanced: "5.1.1", Text: "no such mailbox here"}
+	replyBadName   = &smtpd.Reply{Code: 553, Enhanced: "5.1.3", Text: "mailbox name not allowed"}
+	replyUserbase  = &smtpd.Reply{Code: 451, Enhanced: "4.3.0", Text: "cannot check recipients now, try again later"}
+	replyFull      = &smtpd.Reply{Code: 452, Enhanced: "4.2.2", Text: "mailbox full"}
+)
+
+// Resolve implements smtpd.Resolver: exact mailbox, then catch-all; 550
+// only when the userbase said "no such mailbox", 451 when it could not say.
+func (r Resolver) Resolve(ctx context.Context, rcpt string) (smtpd.Recipient, error) {
+	name, err := mailbox.Parse(rcpt)
+	if err != nil {
+		return smtpd.Recipient{}, replyBadName
+	}
+	e, err := r.Userbase.Lookup(ctx, name)
+	switch {
+	case errors.Is(err, userbase.ErrNoSuchMailbox):
+		return smtpd.Recipient{}, replyNoMailbox
+	case err != nil:
+		return smtpd.Recipient{}, replyUserbase
+	}
+	// RFC 5321 section 4.5.3.1.10: 452 when full is known at RCPT time.
+	if e.QuotaBytes > 0 && len(e.Forward) == 0 && r.Usage != nil {
+		if used, err := r.Usage.Usage(ctx, e.Name); err == nil && used >= e.QuotaBytes {
+			return smtpd.Recipient{}, replyFull
+		}
+	}
+	return smtpd.Recipient{Mailbox: e.Name, Forward: e.Forward, QuotaBytes: e.QuotaBytes}, nil
+}
+
+// Deliverer adapts delivery to smtpd.Deliverer.
+type Deliverer struct{ D *delivery.Deliverer }
+
+// Deliver implements smtpd.Deliverer.
+func (d Deliverer) Deliver(ctx context.Context, tx *smtpd.Transaction, body io.Reader) error {
+	m := delivery.Message{ID: tx.ID, From: tx.MailFrom, Received: tx.Received}
+	for _, r := range tx.Recipients {
+		m.Recipients = append(m.Recipients, delivery.Recipient{Mailbox: r.Mailbox, Forward: r.Forward, QuotaBytes: r.QuotaBytes})
+	}
+	_, err := d.D.Deliver(ctx, m, body)
+	var e *delivery.Error
+	if errors.As(err, &e) {
+		return &smtpd.Reply{Code: e.Code, Enhanced: e.Enhanced, Text: e.Text}
+	}
+	return err
+}
+
+// server is what serveUntil needs of smtpd.Server and pop3d.Server.
+type server interface {
+	Serve(ln net.Listener) error
+}
+
+// serveUntil listens on addr and serves until ctx ends; then it stops
+// accepting and lets sessions in flight finish (each bounded by its own
+// timeouts) through the server's shutdown function.
+func serveUntil(ctx context.Context, addr, metricsAddr string, srv server, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	msrv, err := ServeMetrics(metricsAddr, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "metrics", metricsAddr)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = shutdown(srv)
+	}
+	if msrv != nil {
+		msrv.Close()
+	}
+	return err
+}
+
+// shutdownGrace bounds the wait for sessions in flight at shutdown.
+const shutdownGrace = 30 * time.Second
+
+func shutdown(srv server) error {
+	switch s := srv.(type) {
+	case interface{ Shutdown(context.Context) error }:
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		return s.Shutdown(ctx)
+	case io.Closer:
+		return s.Close()
+	}
+	return nil
+}
