@@ -1,0 +1,194 @@
+package listener_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"powermail/impl/internal/listener"
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+	"powermail/impl/wire"
+)
+
+// fakeStore keeps messages in memory (and in files, for OpenMessage) and has
+// knobs to fail each phase. It checks the same contract as the real store:
+// nothing is visible before Commit, and a cancelled upload leaves nothing.
+type fakeStore struct {
+	dir string
+
+	mu         sync.Mutex
+	readOnly   bool
+	minFree    uint64
+	uploading  int // uploads begun and neither finished nor cancelled
+	cancelled  int
+	prepared   map[msgid.ID][]byte
+	boxes      map[mailbox.Name]map[msgid.ID][]byte
+	tombstones map[mailbox.Name][]wire.Tombstone
+
+	failWriteAfter int64         // >0: Write fails once this many bytes arrived
+	commitGate     chan struct{} // if set, Commit waits for it (shutdown tests)
+	commitStarted  chan struct{}
+}
+
+func newFakeStore(dir string) *fakeStore {
+	return &fakeStore{
+		dir:        dir,
+		prepared:   map[msgid.ID][]byte{},
+		boxes:      map[mailbox.Name]map[msgid.ID][]byte{},
+		tombstones: map[mailbox.Name][]wire.Tombstone{},
+	}
+}
+
+type fakeUpload struct {
+	s    *fakeStore
+	id   msgid.ID
+	data bytes.Buffer
+	done bool
+}
+
+func (s *fakeStore) Begin(id msgid.ID) (listener.Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readOnly {
+		return nil, wire.Errorf(wire.CodeReadOnly, "backend is read-only")
+	}
+	if _, dup := s.prepared[id]; dup {
+		return nil, wire.Errorf(wire.CodeFailed, "id exists")
+	}
+	s.uploading++
+	return &fakeUpload{s: s, id: id}, nil
+}
+
+func (u *fakeUpload) Write(p []byte) (int, error) {
+	if lim := u.s.failWriteAfter; lim > 0 && int64(u.data.Len()+len(p)) > lim {
+		return 0, wire.Errorf(wire.CodeNoSpace, "disk full")
+	}
+	return u.data.Write(p)
+}
+
+func (u *fakeUpload) Finish(size int64, sum [32]byte) error {
+	if int64(u.data.Len()) != size || sha256.Sum256(u.data.Bytes()) != sum {
+		return wire.Errorf(wire.CodeFailed, "length or checksum mismatch")
+	}
+	u.s.mu.Lock()
+	defer u.s.mu.Unlock()
+	u.s.prepared[u.id] = u.data.Bytes()
+	u.s.uploading--
+	u.done = true
+	return nil
+}
+
+func (u *fakeUpload) Cancel() {
+	if u.done {
+		return
+	}
+	u.done = true
+	u.s.mu.Lock()
+	defer u.s.mu.Unlock()
+	u.s.uploading--
+	u.s.cancelled++
+}
+
+func (s *fakeStore) Commit(id msgid.ID, boxes []mailbox.Name) error {
+	if s.commitGate != nil {
+		s.commitStarted <- struct{}{}
+		<-s.commitGate
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, ok := s.prepared[id]
+	if !ok {
+		return wire.Errorf(wire.CodeBadSequence, "not prepared")
+	}
+	for _, b := range boxes {
+		if s.boxes[b] == nil {
+			s.boxes[b] = map[msgid.ID][]byte{}
+		}
+		s.boxes[b][id] = data
+	}
+	return nil
+}
+
+func (s *fakeStore) Abort(id msgid.ID, boxes []mailbox.Name) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.prepared, id)
+	for _, b := range boxes {
+		delete(s.boxes[b], id)
+	}
+	return nil
+}
+
+func (s *fakeStore) List(box mailbox.Name) (wire.Listing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var l wire.Listing
+	for id, data := range s.boxes[box] {
+		l.Messages = append(l.Messages, wire.Entry{ID: id, Size: int64(len(data))})
+	}
+	slices.SortFunc(l.Messages, func(a, b wire.Entry) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
+	l.Tombstones = slices.Clone(s.tombstones[box])
+	return l, nil
+}
+
+func (s *fakeStore) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error) {
+	s.mu.Lock()
+	data, ok := s.boxes[box][id]
+	s.mu.Unlock()
+	if !ok {
+		return nil, 0, wire.Errorf(wire.CodeNotFound, "no such message")
+	}
+	path := filepath.Join(s.dir, string(id))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(path)
+	return f, int64(len(data)), err
+}
+
+func (s *fakeStore) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.boxes[box], id)
+	s.tombstones[box] = append(s.tombstones[box], wire.Tombstone{ID: id, Deleted: now.Truncate(time.Millisecond)})
+	return nil
+}
+
+func (s *fakeStore) ExpireTombstones(time.Time) (int, error) { return 0, nil }
+
+func (s *fakeStore) Mailboxes() ([]mailbox.Name, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []mailbox.Name
+	for b := range s.boxes {
+		names = append(names, b)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+func (s *fakeStore) Status() (wire.Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return wire.Status{FreeBytes: 1 << 30, TotalBytes: 1 << 31, FreeInodes: 1000,
+		Mailboxes: len(s.boxes), ReadOnly: s.readOnly, MinFreeBytes: s.minFree}, nil
+}
+
+func (s *fakeStore) SetReadOnly(on bool) { s.mu.Lock(); s.readOnly = on; s.mu.Unlock() }
+
+func (s *fakeStore) SetMinFreeBytes(n uint64) { s.mu.Lock(); s.minFree = n; s.mu.Unlock() }
+
+// visible reports how many messages are in any mailbox or prepared.
+func (s *fakeStore) visible() (boxed, prepared int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.boxes {
+		boxed += len(m)
+	}
+	return boxed, len(s.prepared)
+}

@@ -1,0 +1,55 @@
+package listener
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"powermail/impl/wire"
+)
+
+// Metrics of the protocol server; the store counts its own fsyncs.
+var (
+	requestsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "powermail_listener_requests_total",
+		Help: "Commands served, by verb and result (ok or the ERR code).",
+	}, []string{"verb", "result"})
+	bytesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "powermail_listener_bytes_total",
+		Help: "Message bytes received (in: CHUNK payloads) and sent (out: GET payloads).",
+	}, []string{"direction"})
+	connsOpen = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "powermail_listener_connections",
+		Help: "Connections being served.",
+	})
+	connsRefused = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "powermail_listener_connections_refused_total",
+		Help: "Connections refused because max-conns were already open.",
+	})
+	tombstonesExpired = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "powermail_listener_tombstones_expired_total",
+		Help: "Tombstones removed after their time to live.",
+	})
+	bytesIn  = bytesTotal.WithLabelValues("in")
+	bytesOut = bytesTotal.WithLabelValues("out")
+)
+
+// knownVerbs keeps the verb label bounded: anything else counts as "unknown".
+var knownVerbs = map[string]bool{
+	wire.VerbAuth: true, wire.VerbPrepare: true, wire.VerbCommit: true, wire.VerbAbort: true,
+	wire.VerbList: true, wire.VerbGet: true, wire.VerbDelete: true, wire.VerbStatus: true,
+	wire.VerbReadOnly: true, wire.VerbMinFree: true, wire.VerbPing: true,
+	wire.VerbMailboxes: true, wire.VerbQuit: true,
+}
+
+func countRequest(verb string, code int) {
+	if !knownVerbs[verb] {
+		verb = "unknown"
+	}
+	result := "ok"
+	if code != 0 {
+		result = strconv.Itoa(code)
+	}
+	requestsTotal.WithLabelValues(verb, result).Inc()
+}

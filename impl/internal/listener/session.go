@@ -1,0 +1,206 @@
+package listener
+
+import (
+	"bufio"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"powermail/impl/wire"
+)
+
+// Buffer sizes of a session. The reader holds at least one line; bigger
+// buffers let a pipelined burst of commands arrive in one read.
+const (
+	readBufferBytes  = 64 << 10
+	writeBufferBytes = 16 << 10
+	// maxConfusedReplies closes a connection after this many consecutive
+	// replies saying the client does not speak the protocol (500, 501, 503,
+	// 530): a confused peer should not keep a slot forever.
+	maxConfusedReplies = 10
+)
+
+// session is one connection: its buffered reader and writer and its state.
+type session struct {
+	srv   *Server
+	conn  net.Conn
+	r     *bufio.Reader
+	w     *bufio.Writer
+	log   *slog.Logger
+	nonce string // server challenge sent in the greeting
+
+	authed   bool
+	confused int  // consecutive confused replies
+	idle     bool // waiting for a command; guarded by srv.mu
+}
+
+func newSession(srv *Server, c net.Conn, id uint64) *session {
+	return &session{
+		srv:   srv,
+		conn:  c,
+		r:     wire.NewReader(c, readBufferBytes),
+		w:     bufio.NewWriterSize(c, writeBufferBytes),
+		log:   srv.cfg.Logger.With("conn", id, "remote", c.RemoteAddr().String()),
+		nonce: wire.NewNonce(),
+	}
+}
+
+// Errors a handler returns to end the session. errHangup: the reply is
+// already written (QUIT, failed AUTH); close quietly.
+var errHangup = errors.New("hang up")
+
+// connError wraps a failure of the connection itself (EOF, reset, timeout):
+// nothing more can be said to the peer.
+type connError struct{ err error }
+
+func (e connError) Error() string { return "connection: " + e.err.Error() }
+func (e connError) Unwrap() error { return e.err }
+
+// protoError is input that leaves the stream out of step (a bad line or
+// frame): answer with its reply, then close.
+type protoError struct{ reply *wire.Error }
+
+func (e protoError) Error() string { return "protocol: " + e.reply.Text }
+
+// serve runs the command loop until the peer leaves, an error closes the
+// session, or the server shuts down.
+func (s *session) serve() {
+	s.log.Debug("connection opened")
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.IOTimeout))
+	if s.writeLine(wire.FormatOK(wire.Banner+" "+s.nonce)) != nil || s.flush() != nil {
+		return
+	}
+	for {
+		line, err := s.nextLine()
+		if err == nil {
+			s.conn.SetDeadline(time.Now().Add(s.srv.cfg.IOTimeout))
+			err = s.run(line)
+		}
+		if !s.afterCommand(err) {
+			return
+		}
+	}
+}
+
+// nextLine waits (up to IdleTimeout) for the next command line. The session
+// is marked idle meanwhile, so that Shutdown can wake it.
+func (s *session) nextLine() (string, error) {
+	if !s.enterIdle() {
+		return "", errShutdown
+	}
+	line, err := wire.ReadLine(s.r)
+	s.leaveIdle()
+	if err != nil {
+		return "", lineError(err)
+	}
+	return line, nil
+}
+
+var errShutdown = wire.Errorf(wire.CodeShutdown, "server shutting down")
+
+// lineError tells malformed input from a failed connection.
+func lineError(err error) error {
+	switch {
+	case errors.Is(err, wire.ErrLineTooLong), errors.Is(err, wire.ErrBadLineEnding), errors.Is(err, wire.ErrNUL):
+		return protoError{wire.Errorf(wire.CodeSyntax, "%v", err)}
+	case errors.Is(err, wire.ErrBadFrame):
+		return protoError{wire.Errorf(wire.CodeSyntax, "%v", err)}
+	}
+	return connError{err}
+}
+
+func (s *session) enterIdle() bool {
+	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
+	if s.srv.closing {
+		return false
+	}
+	// Set under the lock so Shutdown's wake-up cannot be overwritten.
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+	s.idle = true
+	return true
+}
+
+func (s *session) leaveIdle() {
+	s.srv.mu.Lock()
+	s.idle = false
+	s.srv.mu.Unlock()
+}
+
+// wakeIfIdle interrupts a session waiting for a command; srv.mu is held.
+func (s *session) wakeIfIdle() {
+	if s.idle {
+		s.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// afterCommand writes the reply for err, flushes when no further pipelined
+// command is waiting, and reports whether to go on.
+func (s *session) afterCommand(err error) bool {
+	goOn := s.report(err)
+	if !goOn || s.r.Buffered() == 0 {
+		if ferr := s.flush(); ferr != nil {
+			return false
+		}
+	}
+	return goOn
+}
+
+// report turns a handler's error into a reply and decides whether the
+// session continues. Details of internal errors go to the log only.
+func (s *session) report(err error) bool {
+	var werr *wire.Error
+	var perr protoError
+	var cerr connError
+	switch {
+	case err == nil:
+		s.confused = 0
+		return true
+	case errors.Is(err, errHangup):
+		return false
+	case errors.As(err, &cerr):
+		s.log.Debug("connection ended", "err", cerr.err)
+		return false
+	case errors.As(err, &perr):
+		s.log.Info("protocol error, closing", "err", perr.reply.Text)
+		s.writeLine(wire.FormatErr(perr.reply))
+		return false
+	case errors.As(err, &werr):
+		s.writeLine(wire.FormatErr(werr))
+		return werr != errShutdown && !s.tooConfused(werr.Code)
+	}
+	s.log.Error("command failed", "err", err)
+	s.writeLine(wire.FormatErr(wire.Errorf(wire.CodeLocal, "local error")))
+	return true
+}
+
+func (s *session) tooConfused(code int) bool {
+	switch code {
+	case wire.CodeSyntax, wire.CodeBadArg, wire.CodeBadSequence, wire.CodeAuthRequired:
+		s.confused++
+	default:
+		s.confused = 0
+	}
+	if s.confused >= maxConfusedReplies {
+		s.log.Info("too many bad commands, closing")
+		return true
+	}
+	return false
+}
+
+func (s *session) writeLine(line string) error {
+	if err := wire.WriteLine(s.w, line); err != nil {
+		return connError{err}
+	}
+	return nil
+}
+
+func (s *session) ok(text string) error { return s.writeLine(wire.FormatOK(text)) }
+
+func (s *session) flush() error {
+	if err := s.w.Flush(); err != nil {
+		return connError{err}
+	}
+	return nil
+}

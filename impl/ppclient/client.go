@@ -1,0 +1,175 @@
+// Package ppclient is the client of one pplistener backend, used by
+// powersmtp, powerpop, ppadmin and chaos. It keeps a pool of authenticated
+// connections, puts a deadline on every exchange, and never reuses a
+// connection that failed or was interrupted: a half-read reply left in a
+// pooled connection would be taken for the answer to the next command.
+//
+// Errors: a *wire.Error is the server's answer (its Temporary method tells
+// 4xx from 5xx); anything else is a *TransportError, which matches
+// ErrUnreachable and is temporary. IsTemporary covers both.
+package ppclient
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"powermail/impl/wire"
+)
+
+// Config of a Client. Zero durations and MaxIdle get the defaults below.
+type Config struct {
+	Addr        string // host:port of the pplistener
+	Secret      string // shared secret; never sent
+	ClientName  string // this host, for the backend's log (letters, digits, . - _)
+	DialTimeout time.Duration
+	IOTimeout   time.Duration // bound on each exchange (and each upload chunk)
+	MaxIdle     int           // idle connections kept for reuse
+	// Dial, if set, replaces the TCP dialer: tests use net.Pipe, chaos
+	// tools a connection that injects faults.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultDialTimeout = 5 * time.Second
+	DefaultIOTimeout   = 30 * time.Second
+	DefaultMaxIdle     = 8
+	// pingAfterIdle: a connection idle longer than this is checked with
+	// PING before reuse, since the server may have closed it meanwhile.
+	pingAfterIdle = 2 * time.Second
+	// maxIdleAge: older idle connections are closed rather than checked;
+	// it stays well below the server's idle timeout.
+	maxIdleAge = time.Minute
+)
+
+// Client talks to one backend. It is safe for concurrent use.
+type Client struct {
+	cfg Config
+
+	mu     sync.Mutex
+	idle   []*conn // most recently used last
+	closed bool
+}
+
+// New returns a client; it does not connect until the first request.
+func New(cfg Config) *Client {
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.IOTimeout <= 0 {
+		cfg.IOTimeout = DefaultIOTimeout
+	}
+	if cfg.MaxIdle <= 0 {
+		cfg.MaxIdle = DefaultMaxIdle
+	}
+	if cfg.Dial == nil {
+		var d net.Dialer
+		cfg.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", addr)
+		}
+	}
+	return &Client{cfg: cfg}
+}
+
+// Addr returns the backend address.
+func (c *Client) Addr() string { return c.cfg.Addr }
+
+// Close closes idle connections; connections in use close when released.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle, c.closed = nil, true
+	c.mu.Unlock()
+	for _, cn := range idle {
+		cn.nc.Close()
+	}
+	return nil
+}
+
+// acquire returns a healthy connection: a pooled one (checked with PING if
+// it sat idle for a while) or a new one.
+func (c *Client) acquire(ctx context.Context) (*conn, error) {
+	for {
+		cn := c.popIdle()
+		if cn == nil {
+			break
+		}
+		if time.Since(cn.lastUsed) < pingAfterIdle || c.healthy(ctx, cn) {
+			return cn, nil
+		}
+		cn.nc.Close()
+	}
+	return c.dial(ctx)
+}
+
+func (c *Client) popIdle() *conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.idle) > 0 {
+		cn := c.idle[len(c.idle)-1]
+		c.idle = c.idle[:len(c.idle)-1]
+		if time.Since(cn.lastUsed) < maxIdleAge {
+			return cn
+		}
+		cn.nc.Close()
+	}
+	return nil
+}
+
+func (c *Client) healthy(ctx context.Context, cn *conn) bool {
+	cn.watch(ctx)
+	err := cn.refresh(ctx, c.cfg.IOTimeout)
+	if err == nil {
+		_, err = cn.roundTrip(wire.Command{Verb: wire.VerbPing})
+	}
+	return cn.unwatch() && err == nil
+}
+
+// release returns cn to the pool when the exchange ended cleanly: no error,
+// or an ERR reply (the stream is still in step), except 421, after which
+// the server closes.
+func (c *Client) release(cn *conn, err error) {
+	var werr *wire.Error
+	reusable := err == nil || (errors.As(err, &werr) && werr.Code != wire.CodeShutdown)
+	c.mu.Lock()
+	if reusable && !c.closed && len(c.idle) < c.cfg.MaxIdle {
+		cn.lastUsed = time.Now()
+		c.idle = append(c.idle, cn)
+		cn = nil
+	}
+	c.mu.Unlock()
+	if cn != nil {
+		cn.nc.Close()
+	}
+}
+
+// do runs one exchange on a pooled connection under ctx and IOTimeout.
+func (c *Client) do(ctx context.Context, op string, exchange func(cn *conn) error) error {
+	cn, err := c.acquire(ctx)
+	if err != nil {
+		return c.wrap("dial", ctx, err)
+	}
+	cn.watch(ctx)
+	if err = cn.refresh(ctx, c.cfg.IOTimeout); err == nil {
+		err = exchange(cn)
+	}
+	// A cancellation that lands after a complete reply is harmless: the
+	// stream is in step and the next use sets a fresh deadline. One that
+	// lands mid-exchange shows up as an I/O error, and release discards.
+	cn.unwatch()
+	c.release(cn, err)
+	return c.wrap(op, ctx, err)
+}
+
+// wrap leaves server replies alone and turns everything else into a
+// *TransportError.
+func (c *Client) wrap(op string, ctx context.Context, err error) error {
+	var werr *wire.Error
+	if err == nil || errors.As(err, &werr) {
+		return err
+	}
+	return &TransportError{Addr: c.cfg.Addr, Op: op, Err: orCtx(ctx, err)}
+}

@@ -1,0 +1,148 @@
+package ppclient
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"powermail/impl/wire"
+)
+
+// Buffer sizes of a client connection. The write buffer holds one upload
+// chunk plus its header, so a chunk goes out in one write.
+const (
+	readBufferBytes  = 64 << 10
+	writeBufferBytes = uploadChunkBytes + 64
+)
+
+// conn is one authenticated connection to the backend.
+type conn struct {
+	nc       net.Conn
+	r        *bufio.Reader
+	w        *bufio.Writer
+	lastUsed time.Time
+
+	mu        sync.Mutex // guards cancelled against the context watcher
+	cancelled bool
+	stopWatch func() bool
+}
+
+// dial connects and runs the mutual authentication (package wire doc).
+func (c *Client) dial(ctx context.Context) (*conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	nc, err := c.cfg.Dial(dctx, c.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	cn := &conn{nc: nc, r: wire.NewReader(nc, readBufferBytes), w: bufio.NewWriterSize(nc, writeBufferBytes)}
+	cn.watch(ctx)
+	if err := cn.refresh(ctx, c.cfg.IOTimeout); err == nil {
+		err = cn.authenticate(c.cfg)
+	}
+	if !cn.unwatch() || err != nil {
+		nc.Close()
+		return nil, orCtx(ctx, err)
+	}
+	return cn, nil
+}
+
+func (cn *conn) authenticate(cfg Config) error {
+	greeting, err := cn.readReply()
+	if err != nil {
+		return err
+	}
+	banner, snonce, ok := strings.Cut(greeting, " ")
+	if !ok || banner != wire.Banner || wire.CheckNonce(snonce) != nil {
+		return malformed("greeting %q", greeting)
+	}
+	cnonce := wire.NewNonce()
+	proof := wire.ClientProof([]byte(cfg.Secret), snonce, cnonce, cfg.ClientName)
+	reply, err := cn.roundTrip(wire.Command{Verb: wire.VerbAuth, Args: []string{cfg.ClientName, cnonce, proof}})
+	if err != nil {
+		return err
+	}
+	if !wire.ProofEqual(wire.ServerProof([]byte(cfg.Secret), snonce, cnonce, cfg.ClientName), reply) {
+		return ErrImpostor
+	}
+	return nil
+}
+
+// watch makes ctx's cancellation interrupt any blocked read or write by
+// moving the deadline into the past.
+func (cn *conn) watch(ctx context.Context) {
+	cn.mu.Lock()
+	cn.cancelled = false
+	cn.mu.Unlock()
+	cn.stopWatch = context.AfterFunc(ctx, func() {
+		cn.mu.Lock()
+		defer cn.mu.Unlock()
+		cn.cancelled = true
+		cn.nc.SetDeadline(time.Now())
+	})
+}
+
+// unwatch stops the watcher; false means ctx fired and the connection may
+// have been interrupted mid-exchange, so it must not be reused.
+func (cn *conn) unwatch() bool {
+	cn.stopWatch()
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return !cn.cancelled
+}
+
+// refresh sets the deadline to IOTimeout from now, or ctx's deadline if
+// sooner. It refuses once ctx has fired, so a refresh cannot undo a cancel.
+func (cn *conn) refresh(ctx context.Context, ioTimeout time.Duration) error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.cancelled {
+		return context.Cause(ctx)
+	}
+	d := time.Now().Add(ioTimeout)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	return cn.nc.SetDeadline(d)
+}
+
+// send buffers one command line.
+func (cn *conn) send(cmd wire.Command) error {
+	line, err := cmd.Line()
+	if err != nil {
+		return err
+	}
+	return wire.WriteLine(cn.w, line)
+}
+
+// roundTrip sends cmd and returns the text of its OK reply, or the
+// server's *wire.Error.
+func (cn *conn) roundTrip(cmd wire.Command) (string, error) {
+	if err := cn.send(cmd); err != nil {
+		return "", err
+	}
+	if err := cn.w.Flush(); err != nil {
+		return "", err
+	}
+	return cn.readReply()
+}
+
+func (cn *conn) readReply() (string, error) {
+	line, err := wire.ReadLine(cn.r)
+	if err != nil {
+		return "", err
+	}
+	return wire.ParseReply(line)
+}
+
+// orCtx prefers the context's error: a deadline moved by cancellation shows
+// up as an I/O timeout, which would hide the reason.
+func orCtx(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}

@@ -1,0 +1,52 @@
+package ppclient
+
+import (
+	"errors"
+	"fmt"
+
+	"powermail/impl/wire"
+)
+
+// ErrUnreachable is matched (errors.Is) by every TransportError: the
+// backend could not be reached or stopped speaking the protocol. It is
+// temporary; a front end should use another backend or try again later.
+var ErrUnreachable = errors.New("backend unreachable")
+
+// ErrImpostor means the server could not prove that it knows the secret.
+var ErrImpostor = errors.New("backend failed to prove it knows the shared secret")
+
+// TransportError is a failure to talk to the backend: dial, I/O, timeout,
+// context cancellation, malformed reply, failed mutual authentication.
+// Errors that the server reports are *wire.Error instead.
+type TransportError struct {
+	Addr string
+	Op   string // verb or "dial"
+	Err  error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("backend %s: %s: %v", e.Addr, e.Op, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnreachable) true.
+func (e *TransportError) Is(target error) bool { return target == ErrUnreachable }
+
+// Temporary is always true: another attempt, or another backend, may work.
+func (e *TransportError) Temporary() bool { return true }
+
+// IsTemporary reports whether err is worth retrying: a transport error or a
+// 4xx reply from the server.
+func IsTemporary(err error) bool {
+	var werr *wire.Error
+	if errors.As(err, &werr) {
+		return werr.Temporary()
+	}
+	return errors.Is(err, ErrUnreachable)
+}
+
+// malformed is a reply that does not parse; the connection is discarded.
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", wire.ErrMalformedReply, fmt.Sprintf(format, args...))
+}

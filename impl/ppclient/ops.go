@@ -1,0 +1,168 @@
+package ppclient
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+	"powermail/impl/wire"
+)
+
+// maxGetBytes bounds the size a GET reply may announce (a syntactic bound;
+// the backend's max-message-bytes is far lower).
+const maxGetBytes = 1 << 40
+
+// simple runs a one-line command whose reply is a single line.
+func (c *Client) simple(ctx context.Context, verb string, args ...string) (string, error) {
+	var text string
+	err := c.do(ctx, verb, func(cn *conn) error {
+		var err error
+		text, err = cn.roundTrip(wire.Command{Verb: verb, Args: args})
+		return err
+	})
+	return text, err
+}
+
+// Commit makes the prepared message id visible in boxes (idempotent: a
+// retry after a lost reply does not duplicate).
+func (c *Client) Commit(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	return c.boxCommand(ctx, wire.VerbCommit, id, boxes)
+}
+
+// Abort removes the prepared message id and its links in boxes, if any.
+func (c *Client) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	return c.boxCommand(ctx, wire.VerbAbort, id, boxes)
+}
+
+func (c *Client) boxCommand(ctx context.Context, verb string, id msgid.ID, boxes []mailbox.Name) error {
+	return c.do(ctx, verb, func(cn *conn) error {
+		if err := wire.WriteBoxCommand(cn.w, verb, id, boxes); err != nil {
+			return err
+		}
+		if err := cn.w.Flush(); err != nil {
+			return err
+		}
+		_, err := cn.readReply()
+		return err
+	})
+}
+
+// List returns the messages and tombstones of box.
+func (c *Client) List(ctx context.Context, box mailbox.Name) (wire.Listing, error) {
+	var l wire.Listing
+	err := c.do(ctx, wire.VerbList, func(cn *conn) error {
+		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbList, Args: []string{string(box)}})
+		if err != nil {
+			return err
+		}
+		l, err = wire.ReadListing(cn.r, text)
+		return err
+	})
+	return l, err
+}
+
+// Mailboxes returns every mailbox that has a directory on the backend.
+func (c *Client) Mailboxes(ctx context.Context) ([]mailbox.Name, error) {
+	var names []mailbox.Name
+	err := c.do(ctx, wire.VerbMailboxes, func(cn *conn) error {
+		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbMailboxes})
+		if err != nil {
+			return err
+		}
+		n, err := wire.ParseCount(text, 0, wire.MaxListEntries)
+		if err != nil {
+			return malformed("MAILBOXES count %q", text)
+		}
+		names, err = wire.ReadNames(cn.r, n)
+		if errors.As(err, new(*wire.Error)) {
+			return malformed("MAILBOXES: %v", err) // a bad name from the server is not its ERR reply
+		}
+		return err
+	})
+	return names, err
+}
+
+// Get writes the message to dst and returns the number of bytes written.
+// When dst is a *net.TCPConn the body moves socket to socket by splice(2)
+// without passing through user space (see readBody). If an error comes
+// after some bytes reached dst, dst holds a partial message: with splice
+// the failing side cannot be told apart, so the error is a TransportError
+// either way.
+func (c *Client) Get(ctx context.Context, box mailbox.Name, id msgid.ID, dst io.Writer) (int64, error) {
+	var n int64
+	err := c.do(ctx, wire.VerbGet, func(cn *conn) error {
+		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbGet, Args: []string{string(box), string(id)}})
+		if err != nil {
+			return err
+		}
+		size, err := wire.ParseCount(text, 0, maxGetBytes)
+		if err != nil {
+			return malformed("GET size %q", text)
+		}
+		n, err = cn.readBody(dst, size)
+		return err
+	})
+	return n, err
+}
+
+// readBody copies exactly size bytes to dst: first what the buffered
+// reader already holds, then straight from the socket. io.Copy from an
+// io.LimitedReader over a *net.TCPConn into a *net.TCPConn uses splice(2).
+func (cn *conn) readBody(dst io.Writer, size int64) (int64, error) {
+	var n int64
+	if b := min(int64(cn.r.Buffered()), size); b > 0 {
+		p, _ := cn.r.Peek(int(b))
+		m, err := dst.Write(p)
+		cn.r.Discard(m)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	m, err := io.Copy(dst, io.LimitReader(cn.nc, size-n))
+	n += m
+	if err == nil && n < size {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// Delete removes id from box and leaves a tombstone (also when absent).
+func (c *Client) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error {
+	_, err := c.simple(ctx, wire.VerbDelete, string(box), string(id))
+	return err
+}
+
+// Status returns free space, counts and mode of the backend.
+func (c *Client) Status(ctx context.Context) (wire.Status, error) {
+	text, err := c.simple(ctx, wire.VerbStatus)
+	if err != nil {
+		return wire.Status{}, err
+	}
+	st, err := wire.ParseStatus(text)
+	if err != nil {
+		return wire.Status{}, &TransportError{Addr: c.cfg.Addr, Op: wire.VerbStatus, Err: err}
+	}
+	return st, nil
+}
+
+// SetReadOnly switches the backend's read-only mode at run time.
+func (c *Client) SetReadOnly(ctx context.Context, on bool) error {
+	_, err := c.simple(ctx, wire.VerbReadOnly, wire.OnOff(on))
+	return err
+}
+
+// SetMinFree sets the free-space floor below which writes are refused.
+func (c *Client) SetMinFree(ctx context.Context, bytes uint64) error {
+	_, err := c.simple(ctx, wire.VerbMinFree, strconv.FormatUint(bytes, 10))
+	return err
+}
+
+// Ping checks that the backend answers.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.simple(ctx, wire.VerbPing)
+	return err
+}
