@@ -1,0 +1,73 @@
+package userbase
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"powermail/impl/internal/config"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	if err := Defaults().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateNamesTheBadKey(t *testing.T) {
+	for key, mutate := range map[string]func(*Config){
+		"driver":                 func(c *Config) { c.Driver = "postgres" },
+		"db":                     func(c *Config) { c.Path = "" },
+		"dsn":                    func(c *Config) { c.Driver = DriverMySQL },
+		"table-prefix":           func(c *Config) { c.TablePrefix = "x; DROP" },
+		"connect-timeout":        func(c *Config) { c.ConnectTimeout = 0 },
+		"query-timeout":          func(c *Config) { c.QueryTimeout = time.Hour },
+		"pool-size":              func(c *Config) { c.PoolSize = 0 },
+		"cache-negative-ttl":     func(c *Config) { c.CacheNegativeTTL = -time.Second },
+		"cache-max-entries":      func(c *Config) { c.CacheMaxEntries = -1 },
+		"auth-cache-max-entries": func(c *Config) { c.AuthCacheMaxEntries = 1 << 40 },
+	} {
+		c := Defaults()
+		mutate(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), `"`+key+`"`) {
+			t.Errorf("%s: Validate() = %v, want an error naming the key", key, err)
+		}
+	}
+}
+
+func TestDSNWithOwnTimeoutsIsRefused(t *testing.T) {
+	c := Defaults()
+	c.Driver, c.DSN = DriverMySQL, "root@tcp(127.0.0.1:3306)/test?readTimeout=1h"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "query-timeout") {
+		t.Fatalf("Validate() = %v", err)
+	}
+	c.DSN = "root@tcp(127.0.0.1:3306)/test"
+	dsn, err := c.mysqlDSN()
+	if err != nil || !strings.Contains(dsn, "readTimeout=3s") || !strings.Contains(dsn, "clientFoundRows=true") {
+		t.Fatalf("mysqlDSN() = %q, %v", dsn, err)
+	}
+}
+
+// TestConfigFileAndFlags loads the keys through the shared loader, as the
+// daemons and ppadmin do.
+func TestConfigFileAndFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "userbase.conf")
+	os.WriteFile(file, []byte("# test\ndriver = mysql\ndsn = u@tcp(127.0.0.1:3306)/pm\ncache-positive-ttl = 2m\n"), 0o600)
+	c := Defaults()
+	if err := config.Load("test", []string{"-config", file, "-pool-size", "3"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Driver != DriverMySQL || c.CachePositiveTTL != 2*time.Minute || c.PoolSize != 3 {
+		t.Fatalf("loaded %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, []byte("dirver = mysql\n"), 0o600)
+	if err := config.Load("test", []string{"-config", file}, &c); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+}
