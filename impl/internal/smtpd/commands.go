@@ -1,0 +1,206 @@
+package smtpd
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"strings"
+)
+
+// handler runs one command. It returns the reply to send, or nil when it has
+// already replied itself (STARTTLS).
+type handler func(s *session, arg string) *Reply
+
+// commands is the command table (RFC 5321 section 4.1.1, plus extensions).
+var commands map[string]handler
+
+func init() { // in init: HELP refers to the table
+	commands = map[string]handler{
+		"EHLO": (*session).cmdEHLO, "HELO": (*session).cmdHELO,
+		"MAIL": (*session).cmdMAIL, "RCPT": (*session).cmdRCPT,
+		"DATA": (*session).cmdDATA, "BDAT": (*session).cmdBDAT,
+		"RSET": (*session).cmdRSET, "NOOP": (*session).cmdNOOP,
+		"QUIT": (*session).cmdQUIT, "HELP": (*session).cmdHELP,
+		"VRFY": (*session).cmdVRFY, "EXPN": (*session).cmdEXPN,
+		"STARTTLS": (*session).cmdSTARTTLS,
+	}
+}
+
+func (s *session) cmdEHLO(arg string) *Reply { return s.greet(arg, true) }
+func (s *session) cmdHELO(arg string) *Reply { return s.greet(arg, false) }
+
+// greet handles EHLO and HELO; both reset any transaction (RFC 5321 4.1.4).
+func (s *session) greet(arg string, esmtp bool) *Reply {
+	if !validHelo(arg) {
+		return &Reply{501, "5.5.4", "EHLO/HELO needs a domain or address literal"}
+	}
+	s.resetTx()
+	s.helo, s.esmtp = arg, esmtp
+	// No enhanced code on EHLO/HELO replies (RFC 2034 section 3).
+	if !esmtp {
+		return reply(250, "", "%s", s.srv.cfg.Hostname)
+	}
+	ext := []string{s.srv.cfg.Hostname, "PIPELINING", fmt.Sprintf("SIZE %d", s.srv.cfg.MaxMessageBytes),
+		"8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING"}
+	if s.srv.cfg.TLSConfig != nil && !s.tls {
+		ext = append(ext, "STARTTLS")
+	}
+	return reply(250, "", "%s", strings.Join(append(ext, "HELP"), "\n"))
+}
+
+func (s *session) cmdMAIL(arg string) *Reply {
+	switch {
+	case s.helo == "":
+		return replyNeedHelo
+	case s.tx != nil:
+		return &Reply{503, "5.5.1", "nested MAIL command"}
+	}
+	path, params, r := splitPathArg(arg, "FROM")
+	if r != nil {
+		return r
+	}
+	if params != "" && !s.esmtp {
+		return replyBadParam // parameters need EHLO (RFC 5321 4.1.1.2)
+	}
+	p, r := parseMailParams(params, s.srv.cfg.MaxMessageBytes)
+	if r != nil {
+		return r
+	}
+	if path != "" { // "<>" is the null reverse-path of bounces
+		if _, r := parseMailbox(path, p.smtputf8); r != nil {
+			return r
+		}
+	}
+	s.tx = &Transaction{SessionID: s.id, ClientIP: s.remote, Helo: s.helo, MailFrom: path,
+		DeclaredSize: p.size, ESMTP: s.esmtp, TLS: s.tls, SMTPUTF8: p.smtputf8}
+	return &Reply{250, "2.1.0", "sender OK"}
+}
+
+func (s *session) cmdRCPT(arg string) *Reply {
+	switch {
+	case s.tx == nil:
+		return replyNoTx
+	case s.bdat != nil:
+		return replyBadSequence
+	case len(s.tx.Recipients) >= s.srv.cfg.MaxRecipients:
+		return &Reply{452, "4.5.3", "too many recipients"} // RFC 5321 4.5.3.1.10
+	}
+	path, params, r := splitPathArg(arg, "TO")
+	if r != nil {
+		return r
+	}
+	if params != "" {
+		return replyBadParam // we announce no RCPT parameters
+	}
+	addr, r := s.recipientAddress(path)
+	if r != nil {
+		return r
+	}
+	if s.tx.hasRecipient(addr) {
+		return &Reply{250, "2.1.5", "recipient OK (duplicate)"}
+	}
+	return s.resolve(addr)
+}
+
+// recipientAddress returns the canonical address of a RCPT path. The bare
+// "<postmaster>" must be accepted (RFC 5321 section 4.5.1); it is resolved as
+// postmaster@PostmasterDomain like any other address.
+func (s *session) recipientAddress(path string) (string, *Reply) {
+	if strings.EqualFold(path, "postmaster") && s.srv.cfg.PostmasterDomain != "" {
+		return "postmaster@" + s.srv.cfg.PostmasterDomain, nil
+	}
+	name, r := parseMailbox(path, s.tx.SMTPUTF8)
+	return string(name), r
+}
+
+// resolve asks the Resolver about addr and adds it to the transaction. Only
+// the Resolver can make an address acceptable: nothing else is ever relayed.
+func (s *session) resolve(addr string) *Reply {
+	rcpt, err := s.srv.resolver.Resolve(s.ctx, addr)
+	if err != nil {
+		r, internal := asReply(err)
+		if internal {
+			s.log.Warn("resolver failed", "err", err)
+		}
+		return r
+	}
+	rcpt.Address = addr
+	s.tx.Recipients = append(s.tx.Recipients, rcpt)
+	return &Reply{250, "2.1.5", "recipient OK"}
+}
+
+func (s *session) cmdRSET(arg string) *Reply {
+	if arg != "" {
+		return replySyntax
+	}
+	s.resetTx()
+	return &Reply{250, "2.0.0", "OK"}
+}
+
+// cmdNOOP ignores its argument, as RFC 5321 section 4.1.1.9 requires.
+func (s *session) cmdNOOP(string) *Reply { return &Reply{250, "2.0.0", "OK"} }
+
+func (s *session) cmdQUIT(arg string) *Reply {
+	s.quit = true
+	return reply(221, "2.0.0", "%s closing connection", s.srv.cfg.Hostname)
+}
+
+func (s *session) cmdHELP(string) *Reply {
+	return &Reply{214, "2.0.0", "commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS\nsee RFC 5321"}
+}
+
+// cmdVRFY never confirms an address: that would help harvesters. 252 is the
+// reply RFC 5321 section 3.5.3 gives for this case.
+func (s *session) cmdVRFY(arg string) *Reply {
+	if arg == "" {
+		return replySyntax
+	}
+	return &Reply{252, "2.5.0", "cannot VRFY, but will accept the message and attempt delivery"}
+}
+
+func (s *session) cmdEXPN(string) *Reply {
+	return &Reply{502, "5.5.1", "EXPN not supported"}
+}
+
+// cmdSTARTTLS upgrades the connection (RFC 3207).
+func (s *session) cmdSTARTTLS(arg string) *Reply {
+	switch {
+	case s.srv.cfg.TLSConfig == nil:
+		return &Reply{502, "5.5.1", "STARTTLS not available"}
+	case s.tls:
+		return &Reply{503, "5.5.1", "TLS already active"}
+	case arg != "":
+		return replySyntax
+	case s.tx != nil:
+		return replyBadSequence
+	case s.br.Buffered() > 0:
+		// Bytes sent after STARTTLS before the handshake were written in
+		// plain text, possibly by a man in the middle; executing them after
+		// the upgrade is CVE-2011-0411. Refuse and close.
+		s.quit = true
+		return &Reply{554, "5.5.1", "commands pipelined after STARTTLS, closing connection"}
+	}
+	s.send(&Reply{220, "2.0.0", "ready to start TLS"})
+	if err := s.flush(); err != nil {
+		s.quit = true
+		return nil
+	}
+	return s.handshake()
+}
+
+// handshake runs the TLS handshake and resets the session as RFC 3207
+// section 4.2 requires: the client must say EHLO again.
+func (s *session) handshake() *Reply {
+	tc := tls.Server(s.conn, s.srv.cfg.TLSConfig)
+	if err := tc.HandshakeContext(s.ctx); err != nil {
+		s.log.Info("TLS handshake failed", "err", err)
+		s.quit = true
+		return nil
+	}
+	s.conn, s.tls = tc, true
+	s.br = bufio.NewReaderSize(tc, s.srv.cfg.readBufferBytes())
+	s.bw.Reset(tc)
+	s.helo, s.esmtp = "", false
+	s.resetTx()
+	return nil
+}
