@@ -29,5 +29,9 @@ check-stash:
 	@left=$$(find . -name '*__failpoint_stash__*' -o -name 'binding__failpoint_binding__.go' | head -5); \
 	if [ -n "$$left" ]; then echo "failpoint rewrite leftovers: $$left"; exit 1; fi
 
+## run: a whole cluster on this machine (3 backends, R=2, embedded userbase); Ctrl-C stops it
+run: build
+	$(BIN)/pmdev -bin $(BIN) -dir run
+
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,214 @@
+// Package devcluster starts a whole PowerMail cluster of real processes on
+// this machine: N pplisteners, one powersmtp and one powerpop, with an
+// embedded (SQLite) userbase. `make run` uses it for a newcomer's first
+// look; integration tests, chaos and the benchmark suite use it to drive the
+// real binaries over TCP, as any client would.
+//
+// Everything lives under Options.Dir:
+//
+//	Dir/
+//	  secret            shared backend secret (0600)
+//	  userbase.db       embedded userbase: mailboxes and the backends table
+//	  backend-N/        data root of backend N
+//	  logs/NAME.log     each daemon's log
+package devcluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"powermail/impl/userbase"
+	"powermail/impl/userbase/password"
+)
+
+// User is a mailbox to create.
+type User struct {
+	Name       string
+	Password   string
+	QuotaBytes int64
+	Forward    []string
+}
+
+// Options describe the cluster.
+type Options struct {
+	BinDir      string // holds pplistener, powersmtp, powerpop
+	Dir         string // working directory, created if missing
+	Backends    int    // number of pplisteners
+	Redundancy  int    // R
+	WriteQuorum int    // W; 0 means W = R
+	SMTPListen  string // "" picks a free loopback port
+	POPListen   string // "" picks a free loopback port
+	Users       []User
+	// StaticBackends passes the backend list on the command line instead of
+	// the userbase backends table.
+	StaticBackends bool
+	ExtraBackend   []string // more flags for every pplistener
+	ExtraSMTP      []string // more flags for powersmtp
+	ExtraPOP       []string // more flags for powerpop
+	// Env is added to every child's environment (GO_FAILPOINTS, say).
+	Env []string
+	// StartTimeout bounds the wait for each daemon to listen.
+	StartTimeout time.Duration
+}
+
+// Cluster is a running cluster.
+type Cluster struct {
+	opt      Options
+	SMTPAddr string
+	POPAddr  string
+	Backends []*Backend
+	smtp     *Proc
+	pop      *Proc
+	secret   string
+	DBPath   string
+}
+
+// Backend is one pplistener.
+type Backend struct {
+	Addr string
+	Root string
+	args []string
+	proc *Proc
+}
+
+// Start creates the userbase and starts every daemon, waiting until each
+// one listens. On error everything started is stopped.
+func Start(ctx context.Context, opt Options) (*Cluster, error) {
+	if err := opt.defaults(); err != nil {
+		return nil, err
+	}
+	c := &Cluster{opt: opt, DBPath: filepath.Join(opt.Dir, "userbase.db"),
+		SMTPAddr: opt.SMTPListen, POPAddr: opt.POPListen}
+	err := c.prepare(ctx)
+	if err == nil {
+		err = c.startAll(ctx)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (o *Options) defaults() error {
+	if o.Backends < 1 || o.Redundancy < 1 || o.Redundancy > o.Backends {
+		return fmt.Errorf("devcluster: need 1 <= redundancy (%d) <= backends (%d)", o.Redundancy, o.Backends)
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 20 * time.Second
+	}
+	for _, p := range []*string{&o.SMTPListen, &o.POPListen} {
+		if *p == "" {
+			addr, err := FreeAddr()
+			if err != nil {
+				return err
+			}
+			*p = addr
+		}
+	}
+	return os.MkdirAll(filepath.Join(o.Dir, "logs"), 0o700)
+}
+
+// prepare writes the secret, the userbase and the backends' arguments.
+func (c *Cluster) prepare(ctx context.Context) error {
+	var b [24]byte
+	rand.Read(b[:])
+	c.secret = hex.EncodeToString(b[:])
+	if err := os.WriteFile(c.secretFile(), []byte(c.secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	for i := 0; i < c.opt.Backends; i++ {
+		addr, err := FreeAddr()
+		if err != nil {
+			return err
+		}
+		root := filepath.Join(c.opt.Dir, "backend-"+strconv.Itoa(i))
+		args := append([]string{"-listen", addr, "-root", root, "-secret-file", c.secretFile()}, c.opt.ExtraBackend...)
+		c.Backends = append(c.Backends, &Backend{Addr: addr, Root: root, args: args})
+	}
+	return c.initUserbase(ctx)
+}
+
+func (c *Cluster) secretFile() string { return filepath.Join(c.opt.Dir, "secret") }
+
+func (c *Cluster) userbaseConfig() userbase.Config {
+	cfg := userbase.Defaults()
+	cfg.Path = c.DBPath
+	return cfg
+}
+
+func (c *Cluster) initUserbase(ctx context.Context) error {
+	cfg := c.userbaseConfig()
+	if err := userbase.Init(ctx, cfg); err != nil {
+		return err
+	}
+	db, err := userbase.OpenDB(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, u := range c.opt.Users {
+		if err := addUser(ctx, db, u); err != nil {
+			return err
+		}
+	}
+	return c.registerBackends(ctx, db)
+}
+
+// registerBackends makes the backends table list exactly this run's
+// backends (a reused Dir holds the rows of an earlier run's ports).
+func (c *Cluster) registerBackends(ctx context.Context, db *userbase.DB) error {
+	old, err := db.ListBackends(ctx)
+	if err != nil {
+		return err
+	}
+	for _, row := range old {
+		if err := db.RemoveBackend(ctx, row.Addr); err != nil {
+			return err
+		}
+	}
+	for i, b := range c.Backends {
+		// One group per backend: replicas land on distinct backends.
+		row := userbase.Backend{Addr: b.Addr, Group: i + 1, Enabled: true}
+		if err := db.AddBackend(ctx, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addUser(ctx context.Context, db *userbase.DB, u User) error {
+	name, err := userbase.LoginName(u.Name)
+	if err != nil {
+		return err
+	}
+	hash := ""
+	if u.Password != "" {
+		if hash, err = password.Hash(u.Password); err != nil {
+			return err
+		}
+	}
+	m := userbase.Mailbox{Name: name, PasswordHash: hash, QuotaBytes: u.QuotaBytes, Forward: u.Forward, Enabled: true}
+	if err := db.AddMailbox(ctx, m); err != nil && !errors.Is(err, userbase.ErrExists) {
+		return err
+	}
+	return nil
+}
+
+// FreeAddr returns a loopback address with a port that was free just now.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}

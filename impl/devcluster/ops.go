@@ -1,0 +1,115 @@
+package devcluster
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+func (c *Cluster) bin(name string) string { return filepath.Join(c.opt.BinDir, name) }
+
+func (c *Cluster) logDir() string { return filepath.Join(c.opt.Dir, "logs") }
+
+func (c *Cluster) startAll(ctx context.Context) error {
+	for i := range c.Backends {
+		if err := c.StartBackend(i); err != nil {
+			return err
+		}
+	}
+	var err error
+	c.smtp, err = c.startFront("powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.opt.ExtraSMTP, true))
+	if err != nil {
+		return err
+	}
+	c.pop, err = c.startFront("powerpop", c.POPAddr, c.frontArgs(c.POPAddr, c.opt.ExtraPOP, false))
+	return err
+}
+
+func (c *Cluster) startFront(name, addr string, args []string) (*Proc, error) {
+	p, err := startProc(name, c.bin(name), args, c.opt.Env, c.logDir())
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitListening(addr, c.opt.StartTimeout); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// frontArgs are the flags common to powersmtp and powerpop: short health
+// and membership intervals so tests see changes quickly.
+func (c *Cluster) frontArgs(listen string, extra []string, smtp bool) []string {
+	args := []string{"-listen", listen, "-userbase-db", c.DBPath,
+		"-backend-secret-file", c.secretFile(), "-redundancy", strconv.Itoa(c.opt.Redundancy),
+		"-health-interval", "500ms", "-membership-interval", "1s"}
+	if smtp {
+		args = append(args, "-write-quorum", strconv.Itoa(c.opt.WriteQuorum),
+			"-orphan-log", filepath.Join(c.opt.Dir, "orphans.jsonl"))
+	}
+	if c.opt.StaticBackends {
+		var specs []string
+		for i, b := range c.Backends {
+			specs = append(specs, fmt.Sprintf("%d:0:%s", i+1, b.Addr))
+		}
+		args = append(args, "-backends", strings.Join(specs, ","))
+	}
+	return append(args, extra...)
+}
+
+// StartBackend starts (or restarts) backend i and waits until it listens.
+func (c *Cluster) StartBackend(i int) error {
+	b := c.Backends[i]
+	p, err := startProc("pplistener-"+strconv.Itoa(i), c.bin("pplistener"), b.args, c.opt.Env, c.logDir())
+	if err != nil {
+		return err
+	}
+	if err := p.waitListening(b.Addr, c.opt.StartTimeout); err != nil {
+		p.Kill()
+		return err
+	}
+	b.proc = p
+	return nil
+}
+
+// StopBackend stops backend i gracefully.
+func (c *Cluster) StopBackend(i int) error { return c.Backends[i].Proc().Stop() }
+
+// KillBackend kills backend i with SIGKILL.
+func (c *Cluster) KillBackend(i int) error { return c.Backends[i].Proc().Kill() }
+
+// Proc returns the backend's current process (nil before the first start).
+func (b *Backend) Proc() *Proc { return b.proc }
+
+// SMTP returns powersmtp's process.
+func (c *Cluster) SMTP() *Proc { return c.smtp }
+
+// POP returns powerpop's process.
+func (c *Cluster) POP() *Proc { return c.pop }
+
+// Secret is the shared backend secret, for clients such as ppadmin or chaos.
+func (c *Cluster) Secret() string { return c.secret }
+
+// Dir is the cluster's working directory.
+func (c *Cluster) Dir() string { return c.opt.Dir }
+
+// Close stops the front ends first (so no delivery is cut by a vanished
+// backend), then the backends.
+func (c *Cluster) Close() error {
+	var first error
+	procs := []*Proc{c.smtp, c.pop}
+	for _, b := range c.Backends {
+		procs = append(procs, b.proc)
+	}
+	for _, p := range procs {
+		if p == nil {
+			continue
+		}
+		if err := p.Stop(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
