@@ -29,11 +29,11 @@ func (s *Store) Commit(id msgid.ID, boxes []mailbox.Name) error {
 	}
 	unlock := s.lockID(id)
 	defer unlock()
-	src, fromTmp, err := s.commitSource(id, boxes)
+	src, fromTmp, boxLinks, err := s.commitSource(id, boxes)
 	if err != nil {
 		return err
 	}
-	dirs, err := s.linkAll(id, src, fromTmp, boxes)
+	dirs, err := s.linkAll(id, src, boxLinks == 0, boxes)
 	if err != nil {
 		return err
 	}
@@ -74,31 +74,30 @@ func checkCommand(id msgid.ID, boxes []mailbox.Name) ([]mailbox.Name, error) {
 }
 
 // commitSource finds the file to link: tmp/<id>, else a link of id already
-// in one of boxes (a repeated or extended commit).
-func (s *Store) commitSource(id msgid.ID, boxes []mailbox.Name) (string, bool, error) {
-	if s.exists(tmpPath(id)) {
-		return tmpPath(id), true, nil
+// in one of boxes (a repeated or extended commit). It also returns how many
+// mailbox links that file has: its link count, less the tmp name.
+func (s *Store) commitSource(id msgid.ID, boxes []mailbox.Name) (src string, fromTmp bool, boxLinks uint64, err error) {
+	if fi, err := s.root.Lstat(tmpPath(id)); err == nil {
+		return tmpPath(id), true, nlink(fi) - 1, nil
 	}
 	for _, b := range boxes {
-		if p := messagePath(boxPath(b), id); s.exists(p) {
-			return p, false, nil
+		p := messagePath(boxPath(b), id)
+		if fi, err := s.root.Lstat(p); err == nil {
+			return p, false, nlink(fi), nil
 		}
 	}
-	return "", false, fmt.Errorf("%w: %s", ErrNotPrepared, id)
+	return "", false, 0, fmt.Errorf("%w: %s", ErrNotPrepared, id)
 }
 
 // linkAll links src into every box without a tombstone for id and returns
 // the directories to fsync. A box that already holds id is fsynced too: the
-// earlier commit that linked it may have failed before its fsync.
-func (s *Store) linkAll(id msgid.ID, src string, fromTmp bool, boxes []mailbox.Name) ([]string, error) {
-	fresh, err := s.boxLinks(src, fromTmp)
-	if err != nil {
-		return nil, err
-	}
+// earlier commit that linked it may have failed before its fsync. fresh
+// reports that src had no mailbox link before.
+func (s *Store) linkAll(id msgid.ID, src string, fresh bool, boxes []mailbox.Name) ([]string, error) {
 	var dirs []string
 	linked := 0
 	defer func() { // also after an error: the links made so far exist
-		if fresh == 0 && linked > 0 {
+		if fresh && linked > 0 {
 			s.messages.Add(1)
 		}
 	}()
@@ -120,20 +119,6 @@ func (s *Store) linkAll(id msgid.ID, src string, fromTmp bool, boxes []mailbox.N
 		dirs = append(dirs, box)
 	}
 	return dirs, nil
-}
-
-// boxLinks returns how many mailbox links the inode of src has: its link
-// count, less the tmp name if src is the tmp file.
-func (s *Store) boxLinks(src string, fromTmp bool) (uint64, error) {
-	fi, err := s.root.Lstat(src)
-	if err != nil {
-		return 0, fmt.Errorf("store: %w", err)
-	}
-	n := nlink(fi)
-	if fromTmp {
-		n--
-	}
-	return n, nil
 }
 
 func nlink(fi os.FileInfo) uint64 {

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// Run with: go test -run XXX -bench . -benchtime 2s ./impl/store/
+//
+// BenchmarkRawDurableWrite is declared first so that it runs first; the
+// store benchmarks then report their rate as a ratio of it ("x-raw"),
+// measured on the same file system in the same run (machine-facts.md: only
+// ratios from one run compare).
+
+const benchMessageBytes = 4096
+
+var benchWriters = []int{1, 8}
+
+// rawOpsPerSec holds the raw rate by writer count, for the ratios.
+var rawOpsPerSec sync.Map
+
+// BenchmarkRawDurableWrite is the floor a durable store cannot beat: create
+// + write 4 KiB + fsync file + fsync directory, all in one directory.
+func BenchmarkRawDurableWrite(b *testing.B) {
+	for _, w := range benchWriters {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) {
+			dir := b.TempDir()
+			d, err := os.Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			data := body(benchMessageBytes)
+			var seq atomic.Int64
+			rate := runWriters(b, w, func(int) error {
+				return rawDurableWrite(d, filepath.Join(dir, strconv.FormatInt(seq.Add(1), 10)), data)
+			})
+			rawOpsPerSec.Store(w, rate)
+		})
+	}
+}
+
+func rawDurableWrite(dir *os.File, name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return dir.Sync()
+}
+
+// BenchmarkPrepareCommit delivers 4 KiB messages: Begin, Write, Finish,
+// Commit to one mailbox. "boxes=1": all writers share one mailbox (group
+// commit of its directory fsyncs); "boxes=N": one mailbox per writer.
+func BenchmarkPrepareCommit(b *testing.B) {
+	for _, w := range benchWriters {
+		for _, perWriter := range []bool{false, true} {
+			if w == 1 && perWriter {
+				continue
+			}
+			boxes := map[bool]int{false: 1, true: w}[perWriter]
+			b.Run(fmt.Sprintf("writers=%d/boxes=%d", w, boxes), func(b *testing.B) {
+				benchPrepareCommit(b, w, perWriter)
+			})
+		}
+	}
+}
+
+func benchPrepareCommit(b *testing.B, writers int, perWriter bool) {
+	s := openAt(b, b.TempDir(), Options{})
+	data := body(benchMessageBytes)
+	sum := sha256.Sum256(data)
+	rate := runWriters(b, writers, func(w int) error {
+		box := alice
+		if perWriter {
+			box = mailbox.Name(fmt.Sprintf("w%d@example.com", w))
+		}
+		return deliverSum(s, data, sum, box)
+	})
+	if raw, ok := rawOpsPerSec.Load(writers); ok {
+		b.ReportMetric(rate/raw.(float64), "x-raw")
+	}
+}
+
+func deliverSum(s *Store, data []byte, sum [sha256.Size]byte, box mailbox.Name) error {
+	id := msgid.New(time.Now())
+	u, err := s.Begin(id)
+	if err != nil {
+		return err
+	}
+	defer u.Cancel()
+	if _, err := u.Write(data); err != nil {
+		return err
+	}
+	if err := u.Finish(int64(len(data)), sum); err != nil {
+		return err
+	}
+	return s.Commit(id, []mailbox.Name{box})
+}
+
+// BenchmarkGet opens and reads a 4 KiB message, as GET does before sendfile.
+func BenchmarkGet(b *testing.B) {
+	for _, w := range benchWriters {
+		b.Run(fmt.Sprintf("readers=%d", w), func(b *testing.B) {
+			s := openAt(b, b.TempDir(), Options{})
+			id := deliver(b, s, body(benchMessageBytes), alice)
+			runWriters(b, w, func(int) error {
+				f, _, err := s.OpenMessage(alice, id)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = io.Copy(io.Discard, f)
+				return err
+			})
+		})
+	}
+}
+
+// runWriters runs b.N calls of op spread over n goroutines (op gets the
+// goroutine number) and reports and returns the rate in ops/s.
+func runWriters(b *testing.B, n int, op func(writer int) error) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range n {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := op(w); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "ops/s")
+	return rate
+}
