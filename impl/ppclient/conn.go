@@ -40,7 +40,8 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	}
 	cn := &conn{nc: nc, r: wire.NewReader(nc, readBufferBytes), w: bufio.NewWriterSize(nc, writeBufferBytes)}
 	cn.watch(ctx)
-	if err := cn.refresh(ctx, c.cfg.IOTimeout); err == nil {
+	err = cn.refresh(ctx, c.cfg.IOTimeout)
+	if err == nil {
 		err = cn.authenticate(c.cfg)
 	}
 	if !cn.unwatch() || err != nil {

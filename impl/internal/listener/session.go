@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"powermail/impl/wire"
@@ -19,6 +20,8 @@ const (
 	// replies saying the client does not speak the protocol (500, 501, 503,
 	// 530): a confused peer should not keep a slot forever.
 	maxConfusedReplies = 10
+	// farewellTimeout bounds the write of the 421 sent at shutdown.
+	farewellTimeout = time.Second
 )
 
 // session is one connection: its buffered reader and writer and its state.
@@ -90,7 +93,9 @@ func (s *session) nextLine() (string, error) {
 		return "", errShutdown
 	}
 	line, err := wire.ReadLine(s.r)
-	s.leaveIdle()
+	if s.leaveIdle() && errors.Is(err, os.ErrDeadlineExceeded) {
+		return "", errShutdown // woken by Shutdown: say goodbye with 421
+	}
 	if err != nil {
 		return "", lineError(err)
 	}
@@ -122,10 +127,12 @@ func (s *session) enterIdle() bool {
 	return true
 }
 
-func (s *session) leaveIdle() {
+// leaveIdle clears the idle mark and reports whether the server is closing.
+func (s *session) leaveIdle() bool {
 	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
 	s.idle = false
-	s.srv.mu.Unlock()
+	return s.srv.closing
 }
 
 // wakeIfIdle interrupts a session waiting for a command; srv.mu is held.
@@ -166,9 +173,14 @@ func (s *session) report(err error) bool {
 		s.log.Info("protocol error, closing", "err", perr.reply.Text)
 		s.writeLine(wire.FormatErr(perr.reply))
 		return false
+	case errors.Is(err, errShutdown):
+		// The peer may not be reading; do not let it hold up Shutdown.
+		s.conn.SetWriteDeadline(time.Now().Add(farewellTimeout))
+		s.writeLine(wire.FormatErr(errShutdown))
+		return false
 	case errors.As(err, &werr):
 		s.writeLine(wire.FormatErr(werr))
-		return werr != errShutdown && !s.tooConfused(werr.Code)
+		return !s.tooConfused(werr.Code)
 	}
 	s.log.Error("command failed", "err", err)
 	s.writeLine(wire.FormatErr(wire.Errorf(wire.CodeLocal, "local error")))

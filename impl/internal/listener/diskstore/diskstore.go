@@ -1,0 +1,125 @@
+// Package diskstore adapts powermail/impl/store to listener.Store: it
+// converts the store's types to the wire types and its errors to protocol
+// replies. It is the only place that knows both packages, so the listener
+// can be tested against a fake and the store knows nothing of the wire.
+package diskstore
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"powermail/impl/internal/listener"
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+	"powermail/impl/store"
+	"powermail/impl/wire"
+)
+
+// Store is a *store.Store seen as a listener.Store.
+type Store struct{ s *store.Store }
+
+var _ listener.Store = Store{}
+
+// New wraps s.
+func New(s *store.Store) Store { return Store{s} }
+
+// replyCodes maps the store's sentinel errors to reply codes. Anything not
+// listed (an I/O error, a failed fsync) stays a plain error: the listener
+// logs it and answers ERR 451 without details.
+var replyCodes = []struct {
+	err  error
+	code int
+}{
+	{store.ErrReadOnly, wire.CodeReadOnly},
+	{store.ErrNoSpace, wire.CodeNoSpace},
+	{store.ErrNotFound, wire.CodeNotFound},
+	{store.ErrChecksum, wire.CodeFailed},
+	{store.ErrTooLarge, wire.CodeTooLarge},
+	{store.ErrExists, wire.CodeFailed},
+	{store.ErrNotPrepared, wire.CodeBadSequence},
+}
+
+func classify(err error) error {
+	for _, rc := range replyCodes {
+		if errors.Is(err, rc.err) {
+			return &wire.Error{Code: rc.code, Text: err.Error()}
+		}
+	}
+	return err
+}
+
+func (d Store) Begin(id msgid.ID) (listener.Upload, error) {
+	u, err := d.s.Begin(id)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return upload{u}, nil
+}
+
+type upload struct{ u *store.Upload }
+
+func (u upload) Write(p []byte) (int, error) {
+	n, err := u.u.Write(p)
+	return n, classify(err)
+}
+
+func (u upload) Finish(size int64, sum [32]byte) error { return classify(u.u.Finish(size, sum)) }
+func (u upload) Cancel()                               { u.u.Cancel() }
+
+func (d Store) Commit(id msgid.ID, boxes []mailbox.Name) error {
+	return classify(d.s.Commit(id, boxes))
+}
+
+func (d Store) Abort(id msgid.ID, boxes []mailbox.Name) error {
+	return classify(d.s.Abort(id, boxes))
+}
+
+func (d Store) List(box mailbox.Name) (wire.Listing, error) {
+	l, err := d.s.List(box)
+	if err != nil {
+		return wire.Listing{}, classify(err)
+	}
+	out := wire.Listing{
+		Messages:   make([]wire.Entry, len(l.Messages)),
+		Tombstones: make([]wire.Tombstone, len(l.Tombstones)),
+	}
+	for i, e := range l.Messages {
+		out.Messages[i] = wire.Entry{ID: e.ID, Size: e.Size}
+	}
+	for i, t := range l.Tombstones {
+		out.Tombstones[i] = wire.Tombstone{ID: t.ID, Deleted: t.Deleted}
+	}
+	return out, nil
+}
+
+func (d Store) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error) {
+	f, size, err := d.s.OpenMessage(box, id)
+	return f, size, classify(err)
+}
+
+func (d Store) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
+	return classify(d.s.Delete(box, id, now))
+}
+
+func (d Store) ExpireTombstones(now time.Time) (int, error) {
+	n, err := d.s.ExpireTombstones(now)
+	return n, classify(err)
+}
+
+func (d Store) Mailboxes() ([]mailbox.Name, error) {
+	names, err := d.s.Mailboxes()
+	return names, classify(err)
+}
+
+func (d Store) Status() (wire.Status, error) {
+	st, err := d.s.Status()
+	if err != nil {
+		return wire.Status{}, classify(err)
+	}
+	return wire.Status{FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, FreeInodes: st.FreeInodes,
+		Messages: st.Messages, Mailboxes: st.Mailboxes, ReadOnly: st.ReadOnly, MinFreeBytes: st.MinFreeBytes}, nil
+}
+
+func (d Store) SetReadOnly(on bool)      { d.s.SetReadOnly(on) }
+func (d Store) SetMinFreeBytes(n uint64) { d.s.SetMinFreeBytes(n) }

@@ -1,0 +1,74 @@
+package diskstore_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"powermail/impl/internal/listener"
+	"powermail/impl/internal/listener/diskstore"
+	"powermail/impl/ppclient"
+	"powermail/impl/store"
+)
+
+const (
+	testSecret  = "a secret long enough for tests"
+	testTimeout = 10 * time.Second
+)
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// backend is a real pplistener on 127.0.0.1 over a real store.
+type backend struct {
+	root  string
+	addr  string
+	store *store.Store
+	srv   *listener.Server
+}
+
+func startBackend(tb testing.TB) *backend {
+	tb.Helper()
+	root := tb.TempDir()
+	st, err := store.Open(root, store.Options{Logger: quietLog})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := listener.New(diskstore.New(st), listener.Config{
+		Secret: []byte(testSecret), IOTimeout: testTimeout, Logger: quietLog})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-served; !errors.Is(err, listener.ErrServerClosed) {
+			tb.Errorf("Serve returned %v", err)
+		}
+		st.Close()
+	})
+	return &backend{root: root, addr: ln.Addr().String(), store: st, srv: srv}
+}
+
+func (b *backend) client(tb testing.TB) *ppclient.Client {
+	c := ppclient.New(ppclient.Config{Addr: b.addr, Secret: testSecret, ClientName: "test",
+		IOTimeout: testTimeout, MaxIdle: 16})
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxT(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	tb.Cleanup(cancel)
+	return ctx
+}

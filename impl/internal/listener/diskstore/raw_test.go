@@ -1,0 +1,114 @@
+package diskstore_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"powermail/impl/msgid"
+	"powermail/impl/wire"
+)
+
+// rawConn is an authenticated connection driven byte by byte, as an
+// independent client would.
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t testing.TB, addr string) *rawConn {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testTimeout))
+	rc := &rawConn{c, wire.NewReader(c, 0)}
+	snonce, _ := strings.CutPrefix(rc.line(t), "OK "+wire.Banner+" ")
+	cnonce := wire.NewNonce()
+	fmt.Fprintf(c, "AUTH raw %s %s\r\n", cnonce, wire.ClientProof([]byte(testSecret), snonce, cnonce, "raw"))
+	if got := rc.line(t); got != "OK "+wire.ServerProof([]byte(testSecret), snonce, cnonce, "raw") {
+		t.Fatalf("AUTH: %q", got)
+	}
+	return rc
+}
+
+func (rc *rawConn) line(t testing.TB) string {
+	t.Helper()
+	s, err := wire.ReadLine(rc.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPipelining sends a whole delivery and its check in one write and
+// reads the replies in order.
+func TestPipelining(t *testing.T) {
+	b := startBackend(t)
+	rc := dialRaw(t, b.addr)
+	msg := []byte("Subject: pipelined\r\n\r\nhello\r\n")
+	id := msgid.New(time.Now())
+	sum := sha256.Sum256(msg)
+	var burst bytes.Buffer
+	fmt.Fprintf(&burst, "PREPARE %s\r\nCHUNK %d\r\n%sEND %d %s\r\n", id, len(msg), msg, len(msg), hex.EncodeToString(sum[:]))
+	fmt.Fprintf(&burst, "COMMIT %s ann@example.com\r\nLIST ann@example.com\r\nGET ann@example.com %s\r\nPING\r\n", id, id)
+	rc.Write(burst.Bytes())
+	for _, want := range []string{"OK stored", "OK committed", "OK 1 0", string(id) + " " + fmt.Sprint(len(msg)), fmt.Sprintf("OK %d", len(msg))} {
+		if got := rc.line(t); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	body := make([]byte, len(msg))
+	if _, err := io.ReadFull(rc.r, body); err != nil || !bytes.Equal(body, msg) {
+		t.Fatalf("GET body %q %v", body, err)
+	}
+	if got := rc.line(t); got != "OK pong" {
+		t.Fatalf("after body: %q", got)
+	}
+}
+
+// TestVanishMidFrame: a client that disappears inside a CHUNK leaves no
+// file in tmp/ and nothing in any mailbox, and other clients are unaffected.
+func TestVanishMidFrame(t *testing.T) {
+	b := startBackend(t)
+	c := b.client(t)
+	keep := put(t, c, message(5000), 5000, ann)
+	rc := dialRaw(t, b.addr)
+	fmt.Fprintf(rc, "PREPARE %s\r\nCHUNK 100000\r\n%s", msgid.New(time.Now()), message(50000))
+	waitFor(t, func() bool { return tmpEntries(t, b.root) == 1 }) // the upload has begun
+	rc.Close()
+	waitFor(t, func() bool { return tmpEntries(t, b.root) == 0 })
+	l, err := c.List(ctxT(t), ann)
+	if err != nil || len(l.Messages) != 1 || l.Messages[0].ID != keep {
+		t.Fatalf("listing after vanish: %+v %v", l, err)
+	}
+	put(t, c, message(10), 10, ann)
+}
+
+func tmpEntries(t testing.TB, root string) int {
+	es, err := os.ReadDir(filepath.Join(root, "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(testTimeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not reached in time")
+}

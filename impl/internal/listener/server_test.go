@@ -1,0 +1,192 @@
+package listener_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"powermail/impl/internal/listener"
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+	"powermail/impl/ppclient"
+	"powermail/impl/wire"
+)
+
+var ann = mailbox.MustParse("ann@example.com")
+
+func TestNewRefusesShortSecret(t *testing.T) {
+	for _, s := range []string{"", "short"} {
+		if _, err := listener.New(newFakeStore(t.TempDir()), listener.Config{Secret: []byte(s)}); !errors.Is(err, listener.ErrShortSecret) {
+			t.Errorf("secret %q: %v", s, err)
+		}
+	}
+}
+
+func TestWrongSecretIsRefused(t *testing.T) {
+	c, _ := newPipeClient(t, newServer(t, newFakeStore(t.TempDir())), "not the right secret at all")
+	err := c.Ping(ctxT(t))
+	var werr *wire.Error
+	if !errors.As(err, &werr) || werr.Code != wire.CodeAuthFailed {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestImpostorIsDetected: a server that does not know the secret cannot
+// produce the server proof, so the client refuses to talk to it.
+func TestImpostorIsDetected(t *testing.T) {
+	impostor := func(ctx context.Context, _ string) (net.Conn, error) {
+		c, s := net.Pipe()
+		go func() {
+			defer s.Close()
+			r := bufio.NewReader(s)
+			s.Write([]byte("OK " + wire.Banner + " " + wire.NewNonce() + "\r\n"))
+			r.ReadString('\n')
+			s.Write([]byte("OK " + strings.Repeat("ab", 32) + "\r\n")) // a guess
+			r.ReadString('\n')
+		}()
+		return c, nil
+	}
+	c := ppclient.New(ppclient.Config{Addr: "impostor", Secret: testSecret, ClientName: "t", Dial: impostor})
+	err := c.Ping(ctxT(t))
+	if !errors.Is(err, ppclient.ErrImpostor) || !errors.Is(err, ppclient.ErrUnreachable) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestClientOverPipe(t *testing.T) {
+	st := newFakeStore(t.TempDir())
+	c, _ := newPipeClient(t, newServer(t, st), testSecret)
+	ctx := ctxT(t)
+	id := msgid.New(time.Now())
+	u, err := c.Begin(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write([]byte("hello\r\n"))
+	if err := u.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Commit(ctx, id, []mailbox.Name{ann}); err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	if n, err := c.Get(ctx, ann, id, &sb); err != nil || n != 7 || sb.String() != "hello\r\n" {
+		t.Fatalf("Get: %d %q %v", n, sb.String(), err)
+	}
+	// Cancel mid-upload: the connection is dropped and the server cancels.
+	u, _ = c.Begin(ctx, msgid.New(time.Now()))
+	u.Write(make([]byte, 100<<10))
+	u.Cancel()
+	waitFor(t, func() bool { st.mu.Lock(); defer st.mu.Unlock(); return st.cancelled == 1 && st.uploading == 0 })
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShutdownFinishesCommitInFlight: Shutdown waits for a commit that has
+// started, whose client still gets its OK, and closes idle connections.
+func TestShutdownFinishesCommitInFlight(t *testing.T) {
+	st := newFakeStore(t.TempDir())
+	srv := newServer(t, st)
+	c, p := newPipeClient(t, srv, testSecret)
+	ctx := ctxT(t)
+	id := msgid.New(time.Now())
+	u, _ := c.Begin(ctx, id)
+	u.Write([]byte("x"))
+	if err := u.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	idle := p.rawConn(t) // a second, idle connection
+	lines := make(chan string, 2)
+	go func() {
+		r := bufio.NewReader(idle)
+		for range 2 {
+			line, _ := r.ReadString('\n')
+			lines <- line
+		}
+	}()
+	st.commitGate, st.commitStarted = make(chan struct{}), make(chan struct{})
+	committed := make(chan error)
+	go func() { committed <- c.Commit(ctx, id, []mailbox.Name{ann}) }()
+	<-st.commitStarted
+	shut := make(chan error)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	select {
+	case <-shut:
+		t.Fatal("Shutdown returned with a commit in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(st.commitGate)
+	if err := <-committed; err != nil {
+		t.Fatalf("commit in flight: %v", err)
+	}
+	c.Close() // nobody reads the pooled connection: let the server's 421 fail fast
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	<-lines // greeting
+	if line := <-lines; !strings.HasPrefix(line, "ERR 421") {
+		t.Fatalf("idle connection got %q, want ERR 421", line)
+	}
+}
+
+func TestShutdownBoundedByContext(t *testing.T) {
+	st := newFakeStore(t.TempDir())
+	srv := newServer(t, st)
+	c, _ := newPipeClient(t, srv, testSecret)
+	ctx := ctxT(t)
+	id := msgid.New(time.Now())
+	u, _ := c.Begin(ctx, id)
+	u.Finish()
+	st.commitGate, st.commitStarted = make(chan struct{}), make(chan struct{})
+	defer close(st.commitGate)
+	go c.Commit(ctx, id, []mailbox.Name{ann})
+	<-st.commitStarted
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	go func() { time.Sleep(200 * time.Millisecond); st.commitGate <- struct{}{} }()
+	if err := srv.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+func TestMaxConns(t *testing.T) {
+	srv := newServer(t, newFakeStore(t.TempDir()), func(c *listener.Config) { c.MaxConns = 1 })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	first, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	first.SetDeadline(time.Now().Add(testTimeout))
+	if line, _ := bufio.NewReader(first).ReadString('\n'); !strings.HasPrefix(line, "OK ") {
+		t.Fatalf("first: %q", line)
+	}
+	second, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	second.SetDeadline(time.Now().Add(testTimeout))
+	if line, _ := bufio.NewReader(second).ReadString('\n'); !strings.HasPrefix(line, "ERR 421 too many") {
+		t.Fatalf("second: %q", line)
+	}
+}
+
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(testTimeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not reached in time")
+}
