@@ -42,12 +42,19 @@
 //     then return. The tmp name is removed afterwards, without fsync: startup
 //     recovery empties tmp/ anyway.
 //
-// Linux does not persist a new directory entry when the file is fsynced; only
-// an fsync of the directory does (the ALICE study, OSDI '14, found exactly
-// this gap in 11 applications). A mailbox directory is therefore built under
+// POSIX does not promise that fsync of a file persists the directory entry
+// that names it, and many Linux file systems do not; an fsync of the
+// directory does (the ALICE study, OSDI '14, found this gap in 11
+// applications). A mailbox directory is therefore built under
 // tmp/ with its name file fsynced, then renamed into place, and its parent is
 // fsynced before anything is linked into it: a mailbox directory that exists
 // always has its name.
+//
+// The link raises the file's link count, which the directory fsync does not
+// write by itself. On a journaling file system (ext4 with a journal, xfs)
+// the link and the count are one transaction that the directory fsync
+// commits; without a journal, e2fsck repairs counts after a crash, as it
+// must for everything else on such a file system.
 //
 // An fsync error fails that operation and is never retried: after a failed
 // fsync, Linux may mark the dirty pages clean, so a second fsync can succeed
@@ -63,6 +70,8 @@
 // never committed, so their writer was never told "stored"), finishes
 // interrupted deletes, and calls syncfs(2) once so that every directory that
 // exists at start-up is durable before new messages are linked into it.
+// While running, ExpireUploads removes what writers left in tmp/ (a prepare
+// whose commit never came) and ExpireTombstones removes old tombstones.
 //
 // # Concurrency
 //

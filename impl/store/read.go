@@ -27,7 +27,8 @@ type Entry struct {
 	Size int64
 }
 
-// Tombstone records that a message was deleted from a mailbox.
+// Tombstone records that a message was deleted from a mailbox. Deleted is
+// kept to the microsecond (it is the file's mtime).
 type Tombstone struct {
 	ID      msgid.ID
 	Deleted time.Time

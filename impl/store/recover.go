@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
+
+	"powermail/impl/msgid"
 )
 
 // recover runs at Open: it empties tmp/, finishes interrupted deletes,
@@ -103,4 +106,45 @@ func (s *Store) scanBox(dir string, r *scanResult) error {
 		r.deletesFinished++
 	}
 	return nil
+}
+
+// ExpireUploads removes uploads and prepared messages in tmp/ last written
+// before cutoff and returns how many it removed. Their writer has given up:
+// a commit normally follows its prepare within seconds, and a connection
+// that breaks after END leaves the prepared file behind until a restart
+// otherwise. A commit that comes later gets ErrNotPrepared, a failure the
+// writer already handles.
+func (s *Store) ExpireUploads(cutoff time.Time) (int, error) {
+	f, err := s.root.Open(tmpDir)
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return 0, fmt.Errorf("store: read tmp: %w", err)
+	}
+	n := 0
+	for _, de := range ents {
+		id, err := msgid.Parse(de.Name())
+		if err != nil { // a tombstone or mailbox being built: not an upload
+			continue
+		}
+		if info, err := de.Info(); err == nil && info.ModTime().Before(cutoff) && s.removeUpload(id) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// removeUpload removes tmp/<id> under the id lock, so that a Commit of id
+// sees the file either whole or not at all.
+func (s *Store) removeUpload(id msgid.ID) bool {
+	unlock := s.lockID(id)
+	defer unlock()
+	err := s.root.Remove(tmpPath(id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("cannot remove stale upload", "id", id, "err", err)
+	}
+	return err == nil
 }

@@ -66,10 +66,13 @@ type Store struct {
 // Status is what the STATUS verb reports.
 type Status struct {
 	FreeBytes, TotalBytes, FreeInodes uint64
-	Messages                          int64 // message files, i.e. distinct ids
-	Mailboxes                         int
-	ReadOnly                          bool
-	MinFreeBytes                      uint64
+	// Messages counts message files in mailboxes, one per id however many
+	// mailboxes hold it; kept up to date by Commit, Abort and Delete and
+	// recounted at Open.
+	Messages     int64
+	Mailboxes    int
+	ReadOnly     bool
+	MinFreeBytes uint64
 }
 
 // Open opens the store at root, creating the layout if needed, and runs

@@ -208,3 +208,19 @@ func TestStatusReportsDisk(t *testing.T) {
 	assert.LessOrEqual(t, st.FreeBytes, st.TotalBytes)
 	assert.NotZero(t, st.FreeInodes)
 }
+
+func TestExpireUploadsRemovesOnlyStaleOnes(t *testing.T) {
+	s, dir := openTemp(t)
+	stale, fresh := msgid.New(t0), msgid.New(t0.Add(time.Millisecond))
+	prepare(t, s, stale, body(10))
+	old := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(dir, tmpDir, string(stale)), old, old))
+	prepare(t, s, fresh, body(10))
+
+	n, err := s.ExpireUploads(time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, []string{string(fresh)}, tmpNames(t, dir))
+	assert.ErrorIs(t, s.Commit(stale, []mailbox.Name{alice}), ErrNotPrepared)
+	require.NoError(t, s.Commit(fresh, []mailbox.Name{alice}))
+}
