@@ -3,6 +3,7 @@ package userbase
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,24 @@ func TestConfigFileAndFlags(t *testing.T) {
 	os.WriteFile(file, []byte("dirver = mysql\n"), 0o600)
 	if err := config.Load("test", []string{"-config", file}, &c); err == nil {
 		t.Fatal("unknown key accepted")
+	}
+}
+
+// TestExampleConfigIsTheDefaults keeps userbase.conf.example honest: it
+// loads, it states exactly the defaults, and it mentions every key.
+func TestExampleConfigIsTheDefaults(t *testing.T) {
+	var c Config
+	if err := config.Load("test", []string{"-config", "userbase.conf.example"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c != Defaults() {
+		t.Fatalf("example config\n%+v\ndiffers from Defaults()\n%+v", c, Defaults())
+	}
+	text, _ := os.ReadFile("userbase.conf.example")
+	rt := reflect.TypeOf(c)
+	for i := range rt.NumField() {
+		if key := rt.Field(i).Tag.Get("key"); !strings.Contains(string(text), key+" =") {
+			t.Errorf("key %q is not in userbase.conf.example", key)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package userbase
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -288,4 +289,21 @@ func TestContractMissingTablesAreTemporary(t *testing.T) {
 			t.Fatalf("temporary error also claims a definite answer: %v", err)
 		}
 	})
+}
+
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	cfg := sqliteConfig(t)
+	db := newDB(t, cfg)
+	if _, err := db.ListBackends(ctx(t)); err != nil { // open a connection: WAL files appear
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		fi, err := os.Stat(cfg.Path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s%s: mode %v, want 0600 (it holds password hashes)", cfg.Path, suffix, fi.Mode().Perm())
+		}
+	}
 }

@@ -57,6 +57,9 @@ func Init(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := createPrivate(cfg); err != nil {
+		return err
+	}
 	db, err := openDB(cfg, true)
 	if err != nil {
 		return err
@@ -68,6 +71,23 @@ func Init(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// createPrivate creates a missing SQLite file readable by its owner only:
+// it holds password hashes. SQLite gives its -wal and -shm files the
+// database file's permissions.
+func createPrivate(cfg Config) error {
+	if cfg.Driver != DriverSQLite {
+		return nil
+	}
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("userbase: %w", err)
+	}
+	return f.Close()
 }
 
 func openDB(cfg Config, create bool) (*DB, error) {
