@@ -136,3 +136,36 @@ func TestDirSyncFailureIsNotRetried(t *testing.T) {
 	assert.False(t, s.dirSyncs.has("mbox/zz"))
 	require.NoError(t, s.syncDir(boxesDir))
 }
+
+// Every caller returns only after a run that started after its change:
+// the property that makes a shared fsync cover everybody's writes.
+func TestCoalescerRunCoversEveryCallersChange(t *testing.T) {
+	const callers, callsEach = 16, 50
+	var c coalescer
+	var changes, covered atomic.Int64
+	fn := func() error {
+		upTo := changes.Load() // what an fsync starting now would cover
+		time.Sleep(50 * time.Microsecond)
+		covered.Store(upTo) // runs never overlap, so this only grows
+		return nil
+	}
+	var runs atomic.Int32
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for range callsEach {
+				mine := changes.Add(1)
+				if led, _ := c.do(fn); led {
+					runs.Add(1)
+				}
+				if covered.Load() < mine {
+					t.Errorf("change %d returned before a run covered it (covered %d)", mine, covered.Load())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d calls, %d runs", callers*callsEach, runs.Load())
+	assert.Less(t, int(runs.Load()), callers*callsEach, "some calls shared a run")
+}
