@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"strings"
@@ -104,10 +105,11 @@ func (s *session) cmdRCPT(arg string) *Reply {
 
 // recipientAddress returns the canonical address of a RCPT path. The bare
 // "<postmaster>" must be accepted (RFC 5321 section 4.5.1); it is resolved as
-// postmaster@PostmasterDomain like any other address.
+// postmaster@PostmasterDomain (default: Hostname) like any other address, so
+// the userbase must hold that mailbox.
 func (s *session) recipientAddress(path string) (string, *Reply) {
-	if strings.EqualFold(path, "postmaster") && s.srv.cfg.PostmasterDomain != "" {
-		return "postmaster@" + s.srv.cfg.PostmasterDomain, nil
+	if strings.EqualFold(path, "postmaster") {
+		return "postmaster@" + strings.ToLower(cmp.Or(s.srv.cfg.PostmasterDomain, s.srv.cfg.Hostname)), nil
 	}
 	name, r := parseMailbox(path, s.tx.SMTPUTF8)
 	return string(name), r

@@ -156,4 +156,3 @@ func checkLastBody(t *testing.T, del *fakeDeliverer, want string) {
 		t.Fatalf("body %q, want %q + %q", body, hdr, want)
 	}
 }
-

@@ -1,0 +1,133 @@
+package smtpd
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/smtp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// listen serves srv on a fresh loopback port until the test ends.
+func listen(t *testing.T, srv *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestNetSMTPWithSTARTTLS drives a real listener with Go's net/smtp, an
+// independent client, through STARTTLS and two recipients. net/smtp sends
+// SMTPUTF8 when offered, hence "UTF8SMTPS" (RFC 6531 3.7.3).
+func TestNetSMTPWithSTARTTLS(t *testing.T) {
+	srv, del := newTestServer(t, testConfig())
+	addr := listen(t, srv)
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	steps := []func() error{
+		func() error { return c.Hello("client.example") },
+		func() error { return c.StartTLS(&tls.Config{ServerName: "mx.local.test", RootCAs: testCertPool}) },
+		func() error { return c.Mail("a@remote.test") },
+		func() error { return c.Rcpt("u@local.test") },
+		func() error { return c.Rcpt("x@catchall.test") },
+		func() error { return sendBody(c, "Subject: tls\r\n\r\n.dot\r\nend\r\n") },
+		func() error { return c.Quit() },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	msgs := del.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages delivered", len(msgs))
+	}
+	m := msgs[0]
+	if !m.tx.TLS || len(m.tx.Recipients) != 2 || m.tx.ClientIP.String() != "127.0.0.1" {
+		t.Errorf("transaction %+v", m.tx)
+	}
+	body := string(m.body)
+	if !strings.Contains(body, "with UTF8SMTPS id "+string(m.tx.ID)) || !strings.HasSuffix(body, "\r\n\r\n..dot\r\nend\r\n") {
+		t.Errorf("stored body %q", body)
+	}
+}
+
+func sendBody(c *smtp.Client, body string) error {
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write([]byte(body)); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// TestPerIPLimit: the connection over MaxConnsPerIP (2 in tests) gets 421.
+func TestPerIPLimit(t *testing.T) {
+	srv, _ := newTestServer(t, testConfig())
+	addr := listen(t, srv)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		want := "220"
+		if i == 2 {
+			want = "421 4.7.0"
+		}
+		expectReply(t, bufio.NewReader(c), want, i)
+	}
+	// When one leaves, a new one is admitted.
+	conns[0].Write([]byte("QUIT\r\n"))
+	conns[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		got, _ := readReply(bufio.NewReader(c))
+		c.Close()
+		if strings.HasPrefix(got, "220") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no connection admitted after one closed")
+}
+
+// TestCommandTimeout: a silent client gets 421 4.4.2 and is disconnected.
+func TestCommandTimeout(t *testing.T) {
+	cfg := testConfig()
+	cfg.CommandTimeout = 100 * time.Millisecond
+	srv, _ := newTestServer(t, cfg)
+	r := bufio.NewReader(pipeSession(t, srv))
+	expectReply(t, r, "220", 0)
+	expectReply(t, r, "421 4.4.2", 0)
+}
