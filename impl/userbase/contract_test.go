@@ -307,3 +307,22 @@ func TestSQLiteFileIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestContractReadmeInsert runs the README's "one INSERT that adds a
+// mailbox" verbatim on each engine and logs in with it.
+func TestContractReadmeInsert(t *testing.T) {
+	insert, err := os.ReadFile("testdata/readme-insert.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachEngine(t, func(t *testing.T, db *DB, cfg Config) {
+		q := strings.Replace(string(insert), "INTO mailboxes", "INTO "+cfg.TablePrefix+"mailboxes", 1)
+		if _, err := db.sql.ExecContext(ctx(t), q); err != nil {
+			t.Fatalf("README INSERT: %v", err)
+		}
+		e, err := uncached(db, cfg).Authenticate(ctx(t), "dave@example.com", "password")
+		if err != nil || e.QuotaBytes != 100<<20 {
+			t.Fatalf("mailbox added by the README INSERT: %+v, %v", e, err)
+		}
+	})
+}

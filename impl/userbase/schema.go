@@ -2,6 +2,7 @@ package userbase
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -105,4 +106,21 @@ var dialects = map[string]dialect{
 // [a-z0-9_]) and the dialect's DDL fragments.
 func (d dialect) expand(q, prefix string) string {
 	return strings.NewReplacer("{p}", prefix, "{bin}", d.bin, "{opts}", d.opts).Replace(q)
+}
+
+// SchemaSQL returns the CREATE TABLE statements that Init runs for driver,
+// for DBAs who create tables themselves (ppadmin schema prints them).
+func SchemaSQL(driver, tablePrefix string) ([]string, error) {
+	d, ok := dialects[driver]
+	if !ok {
+		return nil, fmt.Errorf("%w: driver %q", ErrInvalid, driver)
+	}
+	if !tablePrefixRE.MatchString(tablePrefix) {
+		return nil, fmt.Errorf("%w: table prefix %q", ErrInvalid, tablePrefix)
+	}
+	out := make([]string, len(schema))
+	for i, ddl := range schema {
+		out[i] = d.expand(ddl, tablePrefix)
+	}
+	return out, nil
 }

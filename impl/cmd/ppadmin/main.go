@@ -62,6 +62,8 @@ func init() {
 		{"enable", "<mbox>...", "enable mailboxes", cmdEnable},
 		{"disable", "<mbox>...", "disable mailboxes (as if absent; catch-all applies)", cmdDisable},
 		{"backend", "list | add <addr> | set <addr> | remove <addr>", "manage the backend list", cmdBackend},
+		{"schema", "", "print the CREATE TABLE statements for -driver", cmdSchema},
+		{"hash", "-password P | -password-stdin [-scheme S]", "print a password's stored form, for SQL INSERTs", cmdHash},
 		{"help", "", "show this text", cmdHelp},
 	}
 }

@@ -13,23 +13,26 @@ import (
 	"powermail/impl/userbase"
 )
 
-// The README's ppadmin examples are testdata/readme-examples.txt, a console
-// transcript: "$ ppadmin ..." lines are run through run() in a temp dir, and
-// the lines after each are its expected stdout+stderr. The README block
-// between the markers below must be this file verbatim; after changing
-// ppadmin's output, regenerate with
+// The README's ppadmin examples are the console transcripts
+// testdata/readme-*.txt: "$ ppadmin ..." lines are run through run() in a
+// temp dir, one temp dir per file, and the lines after each are its expected
+// stdout+stderr. README.md shows each file verbatim in a fenced block between
+//
+//	<!-- tested:begin impl/cmd/ppadmin/testdata/readme-examples.txt -->
+//	<!-- tested:end -->
+//
+// (TestReadmeInSync checks that, for every marked block). After changing
+// ppadmin's output, regenerate the transcripts with
 //
 //	go test ./impl/cmd/ppadmin -run ReadmeExamples -update
 //
-// and paste the file into README.md between the markers.
-var update = flag.Bool("update", false, "rewrite testdata/readme-examples.txt with the actual output")
-
-const (
-	examplesFile = "testdata/readme-examples.txt"
-	readmeBegin  = "<!-- ppadmin-examples:begin (impl/cmd/ppadmin/testdata/readme-examples.txt) -->\n```console\n"
-	readmeEnd    = "```\n<!-- ppadmin-examples:end -->"
-	stepTimeout  = 30 * time.Second
+// and paste each file into README.md between its markers.
+var (
+	update     = flag.Bool("update", false, "rewrite testdata/readme-*.txt with the actual output")
+	readmePath = flag.String("readme", "../../../README.md", "the README whose tested blocks TestReadmeInSync checks")
 )
+
+const stepTimeout = 30 * time.Second
 
 type step struct {
 	cmd  string   // the "$ ..." line without "$ "
@@ -44,7 +47,7 @@ func parseTranscript(t *testing.T, text string) []step {
 			continue
 		}
 		if len(steps) == 0 {
-			t.Fatalf("%s: output before the first command: %q", examplesFile, line)
+			t.Fatalf("output before the first command: %q", line)
 		}
 		steps[len(steps)-1].want = append(steps[len(steps)-1].want, line)
 	}
@@ -52,30 +55,50 @@ func parseTranscript(t *testing.T, text string) []step {
 }
 
 func TestReadmeExamples(t *testing.T) {
-	raw, err := os.ReadFile(examplesFile)
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("testdata/readme-*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
 	}
-	steps := parseTranscript(t, string(raw))
 	pkgDir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(t.TempDir())
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(t.TempDir())
+			got := replay(t, parseTranscript(t, string(raw)))
+			if f == "testdata/readme-examples.txt" {
+				checkExampleEffects(t)
+			}
+			if *update {
+				if err := os.WriteFile(filepath.Join(pkgDir, f), []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// replay runs the steps, reports differences unless -update, and returns
+// the transcript as it actually ran.
+func replay(t *testing.T, steps []step) string {
 	var transcript strings.Builder
 	for _, s := range steps {
 		got := runLine(t, s.cmd)
 		transcript.WriteString("$ " + s.cmd + "\n" + got)
-		if want := strings.Join(s.want, "\n") + "\n"; got != want && !*update {
+		want := strings.Join(s.want, "\n")
+		if len(s.want) > 0 {
+			want += "\n"
+		}
+		if got != want && !*update {
 			t.Errorf("$ %s\n got:\n%s want:\n%s", s.cmd, got, want)
 		}
 	}
-	checkExampleEffects(t)
-	if *update {
-		if err := os.WriteFile(filepath.Join(pkgDir, examplesFile), []byte(transcript.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return transcript.String()
 }
 
 // checkExampleEffects shows that what the examples did works for the
@@ -165,26 +188,46 @@ func shellSplit(t *testing.T, s string) []string {
 	return words
 }
 
-// TestReadmeExamplesInSync checks that README.md shows exactly the tested
-// transcript. It skips until the README carries the marked block.
-func TestReadmeExamplesInSync(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+// TestReadmeInSync checks that every block of README.md marked as tested
+// is its file verbatim. A file with no block in the README is not an error
+// (the README may show only some), but a marked block must match.
+func TestReadmeInSync(t *testing.T) {
+	const root = "../../.."
+	readme, err := os.ReadFile(*readmePath)
 	if err != nil {
 		t.Skipf("no README.md: %v", err)
 	}
-	want, err := os.ReadFile(examplesFile)
-	if err != nil {
-		t.Fatal(err)
+	const begin, end = "<!-- tested:begin ", "<!-- tested:end -->"
+	rest, blocks := string(readme), 0
+	for {
+		_, after, ok := strings.Cut(rest, begin)
+		if !ok {
+			break
+		}
+		path, body, _ := strings.Cut(after, " -->\n")
+		block, tail, ok := strings.Cut(body, end)
+		if !ok {
+			t.Fatalf("README.md: block for %s has no end marker", path)
+		}
+		want, err := os.ReadFile(filepath.Join(root, path))
+		if err != nil {
+			t.Fatalf("README.md names %s: %v", path, err)
+		}
+		if got := unfence(block); got != string(want) {
+			t.Errorf("README.md block differs from %s; paste the file between the markers:\n%s", path, got)
+		}
+		rest, blocks = tail, blocks+1
 	}
-	_, rest, ok := strings.Cut(string(readme), readmeBegin)
-	if !ok {
-		t.Skip("README.md has no ppadmin examples block yet")
+	if blocks == 0 {
+		t.Skip("README.md has no tested blocks yet")
 	}
-	block, _, ok := strings.Cut(rest, readmeEnd)
-	if !ok {
-		t.Fatal("README.md: ppadmin examples block has no end marker")
+}
+
+// unfence strips the ``` lines around a fenced block.
+func unfence(block string) string {
+	lines := strings.SplitAfter(strings.TrimRight(block, "\n")+"\n", "\n")
+	if len(lines) >= 2 && strings.HasPrefix(lines[0], "```") && strings.HasPrefix(lines[len(lines)-2], "```") {
+		lines = lines[1 : len(lines)-2]
 	}
-	if block != string(want) {
-		t.Fatalf("README.md ppadmin examples differ from %s; paste the file between the markers", examplesFile)
-	}
+	return strings.Join(lines, "")
 }
