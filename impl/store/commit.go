@@ -78,6 +78,9 @@ func checkCommand(id msgid.ID, boxes []mailbox.Name) ([]mailbox.Name, error) {
 // mailbox links that file has: its link count, less the tmp name.
 func (s *Store) commitSource(id msgid.ID, boxes []mailbox.Name) (src string, fromTmp bool, boxLinks uint64, err error) {
 	if fi, err := s.root.Lstat(tmpPath(id)); err == nil {
+		if !isPrepared(fi) { // a COMMIT racing its own upload: never link a partial file
+			return "", false, 0, fmt.Errorf("%w: %s: upload not finished", ErrNotPrepared, id)
+		}
 		return tmpPath(id), true, nlink(fi) - 1, nil
 	}
 	for _, b := range boxes {

@@ -9,7 +9,7 @@
 //	<root>/
 //	├── LOCK                      flock(2): one process per store
 //	├── tmp/                      nothing here survives a restart
-//	│   ├── <id>                  upload; after Finish: "prepared" (fsynced)
+//	│   ├── <id>                  upload, mode 0200; Finish: 0640 "prepared"
 //	│   └── box-<random>/         mailbox directory being built
 //	└── mbox/
 //	    └── 3f/                   hash[0:2]   (fan-out: 256 directories)
@@ -35,8 +35,9 @@
 // Delivery is two-phase, driven by the writer (powersmtp):
 //
 //  1. Prepare (Begin, Write, Finish): create tmp/<id> with O_CREAT|O_EXCL,
-//     write, check the announced length and SHA-256, fsync the file, close.
-//     The data is now durable but in no mailbox.
+//     write, check the announced length and SHA-256, make the file readable
+//     (the mark of a prepared file: Commit links nothing else), fsync it,
+//     close. The data is now durable but in no mailbox.
 //  2. Commit: hard-link tmp/<id> into each mailbox, fsync every mailbox
 //     directory touched (and the parent of each directory created), and only
 //     then return. The tmp name is removed afterwards, without fsync: startup

@@ -24,6 +24,10 @@ const (
 
 	dirPerm  = 0o750
 	filePerm = 0o640
+	// uploadPerm marks an upload that Finish has not accepted: not yet
+	// readable, and so not committable (see isPrepared). Finish sets
+	// filePerm (chmod ignores the umask).
+	uploadPerm = 0o200
 
 	hashHexLen = 2 * sha256.Size
 )
@@ -150,3 +154,7 @@ func (s *Store) buildBox(dir string, n mailbox.Name) error {
 	}
 	return s.fsyncDir(dir)
 }
+
+// isPrepared tells a finished upload from one still being written (or one
+// whose Finish failed): only Finish makes the file owner-readable.
+func isPrepared(fi os.FileInfo) bool { return fi.Mode().Perm()&0o400 != 0 }

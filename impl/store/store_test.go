@@ -224,3 +224,20 @@ func TestExpireUploadsRemovesOnlyStaleOnes(t *testing.T) {
 	assert.ErrorIs(t, s.Commit(stale, []mailbox.Name{alice}), ErrNotPrepared)
 	require.NoError(t, s.Commit(fresh, []mailbox.Name{alice}))
 }
+
+func TestCommitRefusesUnfinishedUpload(t *testing.T) {
+	s, _ := openTemp(t)
+	id := msgid.New(t0)
+	u, err := s.Begin(id)
+	require.NoError(t, err)
+	_, err = u.Write(body(10))
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Commit(id, []mailbox.Name{alice}), ErrNotPrepared)
+	l, err := s.List(alice)
+	require.NoError(t, err)
+	assert.Empty(t, l.Messages, "no partial file visible")
+
+	require.NoError(t, u.Finish(10, sha256.Sum256(body(10))))
+	require.NoError(t, s.Commit(id, []mailbox.Name{alice}))
+	assert.Equal(t, body(10), readMessage(t, s, alice, id))
+}

@@ -42,7 +42,7 @@ func (s *Store) Begin(id msgid.ID) (*Upload, error) {
 	if err := s.checkWritable(); err != nil {
 		return nil, err
 	}
-	f, err := s.root.OpenFile(tmpPath(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	f, err := s.root.OpenFile(tmpPath(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, uploadPerm)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, id)
 	}
@@ -80,6 +80,9 @@ func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
 		return errUploadDone
 	}
 	err := u.verify(size, sum)
+	if err == nil {
+		err = u.f.Chmod(filePerm) // prepared; the fsync below persists it
+	}
 	if err == nil {
 		err = syncFile(u.f, kindFile)
 	}
