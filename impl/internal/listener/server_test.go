@@ -161,24 +161,30 @@ func TestMaxConns(t *testing.T) {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	first, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	first.SetDeadline(time.Now().Add(testTimeout))
-	if line, _ := bufio.NewReader(first).ReadString('\n'); !strings.HasPrefix(line, "OK ") {
+	first := dialGreeting(t, ln.Addr().String())
+	if line := first.line; !strings.HasPrefix(line, "OK ") {
 		t.Fatalf("first: %q", line)
 	}
-	second, err := net.Dial("tcp", ln.Addr().String())
+	if line := dialGreeting(t, ln.Addr().String()).line; !strings.HasPrefix(line, "ERR 421 too many") {
+		t.Fatalf("second: %q", line)
+	}
+}
+
+type greeted struct {
+	net.Conn
+	line string
+}
+
+// dialGreeting connects and reads the first line the server sends.
+func dialGreeting(t *testing.T, addr string) greeted {
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Close()
-	second.SetDeadline(time.Now().Add(testTimeout))
-	if line, _ := bufio.NewReader(second).ReadString('\n'); !strings.HasPrefix(line, "ERR 421 too many") {
-		t.Fatalf("second: %q", line)
-	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testTimeout))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return greeted{c, line}
 }
 
 func waitFor(t testing.TB, cond func() bool) {

@@ -1,0 +1,145 @@
+package diskstore_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+	"powermail/impl/ppclient"
+)
+
+// Benchmarks over a real listener on 127.0.0.1 and a real store in the test's
+// temporary directory (same disk as the working tree). Each prepare+commit
+// benchmark also measures, in the same run, the raw rate of "write 4 KiB +
+// fsync file + fsync dir" with the same number of writers, and reports the
+// store's rate as a fraction of it ("of-raw"): absolute rates on this shared
+// machine vary between runs, ratios much less.
+//
+//	go test -run XXX -bench . -benchtime 2000x ./impl/internal/listener/diskstore
+
+func BenchmarkPrepareCommit4K(b *testing.B) {
+	for _, clients := range []int{1, 8} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			be := startBackend(b)
+			c := be.client(b)
+			msg := message(4096)
+			rate := parallel(b, clients, func(worker int) error {
+				return deliver(c, msg, mailbox.Name(fmt.Sprintf("user%d@example.com", worker)))
+			})
+			raw := rawFsyncRate(b, clients)
+			b.ReportMetric(rate, "msgs/s")
+			b.ReportMetric(rate/raw, "of-raw")
+		})
+	}
+}
+
+func deliver(c *ppclient.Client, msg []byte, box mailbox.Name) error {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	id := msgid.New(time.Now())
+	u, err := c.Begin(ctx, id)
+	if err != nil {
+		return err
+	}
+	u.Write(msg)
+	if err := u.Finish(); err != nil {
+		return err
+	}
+	return c.Commit(ctx, id, []mailbox.Name{box})
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, size := range []int{4 << 10, 512 << 10} {
+		b.Run(fmt.Sprintf("size=%dK", size>>10), func(b *testing.B) {
+			be := startBackend(b)
+			c := be.client(b)
+			box := mailbox.MustParse("ann@example.com")
+			id := put(b, c, message(size), size, box)
+			b.SetBytes(int64(size))
+			rate := parallel(b, 1, func(int) error {
+				_, err := c.Get(context.Background(), box, id, io.Discard)
+				return err
+			})
+			b.ReportMetric(rate, "msgs/s")
+		})
+	}
+}
+
+// parallel runs b.N calls of op spread over workers goroutines and returns
+// the rate in calls per second.
+func parallel(b *testing.B, workers int, op func(worker int) error) float64 {
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	b.ResetTimer()
+	start := time.Now()
+	for w := range workers {
+		n := b.N/workers + boolInt(w < b.N%workers)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if err := op(w); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return float64(b.N) / elapsed.Seconds()
+}
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// rawFsyncRate measures durable 4 KiB file creation without any protocol or
+// store: create, write, fsync the file, fsync the directory.
+func rawFsyncRate(b *testing.B, workers int) float64 {
+	const filesPerWorker = 200
+	dir := b.TempDir()
+	d, err := os.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	data := make([]byte, 4096)
+	rate := 0.0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range filesPerWorker {
+				f, err := os.OpenFile(filepath.Join(dir, fmt.Sprint(w, "-", i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+				if err != nil {
+					panic(err)
+				}
+				f.Write(data)
+				f.Sync()
+				f.Close()
+				d.Sync()
+			}
+		}()
+	}
+	wg.Wait()
+	rate = float64(workers*filesPerWorker) / time.Since(start).Seconds()
+	return rate
+}
