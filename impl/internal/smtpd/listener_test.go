@@ -131,3 +131,31 @@ func TestCommandTimeout(t *testing.T) {
 	expectReply(t, r, "220", 0)
 	expectReply(t, r, "421 4.4.2", 0)
 }
+
+// TestTotalConnLimit: net.Pipe has no client IP, so only MaxConns applies.
+func TestTotalConnLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxConns, cfg.MaxConnsPerIP = 1, 1
+	srv, _ := newTestServer(t, cfg)
+	expectReply(t, bufio.NewReader(pipeSession(t, srv)), "220", 0)
+	expectReply(t, bufio.NewReader(pipeSession(t, srv)), "421 4.7.0 too many connections", 0)
+}
+
+// TestSessionTimeout: a client that keeps talking is still cut off when the
+// session has lasted SessionTimeout.
+func TestSessionTimeout(t *testing.T) {
+	cfg := testConfig()
+	cfg.CommandTimeout, cfg.SessionTimeout = 200*time.Millisecond, 400*time.Millisecond
+	srv, _ := newTestServer(t, cfg)
+	conn := pipeSession(t, srv)
+	r := bufio.NewReader(conn)
+	expectReply(t, r, "220", 0)
+	for i := 0; i < 20; i++ {
+		go conn.Write([]byte("NOOP\r\n")) // net.Pipe: the server may be writing
+		if got, _ := readReply(r); strings.HasPrefix(got, "421 4.4.2") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("session outlived SessionTimeout")
+}

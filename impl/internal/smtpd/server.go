@@ -168,7 +168,7 @@ func remoteIP(conn net.Conn) netip.Addr {
 }
 
 // deadlineConn arms a deadline before every read and write: the next bytes
-// must come within idle (the per-command timeout), and nothing may go on past
+// must come within idle (the per-command timeout), and no read may wait past
 // the end of the session. Arming per call covers command lines, DATA and
 // BDAT chunks alike, and the TLS layer above it.
 type deadlineConn struct {
@@ -193,8 +193,10 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// Write is bounded by idle only, not by the end of the session, so the 421
+// that announces a session timeout can still be sent.
 func (c *deadlineConn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(c.deadline()); err != nil {
+	if err := c.Conn.SetWriteDeadline(c.now().Add(c.idle)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
