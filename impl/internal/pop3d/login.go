@@ -3,6 +3,7 @@ package pop3d
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"powermail/impl/mailbox"
@@ -25,6 +26,9 @@ func (s *session) login(login string, check credentialCheck) reply {
 	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.BackendTimeout)
 	defer cancel()
 	box, err := check(ctx, login)
+	if err == nil && box == "" {
+		err = errors.New("Authenticator returned no mailbox and no error")
+	}
 	switch {
 	case errors.Is(err, ErrAuthFailed):
 		return s.loginFailed(login, ipKey, loginKey)
@@ -62,7 +66,13 @@ func (s *session) open(ctx context.Context, login string, box mailbox.Name) repl
 		s.srv.locks.unlock(box)
 		return s.backendFailure(err, "maildrop open", "box", box)
 	}
-	s.box, s.drop, s.msgs = box, drop, drop.Messages()
+	msgs := drop.Messages()
+	if err := checkListing(msgs); err != nil {
+		_ = drop.Close()
+		s.srv.locks.unlock(box)
+		return s.backendFailure(err, "maildrop open", "box", box)
+	}
+	s.box, s.drop, s.msgs = box, drop, msgs
 	s.deleted = make([]bool, len(s.msgs))
 	s.state = stateTransaction
 	metricLogins.WithLabelValues(loginOK).Inc()
@@ -81,4 +91,27 @@ func (s *session) backendFailure(err error, what string, attrs ...any) reply {
 	}
 	metricLogins.WithLabelValues(loginPermFail).Inc()
 	return errReply(codeSysPerm, "%s failed", what)
+}
+
+// maxUIDBytes is RFC 1939 section 7: a unique-id is 1 to 70 characters.
+const maxUIDBytes = 70
+
+// checkListing asserts what the protocol needs of a Maildrop's listing:
+// UIDs of 1-70 octets in 0x21-0x7E (RFC 1939 section 7), unique, and sizes
+// that are not negative. A maildrop that breaks this has a bug; refusing
+// the session beats showing clients UIDs they would mis-parse.
+func checkListing(msgs []Message) error {
+	seen := make(map[string]bool, len(msgs))
+	for i, m := range msgs {
+		if len(m.UID) < 1 || len(m.UID) > maxUIDBytes || m.Size < 0 || seen[m.UID] {
+			return fmt.Errorf("maildrop listing: message %d has UID %q size %d", i+1, m.UID, m.Size)
+		}
+		for _, c := range []byte(m.UID) {
+			if c < 0x21 || c > 0x7e {
+				return fmt.Errorf("maildrop listing: message %d: UID %q has byte %#x", i+1, m.UID, c)
+			}
+		}
+		seen[m.UID] = true
+	}
+	return nil
 }

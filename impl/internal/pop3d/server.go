@@ -78,6 +78,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	for {
 		conn, err := ln.Accept()
 		if s.ctx.Err() != nil {
+			if err == nil {
+				conn.Close()
+			}
 			return ErrServerClosed
 		}
 		var ne net.Error
@@ -91,12 +94,28 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		s.sessions.Add(1)
-		go func() {
-			defer s.sessions.Done()
-			s.ServeConn(conn)
-		}()
+		if !s.start(conn) {
+			return ErrServerClosed
+		}
 	}
+}
+
+// start serves conn in a new goroutine unless Shutdown has begun. The check
+// and sessions.Add happen under mu, which Shutdown holds while cancelling, so
+// no session is added once Shutdown waits.
+func (s *Server) start(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		conn.Close()
+		return false
+	}
+	s.sessions.Add(1)
+	go func() {
+		defer s.sessions.Done()
+		s.ServeConn(conn)
+	}()
+	return true
 }
 
 func (s *Server) track(ln net.Listener) bool {
@@ -116,7 +135,8 @@ func (s *Server) untrack(ln net.Listener) {
 }
 
 // ServeConn runs one POP3 session on conn and closes it. Serve calls it; tests
-// and inetd-style mains may call it directly. Connection limits apply.
+// and inetd-style mains may call it directly (Shutdown then ends the session
+// but does not wait for it). Connection limits apply.
 func (s *Server) ServeConn(conn net.Conn) {
 	defer conn.Close()
 	ip := remoteIP(conn.RemoteAddr())

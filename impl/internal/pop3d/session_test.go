@@ -233,3 +233,21 @@ func TestConnectionLimits(t *testing.T) {
 	a1.close()
 	dial(t, srv, "192.0.2.1:4").expectPrefix("+OK")
 }
+
+func TestBadListingRefusesSession(t *testing.T) {
+	for _, uid := range []string{"", "has space", strings.Repeat("u", 71), "0002bbbb"} {
+		w := newWorld()
+		w.drops.boxes[alice][0].uid = uid // "0002bbbb": a duplicate of message 2
+		srv := w.server(t, testConfig(), nil)
+		c := dial(t, srv, "127.0.0.1:5000")
+		c.expectPrefix("+OK")
+		c.cmd("USER alice@example.com")
+		if got := c.cmd("PASS secret"); got != "-ERR [SYS/PERM] maildrop open failed" {
+			t.Fatalf("UID %q: %q", uid, got)
+		}
+		c.close()
+		if !srv.locks.tryLock(alice) || w.drops.closed != 1 {
+			t.Fatalf("UID %q: lock or maildrop left open", uid)
+		}
+	}
+}
