@@ -13,9 +13,12 @@
 //     power feed). The groups are visited in a random order and one backend is
 //     taken from each group in turn, so the first min(R, groups) replicas sit
 //     in distinct groups; only when there are fewer groups than R does a group
-//     hold a second replica. PowerMail 1.9 also drew each replica from a
-//     distinct random group, but failed (450) when there were fewer groups than
-//     the redundancy target; here that case degrades to "distinct backends".
+//     hold a second replica (never the same backend twice). PowerMail 1.9
+//     also drew each replica from a distinct random group, and answered 450
+//     when fewer backends than its redundancy target were usable; here the
+//     caller says how many it needs (Request.Min, the write quorum W) apart
+//     from how many it wants (Request.Target, R), and only fewer than Min
+//     eligible backends is an error.
 //  3. Within a group, backends are ranked by Priority (lower is preferred, as
 //     with MX preferences); among equal priority the Spread mode breaks ties:
 //     SpreadFree draws at random weighted by free bytes (many powersmtp
@@ -88,6 +91,9 @@ func Choose(backends []Backend, req Request, rng *rand.Rand) (Choice, error) {
 	if req.Target < 1 || req.Min < 1 || req.Min > req.Target {
 		return Choice{}, fmt.Errorf("placement: bad request: target %d, min %d", req.Target, req.Min)
 	}
+	if id, dup := duplicateID(backends); dup {
+		return Choice{}, fmt.Errorf("placement: backend %q listed twice", id)
+	}
 	groups := rankedGroups(backends, req.Spread, rng)
 	order := roundRobin(groups)
 	if len(order) < req.Min {
@@ -95,6 +101,19 @@ func Choose(backends []Backend, req Request, rng *rand.Rand) (Choice, error) {
 	}
 	n := min(req.Target, len(order))
 	return Choice{Primary: order[:n:n], Spares: order[n:]}, nil
+}
+
+// duplicateID finds a repeated ID, which would let one backend hold two of
+// the replicas of a message.
+func duplicateID(backends []Backend) (string, bool) {
+	seen := make(map[string]bool, len(backends))
+	for _, b := range backends {
+		if seen[b.ID] {
+			return b.ID, true
+		}
+		seen[b.ID] = true
+	}
+	return "", false
 }
 
 // rankedGroups returns the eligible backends split by group, groups in random

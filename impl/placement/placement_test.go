@@ -82,7 +82,11 @@ func TestChooseTable(t *testing.T) {
 	}
 }
 
-func TestChooseRejectsBadRequest(t *testing.T) {
+func TestChooseRejectsBadInput(t *testing.T) {
+	dup := []Backend{up("x", "a", 0, 1), up("x", "b", 0, 1)}
+	if _, err := Choose(dup, Request{Target: 2, Min: 2}, seeded(1)); err == nil {
+		t.Error("Choose accepted a backend listed twice")
+	}
 	for _, req := range []Request{{Target: 0, Min: 0}, {Target: 1, Min: 2}, {Target: 2, Min: 0}} {
 		if _, err := Choose([]Backend{up("x", "a", 0, 1)}, req, seeded(1)); err == nil {
 			t.Errorf("Choose(%+v) accepted a bad request", req)

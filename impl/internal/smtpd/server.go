@@ -17,7 +17,7 @@ type Server struct {
 	resolver  Resolver
 	deliverer Deliverer
 	log       *slog.Logger
-	now       func() time.Time // the clock; tests replace it
+	now       func() time.Time // the clock, read only through this field
 
 	mu        sync.Mutex
 	closed    bool
