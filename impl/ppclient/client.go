@@ -90,19 +90,20 @@ func (c *Client) Close() error {
 }
 
 // acquire returns a healthy connection: a pooled one (checked with PING if
-// it sat idle for a while) or a new one.
-func (c *Client) acquire(ctx context.Context) (*conn, error) {
+// it sat idle for checkAfter or longer) or a new one. reused tells which.
+func (c *Client) acquire(ctx context.Context, checkAfter time.Duration) (cn *conn, reused bool, err error) {
 	for {
 		cn := c.popIdle()
 		if cn == nil {
 			break
 		}
-		if time.Since(cn.lastUsed) < pingAfterIdle || c.healthy(ctx, cn) {
-			return cn, nil
+		if time.Since(cn.lastUsed) < checkAfter || c.healthy(ctx, cn) {
+			return cn, true, nil
 		}
 		cn.nc.Close()
 	}
-	return c.dial(ctx)
+	cn, err = c.dial(ctx)
+	return cn, false, err
 }
 
 func (c *Client) popIdle() *conn {
@@ -133,7 +134,7 @@ func (c *Client) healthy(ctx context.Context, cn *conn) bool {
 // the server closes.
 func (c *Client) release(cn *conn, err error) {
 	var werr *wire.Error
-	reusable := err == nil || (errors.As(err, &werr) && werr.Code != wire.CodeShutdown)
+	reusable := err == nil || (errors.As(err, &werr) && !isShutdown(err))
 	c.mu.Lock()
 	if reusable && !c.closed && len(c.idle) < c.cfg.MaxIdle {
 		cn.lastUsed = time.Now()
@@ -147,12 +148,28 @@ func (c *Client) release(cn *conn, err error) {
 }
 
 // do runs one exchange on a pooled connection under ctx and IOTimeout.
+//
+// A pooled connection can be dead without our knowing (the backend
+// restarted a moment ago). If the exchange fails on a reused connection
+// before a single reply byte arrived, it is repeated once on a new
+// connection. That is safe because every verb is idempotent: reads, COMMIT
+// and ABORT by design, DELETE because a tombstone is written even for an
+// absent message. (An upload is not retried here; see Begin.)
 func (c *Client) do(ctx context.Context, op string, exchange func(cn *conn) error) error {
-	cn, err := c.acquire(ctx)
+	retry, err := c.attempt(ctx, exchange)
+	if retry && ctx.Err() == nil {
+		_, err = c.attempt(ctx, exchange)
+	}
+	return c.wrap(op, ctx, err)
+}
+
+func (c *Client) attempt(ctx context.Context, exchange func(cn *conn) error) (retry bool, err error) {
+	cn, reused, err := c.acquire(ctx, pingAfterIdle)
 	if err != nil {
-		return c.wrap("dial", ctx, err)
+		return false, err
 	}
 	cn.watch(ctx)
+	received := cn.received
 	if err = cn.refresh(ctx, c.cfg.IOTimeout); err == nil {
 		err = exchange(cn)
 	}
@@ -161,7 +178,20 @@ func (c *Client) do(ctx context.Context, op string, exchange func(cn *conn) erro
 	// lands mid-exchange shows up as an I/O error, and release discards.
 	cn.unwatch()
 	c.release(cn, err)
-	return c.wrap(op, ctx, err)
+	return reused && (noAnswer(err, cn.received == received) || isShutdown(err)), err
+}
+
+// noAnswer: the exchange failed without a single byte from the server.
+func noAnswer(err error, silent bool) bool {
+	var werr *wire.Error
+	return err != nil && silent && !errors.As(err, &werr)
+}
+
+// isShutdown: the reply was the 421 that a server sends to idle
+// connections when it shuts down, before it read our command.
+func isShutdown(err error) bool {
+	var werr *wire.Error
+	return errors.As(err, &werr) && werr.Code == wire.CodeShutdown
 }
 
 // wrap leaves server replies alone and turns everything else into a

@@ -3,6 +3,7 @@ package ppclient
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ type conn struct {
 	r        *bufio.Reader
 	w        *bufio.Writer
 	lastUsed time.Time
+	received int64 // bytes read through r, to tell "no answer at all"
 
 	mu        sync.Mutex // guards cancelled against the context watcher
 	cancelled bool
@@ -38,7 +40,8 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{nc: nc, r: wire.NewReader(nc, readBufferBytes), w: bufio.NewWriterSize(nc, writeBufferBytes)}
+	cn := &conn{nc: nc, w: bufio.NewWriterSize(nc, writeBufferBytes)}
+	cn.r = wire.NewReader(countingReader{nc, &cn.received}, readBufferBytes)
 	cn.watch(ctx)
 	err = cn.refresh(ctx, c.cfg.IOTimeout)
 	if err == nil {
@@ -146,4 +149,17 @@ func orCtx(ctx context.Context, err error) error {
 		return context.Cause(ctx)
 	}
 	return err
+}
+
+// countingReader counts the bytes read from the connection into the
+// buffered reader.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
 }

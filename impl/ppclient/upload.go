@@ -29,9 +29,12 @@ type Upload struct {
 }
 
 // Begin starts sending message id. Nothing is visible in any mailbox until
-// Commit.
+// Commit. A pooled connection is checked with PING first: an upload cannot
+// be repeated transparently (its bytes are gone), so it should not start on
+// a connection that died while idle; one round trip is cheap next to the
+// fsyncs that storing the message costs.
 func (c *Client) Begin(ctx context.Context, id msgid.ID) (*Upload, error) {
-	cn, err := c.acquire(ctx)
+	cn, _, err := c.acquire(ctx, 0)
 	if err != nil {
 		return nil, c.wrap("dial", ctx, err)
 	}

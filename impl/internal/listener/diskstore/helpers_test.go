@@ -30,15 +30,18 @@ type backend struct {
 	srv   *listener.Server
 }
 
-func startBackend(tb testing.TB) *backend {
+func startBackend(tb testing.TB, tweak ...func(*listener.Config)) *backend {
 	tb.Helper()
 	root := tb.TempDir()
 	st, err := store.Open(root, store.Options{Logger: quietLog})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := listener.New(diskstore.New(st), listener.Config{
-		Secret: []byte(testSecret), IOTimeout: testTimeout, Logger: quietLog})
+	cfg := listener.Config{Secret: []byte(testSecret), IOTimeout: testTimeout, Logger: quietLog}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	srv, err := listener.New(diskstore.New(st), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
