@@ -51,10 +51,9 @@ func integrationMessages() []string {
 	return []string{msgPlain, msgDots, msgLong, msg8bit, bigMessage(bigMessageBytes)}
 }
 
-// startTCPServer serves the world on 127.0.0.1:0 with Defaults (plaintext on
-// loopback only), its maildrop reading messages from a TCP "backend" so that
+// startTCPServer serves the world on 127.0.0.1:0 with cfg, its maildrop reading messages from a TCP "backend" so that
 // RETR copies socket to socket as in production.
-func startTCPServer(t *testing.T, msgs []string) (addr string, drops *tcpDrops) {
+func startTCPServer(t *testing.T, msgs []string, cfg Config) (addr string, drops *tcpDrops) {
 	t.Helper()
 	w := newWorld()
 	stored := make([]fakeMsg, len(msgs))
@@ -62,8 +61,6 @@ func startTCPServer(t *testing.T, msgs []string) (addr string, drops *tcpDrops) 
 		stored[i] = fakeMsg{uid: fmt.Sprintf("uid%04d", i+1), stored: stuff(m)}
 	}
 	drops = newTCPDrops(t, stored)
-	cfg := Defaults()
-	cfg.Hostname = "pop.test"
 	srv, err := New(cfg, w.auth, drops, WithLogger(discardLogger()))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +82,13 @@ func startTCPServer(t *testing.T, msgs []string) (addr string, drops *tcpDrops) 
 		}
 	})
 	return ln.Addr().String(), drops
+}
+
+// tcpConfig is Defaults: plaintext logins from loopback only, no TLS.
+func tcpConfig() Config {
+	cfg := Defaults()
+	cfg.Hostname = "pop.test"
+	return cfg
 }
 
 // tcpDrops is a Maildrops whose messages come over TCP from a tiny backend
@@ -168,7 +172,7 @@ func TestPythonPoplibRetrievesExactBytes(t *testing.T) {
 		t.Skip("python3 not installed")
 	}
 	msgs := integrationMessages()
-	addr, drops := startTCPServer(t, msgs)
+	addr, drops := startTCPServer(t, msgs, tcpConfig())
 	host, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -194,7 +198,7 @@ func TestCurlRetrievesExactBytes(t *testing.T) {
 		t.Skip("curl not installed")
 	}
 	msgs := integrationMessages()
-	addr, _ := startTCPServer(t, msgs)
+	addr, _ := startTCPServer(t, msgs, tcpConfig())
 	for i, want := range msgs {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		// curl logs in with CAPA + AUTH PLAIN (SASL-IR) and undoes stuffing.
@@ -218,4 +222,29 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestCurlSTLS has an independent TLS client (curl, OpenSSL) upgrade with
+// STLS where plaintext logins are refused, then log in and retrieve.
+func TestCurlSTLS(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	cfg := tcpConfig()
+	cfg.TLS, cfg.PlaintextAuth = selfSigned(t), PlaintextNever
+	msgs := []string{msgDots, msg8bit}
+	addr, _ := startTCPServer(t, msgs, cfg)
+	curl := func(args ...string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args = append([]string{"-sS", "--max-time", "60", "-u", "alice@example.com:secret"}, args...)
+		return exec.CommandContext(ctx, "curl", args...).CombinedOutput()
+	}
+	if out, err := curl(fmt.Sprintf("pop3://%s/1", addr)); err == nil {
+		t.Fatalf("login without TLS succeeded: %q", out)
+	}
+	out, err := curl("--ssl-reqd", "--insecure", fmt.Sprintf("pop3://%s/2", addr))
+	if err != nil || string(out) != msg8bit {
+		t.Fatalf("curl over STLS: %v, %q", err, out)
+	}
 }

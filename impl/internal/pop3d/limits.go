@@ -67,14 +67,24 @@ func (l *lockSet) unlock(box mailbox.Name) {
 	delete(l.locked, box)
 }
 
-// remoteIP returns the client address without port, used as the key of the
-// per-IP limits; connections that are not IP (net.Pipe in tests) share the
-// key of their address string.
+// ipv6ClientBits is the prefix that counts as one IPv6 client: a single host
+// usually holds a whole /64, so per-address limits would not limit it.
+const ipv6ClientBits = 64
+
+// remoteIP returns the client key of the per-IP limits and login penalty:
+// the IPv4 address, or the IPv6 /64 prefix. Connections that are not IP
+// (net.Pipe in tests) use their address string.
 func remoteIP(addr net.Addr) string {
-	if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
-		return ap.Addr().Unmap().String()
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return addr.String()
 	}
-	return addr.String()
+	ip := ap.Addr().Unmap()
+	if ip.Is6() {
+		prefix, _ := ip.Prefix(ipv6ClientBits)
+		return prefix.String()
+	}
+	return ip.String()
 }
 
 // isLoopback reports whether the client is on this host, where plaintext

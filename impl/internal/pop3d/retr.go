@@ -28,7 +28,7 @@ func (s *session) cmdRetr(arg string) reply {
 		return reply{sent: true, close: true}
 	}
 	metricRetrSeconds.Observe(time.Since(start).Seconds())
-	return reply{sent: true}
+	return reply{ok: true, sent: true}
 }
 
 // cmdTop is RFC 1939 section 7 TOP msg n: the header, the blank line and n
@@ -58,7 +58,7 @@ func (s *session) cmdTop(arg string) reply {
 	if s.flush(s.srv.cfg.WriteTimeout) != nil {
 		return reply{sent: true, close: true}
 	}
-	return reply{sent: true}
+	return reply{ok: true, sent: true}
 }
 
 // retrieve runs Maildrop.Retrieve into out. ok is false when r must be

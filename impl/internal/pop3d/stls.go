@@ -36,5 +36,5 @@ func (s *session) cmdSTLS(string) reply {
 	s.w = bufio.NewWriterSize(tc, writeBufferBytes)
 	s.user = "" // RFC 2595 section 4: forget what the client said in clear
 	s.log.Debug("pop3 TLS started", "version", tls.VersionName(tc.ConnectionState().Version))
-	return reply{sent: true}
+	return reply{ok: true, sent: true}
 }

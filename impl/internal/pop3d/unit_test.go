@@ -198,3 +198,17 @@ func TestShutdownEndsIdleSessions(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
+
+func TestRemoteIPGroupsIPv6By64(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.1:110":              "192.0.2.1",
+		"[::ffff:192.0.2.1]:110":     "192.0.2.1",
+		"[2001:db8:1:2:3:4:5:6]:110": "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1]:9":   "2001:db8:1:2::/64",
+		"[::1]:110":                  "::/64",
+	} {
+		if got := remoteIP(tcpAddr(addr)); got != want {
+			t.Errorf("remoteIP(%s) = %q, want %q", addr, got, want)
+		}
+	}
+}
