@@ -166,7 +166,7 @@ func (c *Client) do(ctx context.Context, op string, exchange func(cn *conn) erro
 func (c *Client) attempt(ctx context.Context, exchange func(cn *conn) error) (retry bool, err error) {
 	cn, reused, err := c.acquire(ctx, pingAfterIdle)
 	if err != nil {
-		return false, err
+		return false, c.wrap("dial", ctx, err)
 	}
 	cn.watch(ctx)
 	received := cn.received
@@ -198,7 +198,8 @@ func isShutdown(err error) bool {
 // *TransportError.
 func (c *Client) wrap(op string, ctx context.Context, err error) error {
 	var werr *wire.Error
-	if err == nil || errors.As(err, &werr) {
+	var terr *TransportError
+	if err == nil || errors.As(err, &werr) || errors.As(err, &terr) {
 		return err
 	}
 	return &TransportError{Addr: c.cfg.Addr, Op: op, Err: orCtx(ctx, err)}
