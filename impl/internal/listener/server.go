@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"powermail/impl/wire"
@@ -121,9 +122,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.isClosing() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(acceptBackoff) // e.g. EMFILE: let connections finish
+			if temporaryAccept(err) {
+				s.cfg.Logger.Warn("accept failed; retrying", "err", err)
+				time.Sleep(acceptBackoff)
 				continue
 			}
 			return err
@@ -134,6 +135,19 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // acceptBackoff is the pause after a temporary Accept failure.
 const acceptBackoff = 50 * time.Millisecond
+
+// temporaryAccept reports Accept failures that pass: out of file
+// descriptors or memory (connections will close and free them), or a peer
+// that reset before we accepted.
+func temporaryAccept(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 // admit starts a session for c, or refuses c when MaxConns are open.
 func (s *Server) admit(c net.Conn) {

@@ -122,7 +122,13 @@ func (s *session) enterIdle() bool {
 		return false
 	}
 	// Set under the lock so Shutdown's wake-up cannot be overwritten.
-	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+	// Before AUTH a peer gets only IOTimeout: an unauthenticated
+	// connection should not hold one of MaxConns for long.
+	wait := s.srv.cfg.IdleTimeout
+	if !s.authed {
+		wait = s.srv.cfg.IOTimeout
+	}
+	s.conn.SetReadDeadline(time.Now().Add(wait))
 	s.idle = true
 	return true
 }

@@ -37,12 +37,15 @@ func (s *session) prepare(args []string) error {
 }
 
 // readStream copies CHUNK payloads into sink until END, which it returns.
-// Each frame gets a fresh IOTimeout, so a long message is not cut short but
-// a stalled client is.
+// The wait for the next frame is bounded like the wait for a command
+// (IdleTimeout): a front end streams SMTP DATA as it arrives, and an SMTP
+// client may pause for minutes (RFC 5321 4.5.3.2.6 allows 3 minutes per
+// data block). A frame's payload, once announced, must arrive within
+// IOTimeout.
 func (s *session) readStream(sink io.Writer) (wire.Frame, error) {
 	var total int64
 	for {
-		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IOTimeout))
+		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
 		f, err := wire.ReadFrame(s.r)
 		if err != nil {
 			return wire.Frame{}, lineError(err)
@@ -55,6 +58,7 @@ func (s *session) readStream(sink io.Writer) (wire.Frame, error) {
 			return wire.Frame{}, protoError{wire.Errorf(wire.CodeTooLarge,
 				"message larger than %d bytes", s.srv.cfg.MaxMessageBytes)}
 		}
+		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IOTimeout))
 		if err := wire.ReadChunk(s.r, f.Len, sink); err != nil {
 			return wire.Frame{}, connError{err}
 		}
