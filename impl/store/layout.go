@@ -105,23 +105,14 @@ func (s *Store) ensureDir(dir string) error {
 	return nil
 }
 
-// createBox builds the mailbox directory with its name file under tmp/ and
-// renames it into place, so that a mailbox directory never lacks its name.
-// When another caller wins the race, its directory is used.
+// createBox places the mailbox directory and fsyncs its parent; the
+// directory is pending meanwhile (see ensureDir).
 func (s *Store) createBox(box string, n mailbox.Name) error {
 	s.pending.acquire(box)
-	build := tmpDir + "/" + boxPrefix + randomHex()
-	err := s.buildBox(build, n)
-	if err == nil {
-		err = s.root.Rename(build, box)
-	}
-	created := err == nil
-	if !created {
-		_ = s.root.RemoveAll(build)
-		if !s.exists(box) {
-			s.pending.release(box)
-			return noSpace(err)
-		}
+	created, err := s.placeBox(box, n)
+	if err != nil {
+		s.pending.release(box)
+		return err
 	}
 	if err := s.syncDir(path.Dir(box)); err != nil {
 		return err
@@ -131,6 +122,29 @@ func (s *Store) createBox(box string, n mailbox.Name) error {
 		s.boxes.Add(1)
 	}
 	return nil
+}
+
+// placeBox builds the mailbox directory with its name file under tmp/ and
+// renames it into place, so that a mailbox directory never lacks its name.
+// If another caller's directory is there, or lands first, that one is used;
+// created reports whether this caller's directory landed.
+func (s *Store) placeBox(box string, n mailbox.Name) (created bool, err error) {
+	if s.exists(box) {
+		return false, nil
+	}
+	build := tmpDir + "/" + boxPrefix + randomHex()
+	err = s.buildBox(build, n)
+	if err == nil {
+		err = s.root.Rename(build, box)
+	}
+	if err == nil {
+		return true, nil
+	}
+	_ = s.root.RemoveAll(build)
+	if s.exists(box) {
+		return false, nil
+	}
+	return false, noSpace(err)
 }
 
 // buildBox makes dir with a durable name file: file and directory fsynced.
