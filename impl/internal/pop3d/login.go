@@ -19,8 +19,10 @@ func (s *session) login(login string, check credentialCheck) reply {
 		// Slept before checking so that the outcome, good or bad, is never
 		// known sooner than the penalty allows. Only this session waits.
 		s.log.Info("pop3 login delayed", "login", login, "delay", d)
-		if err := s.srv.clock.Sleep(s.srv.work, d); err != nil {
-			return errReply(codeSysTemp, "server shutting down")
+		if err := s.srv.clock.Sleep(s.srv.ctx, d); err != nil {
+			r := errReply(codeSysTemp, "server shutting down")
+			r.close = true
+			return r
 		}
 	}
 	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.BackendTimeout)

@@ -2,6 +2,7 @@ package pop3d
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -164,9 +165,9 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// send writes r. The buffer is flushed only when no pipelined command waits
-// in the read buffer (RFC 2449 section 6.6 PIPELINING), so a pipelined batch
-// is answered in few packets. It reports whether the write succeeded.
+// send writes r. The buffer is flushed unless a whole pipelined command
+// waits in the read buffer (RFC 2449 section 6.6 PIPELINING), so a pipelined
+// batch is answered in few packets. It reports whether the write succeeded.
 func (s *session) send(r reply) bool {
 	s.w.WriteString(r.status())
 	s.w.WriteString("\r\n")
@@ -177,10 +178,17 @@ func (s *session) send(r reply) bool {
 		}
 		s.w.WriteString(".\r\n")
 	}
-	if s.r.Buffered() > 0 && !r.close {
+	if s.commandWaiting() && !r.close {
 		return true
 	}
 	return s.flush(s.srv.cfg.WriteTimeout) == nil
+}
+
+// commandWaiting reports whether a complete line is already buffered. A
+// partial line does not count: its sender may be waiting for our reply.
+func (s *session) commandWaiting() bool {
+	buffered, _ := s.r.Peek(s.r.Buffered())
+	return bytes.IndexByte(buffered, '\n') >= 0
 }
 
 func (s *session) flush(timeout time.Duration) error {

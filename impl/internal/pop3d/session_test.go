@@ -251,3 +251,17 @@ func TestBadListingRefusesSession(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialPipelinedLineDoesNotHoldReplies: a reply is flushed when only
+// part of the next command has arrived, since that client may be waiting.
+func TestPartialPipelinedLineDoesNotHoldReplies(t *testing.T) {
+	w := newWorld()
+	c := dial(t, w.server(t, testConfig(), nil), "127.0.0.1:5000")
+	c.login("alice@example.com", "secret")
+	if _, err := c.conn.Write([]byte("STAT\r\nNO")); err != nil {
+		t.Fatal(err)
+	}
+	c.expectPrefix("+OK 4 1732")
+	c.send("OP")
+	c.expectPrefix("+OK")
+}
