@@ -60,7 +60,9 @@
 // A message stream is PREPARE, any number of CHUNK frames, and END; only END
 // is answered. If the server cannot store the message (read-only, disk full,
 // too large) it still reads every frame up to END and only then answers ERR,
-// so that a pipelining client stays in step. A frame that cannot be parsed,
+// so that a pipelining client stays in step (a stream of more than twice the
+// server's message size limit is cut off by closing the connection, so even
+// this draining is bounded). A frame that cannot be parsed,
 // or anything other than CHUNK or END inside a stream, gets ERR and the
 // connection is closed; the partial upload is discarded, as it is when the
 // client vanishes mid-stream. Mailbox names are checked with mailbox.Parse and

@@ -1,7 +1,6 @@
 package listener
 
 import (
-	"io"
 	"strconv"
 	"time"
 
@@ -42,8 +41,13 @@ func (s *session) prepare(args []string) error {
 // client may pause for minutes (RFC 5321 4.5.3.2.6 allows 3 minutes per
 // data block). A frame's payload, once announced, must arrive within
 // IOTimeout.
-func (s *session) readStream(sink io.Writer) (wire.Frame, error) {
+//
+// A stream over MaxMessageBytes is refused (552) but still read, so that
+// the client learns why instead of seeing a reset; beyond twice the limit
+// the connection is closed, so nothing is unbounded.
+func (s *session) readStream(sink *uploadSink) (wire.Frame, error) {
 	var total int64
+	maxBytes := s.srv.cfg.MaxMessageBytes
 	for {
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
 		f, err := wire.ReadFrame(s.r)
@@ -54,9 +58,11 @@ func (s *session) readStream(sink io.Writer) (wire.Frame, error) {
 			return f, nil
 		}
 		total += int64(f.Len)
-		if total > s.srv.cfg.MaxMessageBytes {
-			return wire.Frame{}, protoError{wire.Errorf(wire.CodeTooLarge,
-				"message larger than %d bytes", s.srv.cfg.MaxMessageBytes)}
+		if total > maxBytes {
+			sink.refuse(wire.Errorf(wire.CodeTooLarge, "message larger than %d bytes", maxBytes))
+		}
+		if total > 2*maxBytes {
+			return wire.Frame{}, protoError{wire.Errorf(wire.CodeTooLarge, "message far larger than %d bytes", maxBytes)}
 		}
 		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IOTimeout))
 		if err := wire.ReadChunk(s.r, f.Len, sink); err != nil {
@@ -81,6 +87,13 @@ func (k *uploadSink) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// refuse stops forwarding with err unless an error came first.
+func (k *uploadSink) refuse(err error) {
+	if k.err == nil {
+		k.err = err
+	}
 }
 
 func (k *uploadSink) cancel() {
