@@ -34,7 +34,7 @@ type Config struct {
 
 	CachePositiveTTL    time.Duration `key:"cache-positive-ttl" help:"how long a found recipient is cached (0 disables)"`
 	CacheNegativeTTL    time.Duration `key:"cache-negative-ttl" help:"how long 'no such mailbox' is cached (0 disables)"`
-	CacheMaxEntries     int           `key:"cache-max-entries" help:"most cached lookups (least recently used are dropped)"`
+	CacheMaxEntries     int           `key:"cache-max-entries" help:"most cached found, and most cached not-found, recipients (least recently used are dropped)"`
 	AuthCacheTTL        time.Duration `key:"auth-cache-ttl" help:"how long a successful password check is remembered (0 disables)"`
 	AuthCacheMaxEntries int           `key:"auth-cache-max-entries" help:"most remembered password checks"`
 }

@@ -3,6 +3,7 @@ package userbase
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -124,3 +125,12 @@ func SchemaSQL(driver, tablePrefix string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// The MySQL driver logs connection errors on its own; Store already returns
+// them as temporary errors, so the driver's copies go to slog at debug level
+// instead of to stderr past the daemons' structured log.
+func init() { mysql.SetLogger(driverLog{}) }
+
+type driverLog struct{}
+
+func (driverLog) Print(v ...any) { slog.Debug("mysql driver", "msg", fmt.Sprint(v...)) }

@@ -39,16 +39,14 @@ type Store struct {
 	negTTL time.Duration
 	authTT time.Duration
 
-	lookups  *lru.Cache[mailbox.Name, lookupResult]
+	// Found and not-found answers live in separate caches, so that a
+	// dictionary attack of unknown recipients cannot evict the real ones.
+	found    *lru.Cache[mailbox.Name, Entry]
+	notFound *lru.Cache[mailbox.Name, struct{}]
 	verified *lru.Cache[[sha256.Size]byte, struct{}]
 	// hmacKey is random per process: a verification cache key means nothing
 	// outside this process and cannot be tested offline against guesses.
 	hmacKey [32]byte
-}
-
-type lookupResult struct {
-	entry Entry
-	found bool
 }
 
 var _ Userbase = (*Store)(nil)
@@ -69,7 +67,8 @@ func Open(cfg Config) (*Store, error) {
 func NewStore(src Source, cfg Config, now func() time.Time) *Store {
 	s := &Store{
 		src: src, posTTL: cfg.CachePositiveTTL, negTTL: cfg.CacheNegativeTTL, authTT: cfg.AuthCacheTTL,
-		lookups:  lru.New[mailbox.Name, lookupResult](cfg.CacheMaxEntries, now),
+		found:    lru.New[mailbox.Name, Entry](cfg.CacheMaxEntries, now),
+		notFound: lru.New[mailbox.Name, struct{}](cfg.CacheMaxEntries, now),
 		verified: lru.New[[sha256.Size]byte, struct{}](cfg.AuthCacheMaxEntries, now),
 	}
 	rand.Read(s.hmacKey[:])
@@ -95,30 +94,27 @@ func (s *Store) Lookup(ctx context.Context, rcpt mailbox.Name) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("%w: %w", ErrNoSuchMailbox, err)
 	}
-	if r, ok := s.lookups.Get(name); ok {
-		return s.answer(name, r, "hit")
+	if e, ok := s.found.Get(name); ok {
+		lookups.WithLabelValues("hit", "found").Inc()
+		return e, nil
+	}
+	if _, ok := s.notFound.Get(name); ok {
+		lookups.WithLabelValues("hit", "not_found").Inc()
+		return Entry{}, fmt.Errorf("%w: %s", ErrNoSuchMailbox, name)
 	}
 	m, err := s.src.Find(ctx, name)
 	switch {
 	case err == nil:
-		r := lookupResult{entry: m.Entry(), found: true}
-		s.lookups.Put(name, r, s.posTTL)
-		return s.answer(name, r, "miss")
+		s.found.Put(name, m.Entry(), s.posTTL)
+		lookups.WithLabelValues("miss", "found").Inc()
+		return m.Entry(), nil
 	case errors.Is(err, ErrNoSuchMailbox):
-		s.lookups.Put(name, lookupResult{}, s.negTTL)
-		return s.answer(name, lookupResult{}, "miss")
+		s.notFound.Put(name, struct{}{}, s.negTTL)
+		lookups.WithLabelValues("miss", "not_found").Inc()
+		return Entry{}, err
 	}
 	lookups.WithLabelValues("miss", "temporary").Inc()
 	return Entry{}, err
-}
-
-func (s *Store) answer(name mailbox.Name, r lookupResult, cache string) (Entry, error) {
-	if !r.found {
-		lookups.WithLabelValues(cache, "not_found").Inc()
-		return Entry{}, fmt.Errorf("%w: %s", ErrNoSuchMailbox, name)
-	}
-	lookups.WithLabelValues(cache, "found").Inc()
-	return r.entry, nil
 }
 
 // Authenticate implements Userbase. The row is always read from the

@@ -187,3 +187,23 @@ func TestLoginName(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownRecipientsDoNotEvictKnownOnes: a dictionary attack fills only
+// the negative cache.
+func TestUnknownRecipientsDoNotEvictKnownOnes(t *testing.T) {
+	src := &fakeSource{rows: rows(plainRow("a@example.com", "x"))}
+	cfg := cacheConfig()
+	cfg.CacheMaxEntries = 10
+	s := NewStore(src, cfg, newClock().now)
+	s.Lookup(context.Background(), "a@example.com")
+	for i := range 100 {
+		s.Lookup(context.Background(), mailbox.Name(fmt.Sprintf("guess%d@example.com", i)))
+	}
+	before := src.calls.Load()
+	if _, err := s.Lookup(context.Background(), "a@example.com"); err != nil || src.calls.Load() != before {
+		t.Fatalf("known recipient evicted by unknown ones (err %v)", err)
+	}
+	if s.notFound.Len() != 10 {
+		t.Fatalf("negative cache holds %d, want its bound 10", s.notFound.Len())
+	}
+}
