@@ -27,9 +27,6 @@ func (r *Reply) String() string {
 // Temporary reports a 4xx reply.
 func (r *Reply) Temporary() bool { return r.Code >= 400 && r.Code < 500 }
 
-// IsError reports a 4xx or 5xx reply: it counts toward Config.MaxErrors.
-func (r *Reply) IsError() bool { return r.Code >= 400 }
-
 func reply(code int, enhanced, format string, args ...any) *Reply {
 	return &Reply{Code: code, Enhanced: enhanced, Text: fmt.Sprintf(format, args...)}
 }
