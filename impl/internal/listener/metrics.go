@@ -6,7 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"powermail/impl/wire"
 )
 
 // Metrics of the protocol server; the store counts its own fsyncs.
@@ -35,17 +34,9 @@ var (
 	bytesOut = bytesTotal.WithLabelValues("out")
 )
 
-// knownVerbs keeps the verb label bounded: anything else counts as "unknown".
-var knownVerbs = map[string]bool{
-	wire.VerbAuth: true, wire.VerbPrepare: true, wire.VerbCommit: true, wire.VerbAbort: true,
-	wire.VerbList: true, wire.VerbGet: true, wire.VerbDelete: true, wire.VerbStatus: true,
-	wire.VerbReadOnly: true, wire.VerbMinFree: true, wire.VerbPing: true,
-	wire.VerbMailboxes: true, wire.VerbQuit: true,
-}
-
 func countRequest(verb string, code int) {
-	if !knownVerbs[verb] {
-		verb = "unknown"
+	if _, known := verbs[verb]; !known {
+		verb = "unknown" // keeps the label's values bounded
 	}
 	result := "ok"
 	if code != 0 {

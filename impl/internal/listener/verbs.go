@@ -19,24 +19,20 @@ type verb struct {
 
 // verbs is the command table. COMMIT and ABORT take "+<n>" or up to
 // wire.MaxBoxes names; the line length bounds the inline form anyway.
-var verbs map[string]verb
-
-func init() {
-	verbs = map[string]verb{
-		wire.VerbAuth:      {3, 3, true, (*session).auth},
-		wire.VerbQuit:      {0, 0, true, (*session).quit},
-		wire.VerbPrepare:   {1, 1, false, (*session).prepare},
-		wire.VerbCommit:    {2, wire.MaxBoxes + 1, false, (*session).commit},
-		wire.VerbAbort:     {1, wire.MaxBoxes + 1, false, (*session).abort},
-		wire.VerbList:      {1, 1, false, (*session).list},
-		wire.VerbGet:       {2, 2, false, (*session).get},
-		wire.VerbDelete:    {2, 2, false, (*session).delete},
-		wire.VerbStatus:    {0, 0, false, (*session).status},
-		wire.VerbReadOnly:  {1, 1, false, (*session).readOnly},
-		wire.VerbMinFree:   {1, 1, false, (*session).minFree},
-		wire.VerbPing:      {0, 0, false, (*session).ping},
-		wire.VerbMailboxes: {0, 0, false, (*session).mailboxes},
-	}
+var verbs = map[string]verb{
+	wire.VerbAuth:      {3, 3, true, (*session).auth},
+	wire.VerbQuit:      {0, 0, true, (*session).quit},
+	wire.VerbPrepare:   {1, 1, false, (*session).prepare},
+	wire.VerbCommit:    {2, wire.MaxBoxes + 1, false, (*session).commit},
+	wire.VerbAbort:     {1, wire.MaxBoxes + 1, false, (*session).abort},
+	wire.VerbList:      {1, 1, false, (*session).list},
+	wire.VerbGet:       {2, 2, false, (*session).get},
+	wire.VerbDelete:    {2, 2, false, (*session).delete},
+	wire.VerbStatus:    {0, 0, false, (*session).status},
+	wire.VerbReadOnly:  {1, 1, false, (*session).readOnly},
+	wire.VerbMinFree:   {1, 1, false, (*session).minFree},
+	wire.VerbPing:      {0, 0, false, (*session).ping},
+	wire.VerbMailboxes: {0, 0, false, (*session).mailboxes},
 }
 
 // run parses and executes one command line and counts it.
