@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"powermail/impl/mailbox"
+	"powermail/impl/userbase/password"
 )
 
 // benchMailboxes is how many rows the benchmark database holds; lookups
@@ -45,4 +46,29 @@ func benchLookups(b *testing.B, s *Store, names []mailbox.Name) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}
+
+// BenchmarkAuthenticate measures POP logins against the embedded engine
+// with a default (argon2id) password: every login hashing, and repeated
+// logins served by the verification cache (the row is still read).
+func BenchmarkAuthenticate(b *testing.B) {
+	cfg := sqliteConfig(b)
+	db := newDB(b, cfg)
+	h, err := password.Hash("pw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.AddMailbox(context.Background(), Mailbox{Name: "a@example.com", PasswordHash: h, Enabled: true}); err != nil {
+		b.Fatal(err)
+	}
+	for name, s := range map[string]*Store{"uncached": uncached(db, cfg), "cached": NewStore(db, cfg, nil)} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Authenticate(context.Background(), "a@example.com", "pw"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+		})
+	}
 }

@@ -25,7 +25,7 @@ var DefaultArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
 // Limits on parameters read from a stored hash, so that a corrupt or hostile
 // row cannot make one login allocate gigabytes or spin for minutes.
 const (
-	maxArgon2MemoryKiB = 1 << 20 // 1 GiB
+	maxArgon2MemoryKiB = 256 << 10 // 256 MiB
 	maxArgon2Time      = 16
 	argon2SaltBytes    = 16
 	argon2KeyBytes     = 32
