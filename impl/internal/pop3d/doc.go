@@ -25,6 +25,12 @@
 // buffers on RETR. TOP is the exception: it must find the end of the header
 // and count body lines, so it scans the bytes, and stops the copy early.
 //
+// The "+OK" of RETR goes out just before the first message byte, so a
+// Maildrop that fails before writing (every copy unreachable) is answered
+// "-ERR [SYS/TEMP]" and the session goes on. Once bytes went out, a failure
+// can only be signalled by closing the connection: the client then discards
+// the partial message instead of taking it for a whole one.
+//
 // # The maildrop lock (RFC 1939 section 8)
 //
 // Within one Server a mailbox can be open in one session only; a second login
@@ -36,7 +42,8 @@
 // the backends: a message deleted by one session is never shown again to a
 // later session, and a message deleted by both is simply deleted twice. The
 // cost is that both concurrent sessions may download the same message, which
-// POP3 clients already tolerate through UIDL.
+// POP3 clients already tolerate through UIDL; a RETR of a message that the
+// other session has just deleted gets "-ERR [SYS/TEMP]".
 //
 // # Security
 //
@@ -52,6 +59,9 @@
 //     no answer came fast. The sleep blocks only that session.
 //   - Plaintext credentials (USER/PASS, AUTH PLAIN) are accepted without TLS
 //     only where Config.PlaintextAuth allows (default: loopback clients only).
+//     APOP sends no password and is not restricted.
+//   - A client is an IPv4 address or an IPv6 /64 (one host's usual share)
+//     for the per-IP connection limit and the login penalty.
 //   - STLS (RFC 2595): bytes pipelined after the STLS command are a
 //     command-injection attempt (CVE-2011-0411); the connection is refused
 //     and closed. After the handshake, reader and writer are new, over the
