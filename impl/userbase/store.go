@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,6 +155,29 @@ func (s *Store) Authenticate(ctx context.Context, login, pw string) (Entry, erro
 	s.verified.Put(key, struct{}{}, s.authTT)
 	logins.WithLabelValues("miss", "ok").Inc()
 	return m.Entry(), nil
+}
+
+// APOPSecret returns the plaintext password of login for APOP (RFC 1939
+// section 7), whose digest needs the shared secret itself. Only {plain}
+// passwords have one (as in PowerMail); every other login, known or not,
+// gets ErrAuthFailed, so APOP reveals nothing about which mailboxes exist.
+func (s *Store) APOPSecret(ctx context.Context, login string) (mailbox.Name, string, error) {
+	name, err := LoginName(login)
+	if err != nil {
+		return "", "", ErrAuthFailed
+	}
+	m, err := s.src.Find(ctx, name)
+	switch {
+	case err != nil && !errors.Is(err, ErrNoSuchMailbox):
+		return "", "", err
+	case err != nil || m.Name != name:
+		return "", "", ErrAuthFailed
+	}
+	secret, ok := strings.CutPrefix(m.PasswordHash, "{"+password.Plain+"}")
+	if !ok || secret == "" {
+		return "", "", ErrAuthFailed
+	}
+	return name, secret, nil
 }
 
 func (s *Store) fail(cache string) (Entry, error) {

@@ -207,3 +207,27 @@ func TestUnknownRecipientsDoNotEvictKnownOnes(t *testing.T) {
 		t.Fatalf("negative cache holds %d, want its bound 10", s.notFound.Len())
 	}
 }
+
+func TestAPOPSecretOnlyForPlain(t *testing.T) {
+	src := &fakeSource{rows: rows(plainRow("p@example.com", "tanstaaf"),
+		Mailbox{Name: "h@example.com", PasswordHash: "{md5}5f4dcc3b5aa765d61d8327deb882cf99", Enabled: true},
+		plainRow("*@example.com", "catchall"))}
+	s := NewStore(src, cacheConfig(), nil)
+	name, secret, err := s.APOPSecret(context.Background(), "P%example.com")
+	if err != nil || name != "p@example.com" || secret != "tanstaaf" {
+		t.Fatalf("plain: %q %q %v", name, secret, err)
+	}
+	for _, login := range []string{"h@example.com", "other@example.com", "x@example.org", "bad"} {
+		_, _, err := s.APOPSecret(context.Background(), login)
+		wantErr(t, login, err, ErrAuthFailed)
+	}
+	src.fail = temporary("find", errors.New("down"))
+	_, _, err = s.APOPSecret(context.Background(), "p@example.com")
+	if !errors.Is(err, ErrTemporary) {
+		t.Fatalf("db down: %v", err)
+	}
+	var tmp interface{ Temporary() bool }
+	if !errors.As(err, &tmp) || !tmp.Temporary() {
+		t.Fatal("TemporaryError lacks Temporary() bool")
+	}
+}

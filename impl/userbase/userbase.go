@@ -119,6 +119,10 @@ func (e *TemporaryError) Error() string {
 // Unwrap exposes both ErrTemporary and the cause to errors.Is/As.
 func (e *TemporaryError) Unwrap() []error { return []error{ErrTemporary, e.Err} }
 
+// Temporary reports true, for callers that test the net.Error-style
+// Temporary() method rather than ErrTemporary (pop3d.IsTemporary does both).
+func (e *TemporaryError) Temporary() bool { return true }
+
 func temporary(op string, err error) error { return &TemporaryError{Op: op, Err: err} }
 
 // LoginName maps a POP login to a mailbox name. PowerMail's powerpop let
