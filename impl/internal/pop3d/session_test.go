@@ -202,7 +202,7 @@ func TestPlaintextPolicy(t *testing.T) {
 func TestIdleTimeoutLogsOut(t *testing.T) {
 	w := newWorld()
 	srv := w.server(t, testConfig(), nil)
-	srv.cfg.IdleTimeout = 50 * time.Millisecond // below the RFC minimum, for the test only
+	srv.cfg.IdleTimeout = 500 * time.Millisecond // below the RFC minimum, for the test only
 	c := dial(t, srv, "127.0.0.1:5000")
 	c.login("alice@example.com", "secret")
 	c.cmd("DELE 1")
