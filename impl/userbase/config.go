@@ -17,9 +17,9 @@ const (
 	DriverMySQL  = "mysql"
 )
 
-// Config selects and tunes the userbase. Daemons embed these keys in their
-// own configuration (see package internal/config); ppadmin takes them as
-// flags. Every call to the database is bounded by QueryTimeout, so a slow or
+// Config selects and tunes the userbase. ppadmin takes these keys as they
+// are; daemons embed the struct with a prefix tag (Userbase userbase.Config
+// `prefix:"userbase-"`), giving userbase-driver, userbase-dsn, and so on. Every call to the database is bounded by QueryTimeout, so a slow or
 // dead database yields a temporary error within that time.
 type Config struct {
 	Driver      string `key:"driver" help:"userbase engine: sqlite (embedded file) or mysql"`

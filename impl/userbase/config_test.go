@@ -91,3 +91,20 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedInADaemonConfig: daemons embed Config with a prefix tag and
+// read the same keys as "userbase-driver", "userbase-dsn", ...
+func TestEmbeddedInADaemonConfig(t *testing.T) {
+	type daemon struct {
+		Listen   string `key:"listen" help:"address"`
+		Userbase Config `prefix:"userbase-"`
+	}
+	d := daemon{Userbase: Defaults()}
+	args := []string{"-listen", ":25", "-userbase-driver", "mysql", "-userbase-dsn", "u@tcp(127.0.0.1:3306)/pm"}
+	if err := config.Load("powersmtp", args, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Userbase.Driver != DriverMySQL || d.Userbase.PoolSize != 10 || d.Userbase.Validate() != nil {
+		t.Fatalf("embedded: %+v", d.Userbase)
+	}
+}
