@@ -23,6 +23,11 @@ func (s *session) cmdRetr(arg string) reply {
 	if r, ok := s.retrieve(i, out); !ok {
 		return r
 	}
+	if out.n != s.msgs[i].Size {
+		// LIST promised exact sizes; a client may have planned by them.
+		s.log.Warn("pop3 RETR size differs from listing", "box", s.box, "message", i+1,
+			"uid", s.msgs[i].UID, "listed", s.msgs[i].Size, "sent", out.n)
+	}
 	s.w.WriteString(".\r\n")
 	if s.flush(s.srv.cfg.WriteTimeout) != nil {
 		return reply{sent: true, close: true}
