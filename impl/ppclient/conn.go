@@ -3,8 +3,11 @@ package ppclient
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -144,9 +147,14 @@ func (cn *conn) readReply() (string, error) {
 
 // orCtx prefers the context's error: a deadline moved by cancellation shows
 // up as an I/O timeout, which would hide the reason.
+// The connection deadline may be the context's own deadline, and the I/O
+// timeout can fire a moment before the context notices.
 func orCtx(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
+	}
+	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
 	}
 	return err
 }

@@ -101,13 +101,14 @@ func TestShutdownFinishesCommitInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	idle := p.rawConn(t) // a second, idle connection
-	lines := make(chan string, 2)
+	r := bufio.NewReader(idle)
+	if greeting, _ := r.ReadString('\n'); !strings.HasPrefix(greeting, "OK ") {
+		t.Fatalf("greeting %q", greeting) // the session is registered now
+	}
+	farewell := make(chan string, 1)
 	go func() {
-		r := bufio.NewReader(idle)
-		for range 2 {
-			line, _ := r.ReadString('\n')
-			lines <- line
-		}
+		line, _ := r.ReadString('\n')
+		farewell <- line
 	}()
 	st.commitGate, st.commitStarted = make(chan struct{}), make(chan struct{})
 	committed := make(chan error)
@@ -128,8 +129,7 @@ func TestShutdownFinishesCommitInFlight(t *testing.T) {
 	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	<-lines // greeting
-	if line := <-lines; !strings.HasPrefix(line, "ERR 421") {
+	if line := <-farewell; !strings.HasPrefix(line, "ERR 421") {
 		t.Fatalf("idle connection got %q, want ERR 421", line)
 	}
 }
