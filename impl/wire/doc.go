@@ -72,7 +72,8 @@
 // # Example dialog
 //
 // C: is the client, S: the server; CRLF is implied at the end of each line,
-// and "<4096 bytes>" stands for raw message data.
+// "<4096 bytes>" stands for raw message data, and the nonces, proofs and
+// checksum are illustrative.
 //
 //	S: OK powermail-wire-1 6a1f...(64 hex)
 //	C: AUTH smtp1.example.net 93be...(64 hex) 0c4d...(64 hex)
