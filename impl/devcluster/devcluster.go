@@ -73,10 +73,11 @@ type Cluster struct {
 
 // Backend is one pplistener.
 type Backend struct {
-	Addr string
-	Root string
-	args []string
-	proc *Proc
+	Addr        string
+	MetricsAddr string // Prometheus /metrics of this backend
+	Root        string
+	args        []string
+	proc        *Proc
 }
 
 // Start creates the userbase and starts every daemon, waiting until each
@@ -126,15 +127,47 @@ func (c *Cluster) prepare(ctx context.Context) error {
 		return err
 	}
 	for i := 0; i < c.opt.Backends; i++ {
-		addr, err := FreeAddr()
-		if err != nil {
+		if err := c.newBackend(); err != nil {
 			return err
 		}
-		root := filepath.Join(c.opt.Dir, "backend-"+strconv.Itoa(i))
-		args := append([]string{"-listen", addr, "-root", root, "-secret-file", c.secretFile()}, c.opt.ExtraBackend...)
-		c.Backends = append(c.Backends, &Backend{Addr: addr, Root: root, args: args})
 	}
 	return c.initUserbase(ctx)
+}
+
+// newBackend allocates ports and a data root for one more backend.
+func (c *Cluster) newBackend() error {
+	addr, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	metrics, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(c.opt.Dir, "backend-"+strconv.Itoa(len(c.Backends)))
+	args := append([]string{"-listen", addr, "-root", root, "-secret-file", c.secretFile(),
+		"-metrics-listen", metrics}, c.opt.ExtraBackend...)
+	c.Backends = append(c.Backends, &Backend{Addr: addr, MetricsAddr: metrics, Root: root, args: args})
+	return nil
+}
+
+// AddBackend starts one more backend and lists it in the userbase backends
+// table, the way an operator adds a machine on the fly; the front ends pick
+// it up at their next membership poll. It returns the new backend's index.
+func (c *Cluster) AddBackend(ctx context.Context) (int, error) {
+	if err := c.newBackend(); err != nil {
+		return 0, err
+	}
+	i := len(c.Backends) - 1
+	if err := c.StartBackend(i); err != nil {
+		return 0, err
+	}
+	db, err := userbase.OpenDB(c.userbaseConfig())
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return i, db.AddBackend(ctx, userbase.Backend{Addr: c.Backends[i].Addr, Group: i + 1, Enabled: true})
 }
 
 func (c *Cluster) secretFile() string { return filepath.Join(c.opt.Dir, "secret") }

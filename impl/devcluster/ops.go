@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func (c *Cluster) bin(name string) string { return filepath.Join(c.opt.BinDir, name) }
@@ -19,16 +20,16 @@ func (c *Cluster) startAll(ctx context.Context) error {
 		}
 	}
 	var err error
-	c.smtp, err = c.startFront("powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.opt.ExtraSMTP, true))
+	c.smtp, err = c.startFront("powersmtp", "powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.opt.ExtraSMTP, true))
 	if err != nil {
 		return err
 	}
-	c.pop, err = c.startFront("powerpop", c.POPAddr, c.frontArgs(c.POPAddr, c.opt.ExtraPOP, false))
+	c.pop, err = c.startFront("powerpop", "powerpop", c.POPAddr, c.frontArgs(c.POPAddr, c.opt.ExtraPOP, false))
 	return err
 }
 
-func (c *Cluster) startFront(name, addr string, args []string) (*Proc, error) {
-	p, err := startProc(name, c.bin(name), args, c.opt.Env, c.logDir())
+func (c *Cluster) startFront(bin, name, addr string, args []string) (*Proc, error) {
+	p, err := startProc(name, c.bin(bin), args, c.opt.Env, c.logDir())
 	if err != nil {
 		return nil, err
 	}
@@ -39,12 +40,19 @@ func (c *Cluster) startFront(name, addr string, args []string) (*Proc, error) {
 	return p, nil
 }
 
+// Health and membership intervals of the front ends: short, so that tests
+// see restarts and added backends quickly.
+const (
+	HealthInterval     = 500 * time.Millisecond
+	MembershipInterval = time.Second
+)
+
 // frontArgs are the flags common to powersmtp and powerpop: short health
 // and membership intervals so tests see changes quickly.
 func (c *Cluster) frontArgs(listen string, extra []string, smtp bool) []string {
 	args := []string{"-listen", listen, "-userbase-db", c.DBPath,
 		"-backend-secret-file", c.secretFile(), "-redundancy", strconv.Itoa(c.opt.Redundancy),
-		"-health-interval", "500ms", "-membership-interval", "1s"}
+		"-health-interval", HealthInterval.String(), "-membership-interval", MembershipInterval.String()}
 	if smtp {
 		args = append(args, "-write-quorum", strconv.Itoa(c.opt.WriteQuorum),
 			"-orphan-log", filepath.Join(c.opt.Dir, "orphans.jsonl"))
@@ -57,6 +65,16 @@ func (c *Cluster) frontArgs(listen string, extra []string, smtp bool) []string {
 		args = append(args, "-backends", strings.Join(specs, ","))
 	}
 	return append(args, extra...)
+}
+
+// StartExtraPOP starts another powerpop instance on a free port, as a
+// second POP host of the same cluster; the caller stops the process.
+func (c *Cluster) StartExtraPOP(name string) (addr string, p *Proc, err error) {
+	if addr, err = FreeAddr(); err != nil {
+		return "", nil, err
+	}
+	p, err = c.startFront("powerpop", name, addr, c.frontArgs(addr, c.opt.ExtraPOP, false))
+	return addr, p, err
 }
 
 // StartBackend starts (or restarts) backend i and waits until it listens.

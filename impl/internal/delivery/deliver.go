@@ -115,13 +115,15 @@ func (t *txn) begin(ctx context.Context) error {
 func (t *txn) beginAll(ctx context.Context, bs []Backend) []*replica {
 	out := make([]*replica, len(bs))
 	parallel(len(bs), func(i int) {
-		bctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
-		defer cancel()
-		up, err := bs[i].Begin(bctx, t.id)
+		// The upload lives on after Begin, so it gets the session's context;
+		// the client bounds every step of it by its own I/O timeout.
+		up, err := bs[i].Begin(ctx, t.id)
 		replicaOutcome(bs[i].Name(), "begin", err)
-		if err == nil {
-			out[i] = &replica{b: bs[i], up: up}
+		if err != nil {
+			t.d.log.Warn("replica refused", "backend", bs[i].Name(), "id", t.id, "err", err)
+			return
 		}
+		out[i] = &replica{b: bs[i], up: up}
 	})
 	opened := out[:0]
 	for _, r := range out {
@@ -167,7 +169,7 @@ func (t *txn) write(p []byte) error {
 			return
 		}
 		if _, err := live[i].up.Write(p); err != nil {
-			live[i].fail("write", err)
+			t.fail(live[i], "write", err)
 		}
 	})
 	if relayErr != nil {
@@ -206,7 +208,7 @@ func (t *txn) finishAll() {
 	live := t.live()
 	parallel(len(live), func(i int) {
 		if err := live[i].up.Finish(); err != nil {
-			live[i].fail("prepare", err)
+			t.fail(live[i], "prepare", err)
 			return
 		}
 		live[i].prepared = true
@@ -220,7 +222,7 @@ func (t *txn) commitAll(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
 		defer cancel()
 		if err := live[i].b.Commit(cctx, t.id, t.boxes); err != nil {
-			live[i].fail("commit", err)
+			t.fail(live[i], "commit", err)
 			return
 		}
 		live[i].linked = true
@@ -265,9 +267,10 @@ func (t *txn) abortReplicas(ctx context.Context, rs []*replica) {
 	})
 }
 
-func (r *replica) fail(phase string, err error) {
+func (t *txn) fail(r *replica, phase string, err error) {
 	r.failed = err
 	replicaOutcome(r.b.Name(), phase, err)
+	t.d.log.Warn("replica failed", "backend", r.b.Name(), "phase", phase, "id", t.id, "err", err)
 }
 
 func (t *txn) live() []*replica {
