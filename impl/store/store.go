@@ -35,8 +35,11 @@ var (
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
-	ReadOnly        bool          // refuse new mail from the start
-	MinFreeBytes    uint64        // refuse new mail when free space is below this
+	ReadOnly bool // refuse new mail from the start
+	// MinFreeBytes: Begin and Commit refuse new mail when less is free.
+	// Commit checks after the message is written, so a message that would
+	// take the disk below the floor is refused, and its abort frees it.
+	MinFreeBytes    uint64
 	TombstoneTTL    time.Duration // 0 = DefaultTombstoneTTL
 	MaxMessageBytes int64         // 0 = DefaultMaxMessageBytes
 	Logger          *slog.Logger  // nil = slog.Default()
