@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"powermail/impl/internal/config"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/pop3d"
 	"powermail/impl/mailbox"
 	"powermail/impl/userbase"
-	"powermail/impl/userbase/password"
 )
 
 // POPConfig is powerpop's configuration.
@@ -69,7 +67,7 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 	}
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
 		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
-	srv, err := pop3d.New(pcfg, Authenticator{Userbase: ub, DB: ub.DB()}, Maildrops{drops}, pop3d.WithLogger(log))
+	srv, err := pop3d.New(pcfg, Authenticator{Userbase: ub}, Maildrops{drops}, pop3d.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -77,11 +75,9 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 }
 
 // Authenticator checks POP logins against the userbase (pop3d.Authenticator,
-// and pop3d.APOPAuthenticator for mailboxes stored with {plain}).
-type Authenticator struct {
-	Userbase userbase.Userbase
-	DB       *userbase.DB // for APOP secrets; nil disables APOP
-}
+// and pop3d.APOPAuthenticator for mailboxes stored with {plain}: APOP, RFC
+// 1939 section 7, needs the shared secret itself).
+type Authenticator struct{ Userbase *userbase.Store }
 
 // Authenticate implements pop3d.Authenticator.
 func (a Authenticator) Authenticate(ctx context.Context, login, pw string) (mailbox.Name, error) {
@@ -92,26 +88,13 @@ func (a Authenticator) Authenticate(ctx context.Context, login, pw string) (mail
 	return e.Name, nil
 }
 
-// APOPSecret returns the plaintext password of a {plain} mailbox: APOP
-// (RFC 1939 section 7) needs the shared secret itself, so it works only for
-// mailboxes migrated with PowerMail's plaintext passwords.
+// APOPSecret implements pop3d.APOPAuthenticator.
 func (a Authenticator) APOPSecret(ctx context.Context, login string) (mailbox.Name, string, error) {
-	if a.DB == nil {
-		return "", "", pop3d.ErrAuthFailed
-	}
-	name, err := userbase.LoginName(login)
-	if err != nil {
-		return "", "", pop3d.ErrAuthFailed
-	}
-	m, err := a.DB.Mailbox(ctx, name)
+	name, secret, err := a.Userbase.APOPSecret(ctx, login)
 	if err != nil {
 		return "", "", popError(err)
 	}
-	prefix := "{" + password.Plain + "}"
-	if !m.Enabled || !strings.HasPrefix(m.PasswordHash, prefix) || len(m.PasswordHash) == len(prefix) {
-		return "", "", pop3d.ErrAuthFailed
-	}
-	return m.Name, strings.TrimPrefix(m.PasswordHash, prefix), nil
+	return name, secret, nil
 }
 
 // popError maps userbase results to pop3d's: temporary stays temporary,
