@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"powermail/impl/internal/listener"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
 )
@@ -111,4 +114,40 @@ func waitFor(t testing.TB, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not reached in time")
+}
+
+// TestStalledReaderTimesOut: a client that asks for a large message and
+// never reads it blocks sendfile(2) on a full socket buffer; the write
+// deadline (io-timeout) ends that session, and other clients are
+// unaffected. (What the stalled client then sees depends on the kernel: the
+// closed socket still holds unsent data, so it is checked on the server.)
+func TestStalledReaderTimesOut(t *testing.T) {
+	b := startBackend(t, func(c *listener.Config) { c.IOTimeout = 300 * time.Millisecond })
+	c := b.client(t)
+	id := put(t, c, message(16<<20), 1<<20, ann)
+	if open := openConns(t); open != 1 {
+		t.Fatalf("%v connections open before the test, want 1 (the client's pooled one)", open)
+	}
+	rc := dialRaw(t, b.addr)
+	rc.Conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(rc, "GET ann@example.com %s\r\n", id)
+	waitFor(t, func() bool { return openConns(t) == 1 }) // the stalled session is gone
+	if _, err := c.List(ctxT(t), ann); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openConns reads the listener's connection gauge.
+func openConns(t testing.TB) float64 {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "powermail_listener_connections" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("gauge powermail_listener_connections not found")
+	return 0
 }
