@@ -1,0 +1,40 @@
+package app
+
+import (
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"powermail/impl/internal/config"
+)
+
+// The shipped example configurations load (no unknown keys, no bad values)
+// and validate.
+func TestExampleConfigsAreValid(t *testing.T) {
+	_, here, _, _ := runtime.Caller(0)
+	cmd := filepath.Join(filepath.Dir(here), "..", "..", "cmd")
+
+	smtp := DefaultSMTPConfig()
+	require.NoError(t, config.Load("powersmtp", []string{"-config", filepath.Join(cmd, "powersmtp", "powersmtp.conf.example")}, &smtp))
+	require.NoError(t, smtp.Validate())
+	require.Equal(t, "mx1.example.net", smtp.Hostname)
+
+	pop := DefaultPOPConfig()
+	require.NoError(t, config.Load("powerpop", []string{"-config", filepath.Join(cmd, "powerpop", "powerpop.conf.example")}, &pop))
+	require.NoError(t, pop.Validate())
+	require.Equal(t, "pop1.example.net", pop.POP.Hostname)
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	c := DefaultSMTPConfig()
+	c.WriteQuorum = 3
+	require.ErrorContains(t, c.Validate(), `"write-quorum"`)
+	c = DefaultSMTPConfig()
+	c.Backend.Backends = []string{"nonsense"}
+	require.ErrorContains(t, c.Validate(), `"backends"`)
+	p := DefaultPOPConfig()
+	p.Backend.Redundancy = 0
+	require.ErrorContains(t, p.Validate(), `"redundancy"`)
+}
