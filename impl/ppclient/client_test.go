@@ -163,3 +163,17 @@ func TestUnreachableBackend(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestTooManyBoxesRefusedBeforeSending(t *testing.T) {
+	c, dials := scripted(t, func(r *bufio.Reader, w *bufio.Writer) {})
+	boxes := make([]mailbox.Name, wire.MaxBoxes+1)
+	for i := range boxes {
+		boxes[i] = box
+	}
+	if err := c.Commit(ctx5(t), id, boxes); !errors.Is(err, wire.ErrTooManyBoxes) || ppclient.IsTemporary(err) {
+		t.Fatalf("got %v", err)
+	}
+	if dials.Load() != 0 {
+		t.Fatal("a connection was made for a request refused locally")
+	}
+}

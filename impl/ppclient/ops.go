@@ -37,7 +37,13 @@ func (c *Client) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) e
 	return c.boxCommand(ctx, wire.VerbAbort, id, boxes)
 }
 
+// boxCommand sends COMMIT or ABORT. A list longer than wire.MaxBoxes is
+// refused here, before anything is sent: it is the caller's error, not an
+// unreachable backend.
 func (c *Client) boxCommand(ctx context.Context, verb string, id msgid.ID, boxes []mailbox.Name) error {
+	if len(boxes) > wire.MaxBoxes {
+		return wire.ErrTooManyBoxes
+	}
 	return c.do(ctx, verb, func(cn *conn) error {
 		if err := wire.WriteBoxCommand(cn.w, verb, id, boxes); err != nil {
 			return err

@@ -20,6 +20,10 @@ const (
 	MaxListEntries = 10_000_000
 )
 
+// ErrTooManyBoxes is returned when a command names more than MaxBoxes
+// mailboxes; the caller must split the list.
+var ErrTooManyBoxes = fmt.Errorf("more than %d mailboxes in one command", MaxBoxes)
+
 // Entry is one stored message of a mailbox.
 type Entry struct {
 	ID   msgid.ID
@@ -168,7 +172,7 @@ func ReadBoxes(r *bufio.Reader, args []string) ([]mailbox.Name, error) {
 // when the names do not fit on one line.
 func WriteBoxCommand(w *bufio.Writer, verb string, id msgid.ID, boxes []mailbox.Name) error {
 	if len(boxes) > MaxBoxes {
-		return Errorf(CodeBadArg, "more than %d mailboxes", MaxBoxes)
+		return ErrTooManyBoxes
 	}
 	args := []string{string(id)}
 	for _, b := range boxes {
