@@ -106,11 +106,10 @@ var errShutdown = wire.Errorf(wire.CodeShutdown, "server shutting down")
 
 // lineError tells malformed input from a failed connection.
 func lineError(err error) error {
-	switch {
-	case errors.Is(err, wire.ErrLineTooLong), errors.Is(err, wire.ErrBadLineEnding), errors.Is(err, wire.ErrNUL):
-		return protoError{wire.Errorf(wire.CodeSyntax, "%v", err)}
-	case errors.Is(err, wire.ErrBadFrame):
-		return protoError{wire.Errorf(wire.CodeSyntax, "%v", err)}
+	for _, bad := range []error{wire.ErrLineTooLong, wire.ErrBadLineEnding, wire.ErrNUL, wire.ErrBadFrame} {
+		if errors.Is(err, bad) {
+			return protoError{wire.Errorf(wire.CodeSyntax, "%v", err)}
+		}
 	}
 	return connError{err}
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pingcap/failpoint"
+
+	"powermail/impl/internal/fault"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
@@ -121,6 +124,7 @@ func (s *session) commit(args []string) error {
 	if err := s.srv.store.Commit(id, boxes); err != nil {
 		return err
 	}
+	failpoint.Inject("beforeCommitReply", func(val failpoint.Value) { fault.Crash(val) }) // P6: durable, not acknowledged
 	return s.ok("committed")
 }
 
