@@ -62,6 +62,8 @@ func init() {
 		{"enable", "<mbox>...", "enable mailboxes", cmdEnable},
 		{"disable", "<mbox>...", "disable mailboxes (as if absent; catch-all applies)", cmdDisable},
 		{"backend", "list | add <addr> | set <addr> | remove <addr>", "manage the backend list", cmdBackend},
+		{"status", "[-backends LIST] -backend-secret-file F", "show each backend's state: up, read-only, free space, inodes, messages", cmdStatus},
+		{"mailbox", "<mbox> [-backends LIST] -backend-secret-file F [-redundancy R]", "show every message of a mailbox with the backends holding it", cmdMailbox},
 		{"schema", "", "print the CREATE TABLE statements for -driver", cmdSchema},
 		{"hash", "-password P | -password-stdin [-scheme S]", "print a password's stored form, for SQL INSERTs", cmdHash},
 		{"help", "", "show this text", cmdHelp},

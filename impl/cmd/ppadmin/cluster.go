@@ -1,0 +1,135 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"powermail/impl/internal/cluster"
+	"powermail/impl/ppclient"
+	"powermail/impl/repair"
+	"powermail/impl/wire"
+)
+
+// clusterFlags are the flags of the commands that talk to the backends:
+// where the list comes from and how to authenticate, the same keys the
+// daemons read.
+type clusterFlags struct {
+	backends   string
+	secretFile string
+	redundancy int
+	ioTimeout  time.Duration
+}
+
+// defaultRedundancy is the daemons' default R.
+const defaultRedundancy = 2
+
+// maxRedundancy matches the daemons' limit on the redundancy key.
+const maxRedundancy = 16
+
+func (c *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.backends, "backends", "", "static backend list host:port or group:priority:host:port[:ro], comma separated; empty: the userbase backends table")
+	fs.StringVar(&c.secretFile, "backend-secret-file", "", "file holding the shared secret of the backends (required)")
+	fs.IntVar(&c.redundancy, "redundancy", defaultRedundancy, "R: the number of copies each message should have")
+	fs.DurationVar(&c.ioTimeout, "backend-io-timeout", ppclient.DefaultIOTimeout, "limit for one exchange with a backend")
+}
+
+// connect builds a client per backend from the static list or the enabled
+// rows of the backends table. The caller closes the clients.
+func (e *env) connect(c clusterFlags) ([]repair.Backend, error) {
+	if c.redundancy < 1 || c.redundancy > maxRedundancy {
+		return nil, usagef("-redundancy must be between 1 and %d", maxRedundancy)
+	}
+	secret, err := loadSecret(c.secretFile)
+	if err != nil {
+		return nil, err
+	}
+	members, err := e.members(c.backends)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]repair.Backend, len(members))
+	for i, m := range members {
+		cl := ppclient.New(ppclient.Config{Addr: m.Addr, Secret: secret, ClientName: "ppadmin", IOTimeout: c.ioTimeout})
+		out[i] = repair.Backend{Addr: m.Addr, Group: m.Group, Priority: m.Priority, ReadOnly: m.ReadOnly, Client: cl}
+	}
+	return out, nil
+}
+
+func closeAll(bs []repair.Backend) {
+	for _, b := range bs {
+		b.Client.Close()
+	}
+}
+
+// loadSecret reads the shared secret; the file is the only way to give it,
+// so that it never shows in ps.
+func loadSecret(path string) (string, error) {
+	if path == "" {
+		return "", usagef("-backend-secret-file is required")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) < wire.MinSecretBytes {
+		return "", fmt.Errorf("backend secret in %s: shorter than %d bytes", path, wire.MinSecretBytes)
+	}
+	return s, nil
+}
+
+// members returns the static list, or the enabled backends of the table
+// (as the daemons use them).
+func (e *env) members(static string) ([]cluster.Member, error) {
+	if static != "" {
+		return parseStatic(splitList(static))
+	}
+	db, err := e.open()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.ListBackends(e.ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []cluster.Member
+	for _, b := range rows {
+		if b.Enabled {
+			out = append(out, cluster.Member{Addr: b.Addr, Group: strconv.Itoa(b.Group), Priority: b.Priority, ReadOnly: b.ReadOnly})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no enabled backends in the backends table (ppadmin backend add, or -backends)")
+	}
+	return out, nil
+}
+
+// parseStatic accepts the daemons' group:priority:host:port[:ro] entries and
+// plain host:port, which is a group of its own.
+func parseStatic(specs []string) ([]cluster.Member, error) {
+	var out []cluster.Member
+	seen := map[string]bool{}
+	for _, s := range specs {
+		m := cluster.Member{Addr: s, Group: s}
+		if strings.Count(s, ":") != 1 {
+			ms, err := cluster.ParseMembers([]string{s})
+			if err != nil {
+				return nil, usagef("-backends: %v", err)
+			}
+			m = ms[0]
+		} else if _, _, err := net.SplitHostPort(s); err != nil {
+			return nil, usagef("-backends: %v", err)
+		}
+		if seen[m.Addr] {
+			return nil, usagef("-backends: %s listed twice", m.Addr)
+		}
+		seen[m.Addr] = true
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package repair
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"powermail/impl/placement"
+	"powermail/impl/ppclient"
+	"powermail/impl/wire"
+)
+
+// Backend is one member of the cluster as the operator configured it (the
+// userbase backends table or a static list).
+type Backend struct {
+	Addr     string
+	Group    string // failure domain: copies go to distinct groups first
+	Priority int    // lower is preferred as a target
+	ReadOnly bool   // the operator's mark: never a target
+	Client   *ppclient.Client
+}
+
+// State is a backend's answer to STATUS, or why there was none.
+type State struct {
+	Backend
+	Up     bool
+	Status wire.Status
+	Err    error
+}
+
+// Writable reports whether the backend may receive copies: up, not
+// read-only by the operator's mark or its own, and above its free-space
+// floor (the same rule as placement.Backend.Eligible).
+func (s State) Writable() bool { return s.placement().Eligible() }
+
+func (s State) placement() placement.Backend {
+	return placement.Backend{
+		ID: s.Addr, Group: s.Group, Priority: s.Priority, Up: s.Up,
+		ReadOnly:       s.ReadOnly || s.Status.ReadOnly,
+		FreeBytes:      int64(min(s.Status.FreeBytes, 1<<62)),
+		BelowFreeFloor: s.Status.FreeBytes < s.Status.MinFreeBytes,
+	}
+}
+
+// probeTimeout bounds one STATUS; a backend that takes longer counts as down.
+const probeTimeout = 5 * time.Second
+
+// Probe asks every backend for its STATUS, concurrently, and returns the
+// states in the order of backends.
+func Probe(ctx context.Context, backends []Backend) []State {
+	out := make([]State, len(backends))
+	forEach(len(backends), len(backends), func(i int) {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		st, err := backends[i].Client.Status(pctx)
+		out[i] = State{Backend: backends[i], Up: err == nil, Status: st, Err: err}
+	})
+	return out
+}
+
+// forEach runs f(0..n-1) on at most limit goroutines and waits for all.
+func forEach(n, limit int, f func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
