@@ -70,4 +70,3 @@ func waitForAddr(t *testing.T, sc *bufio.Scanner) string {
 		return ""
 	}
 }
-
