@@ -7,9 +7,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pingcap/failpoint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/sys/unix"
+
+	"powermail/impl/internal/fault"
 )
 
 // What an fsync was for: the metrics label.
@@ -50,6 +53,15 @@ var (
 // syncFile is the only place where the store calls fsync(2), so that fault
 // injection (chaos tests) has one seam to hook.
 func syncFile(f *os.File, kind string) error {
+	failpoint.Inject("fsync", func(val failpoint.Value) {
+		if val == "skip" { // a deliberately broken build for the chaos checker's own test
+			failpoint.Return(nil)
+		}
+		if err := fault.Err(val); err != nil { // EIO, ENOSPC: the disk said no
+			observeSync(kind, time.Now(), err)
+			failpoint.Return(err)
+		}
+	})
 	start := time.Now()
 	err := f.Sync()
 	observeSync(kind, start, err)

@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/pingcap/failpoint"
+
+	"powermail/impl/internal/fault"
 	"powermail/impl/msgid"
 )
 
@@ -83,6 +86,7 @@ func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
 	if err == nil {
 		err = u.f.Chmod(filePerm) // prepared; the fsync below persists it
 	}
+	failpoint.Inject("beforeFsync", func(val failpoint.Value) { fault.Crash(val) }) // P3: written, not durable
 	if err == nil {
 		err = syncFile(u.f, kindFile)
 	}

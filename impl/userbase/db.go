@@ -10,9 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pingcap/failpoint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"powermail/impl/internal/fault"
 	"powermail/impl/mailbox"
 )
 
@@ -160,6 +162,11 @@ func (db *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 func (db *DB) call(ctx context.Context, op, q string, f func(context.Context, *sql.Stmt) error) error {
 	ctx, cancel := context.WithTimeout(ctx, db.timeout)
 	defer cancel()
+	failpoint.Inject("down", func(val failpoint.Value) { // the database is unreachable (sleep(ms) for a slow one)
+		if err := fault.Err(val); err != nil {
+			failpoint.Return(temporary(op, err))
+		}
+	})
 	start := time.Now()
 	st, err := db.stmt(ctx, q)
 	if err == nil {

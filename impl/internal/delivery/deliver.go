@@ -6,6 +6,9 @@ import (
 	"io"
 	"sync"
 
+	"github.com/pingcap/failpoint"
+
+	"powermail/impl/internal/fault"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -159,6 +162,7 @@ func (t *txn) stream(body io.Reader) (int64, error) {
 }
 
 func (t *txn) write(p []byte) error {
+	failpoint.Inject("beforeChunk", func(val failpoint.Value) { fault.Crash(val) }) // P2: frames in flight
 	live := t.live()
 	var relayErr error
 	parallel(len(live)+1, func(i int) {
@@ -180,9 +184,12 @@ func (t *txn) write(p []byte) error {
 
 // complete runs the two phases and the relay's end of data between them.
 func (t *txn) complete(ctx context.Context) error {
+	quorum := t.d.cfg.WriteQuorum
+	// A deliberately broken build for the chaos checker's own test: 250 on fewer than W copies.
+	failpoint.Inject("quorumShortBy", func(val failpoint.Value) { quorum -= fault.Int(val) })
 	if len(t.replicas) > 0 {
 		t.finishAll()
-		if t.count(func(r *replica) bool { return r.prepared }) < t.d.cfg.WriteQuorum {
+		if t.count(func(r *replica) bool { return r.prepared }) < quorum {
 			return errReplicas
 		}
 	}
@@ -197,10 +204,11 @@ func (t *txn) complete(ctx context.Context) error {
 		return nil
 	}
 	t.commitAll(ctx)
-	if t.count(func(r *replica) bool { return r.linked }) < t.d.cfg.WriteQuorum {
+	if t.count(func(r *replica) bool { return r.linked }) < quorum {
 		return errReplicas
 	}
 	t.cleanupStragglers(ctx)
+	failpoint.Inject("afterQuorum", func(val failpoint.Value) { fault.Crash(val) }) // P8: committed, 250 not sent
 	return nil
 }
 
@@ -227,6 +235,7 @@ func (t *txn) commitAll(ctx context.Context) {
 		}
 		live[i].linked = true
 		replicaOutcome(live[i].b.Name(), "commit", nil)
+		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
 	})
 }
 

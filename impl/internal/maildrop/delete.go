@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/pingcap/failpoint"
+
+	"powermail/impl/internal/fault"
 	"powermail/impl/msgid"
 )
 
@@ -47,6 +50,7 @@ func (d *Maildrop) deleteOne(ctx context.Context, msg Message) error {
 				return
 			}
 			acks++
+			failpoint.Inject("afterTombstone", func(val failpoint.Value) { fault.Crash(val) }) // P9: delete partly applied
 		}()
 	}
 	wg.Wait()
