@@ -177,3 +177,12 @@ func TestTooManyBoxesRefusedBeforeSending(t *testing.T) {
 		t.Fatal("a connection was made for a request refused locally")
 	}
 }
+
+func TestShortSecretNeverDials(t *testing.T) {
+	var dials atomic.Int32
+	c := ppclient.New(ppclient.Config{Addr: "x", Secret: "short", ClientName: "t",
+		Dial: func(context.Context, string) (net.Conn, error) { dials.Add(1); return nil, errors.New("no") }})
+	if err := c.Ping(ctx5(t)); !errors.Is(err, ppclient.ErrShortSecret) || dials.Load() != 0 {
+		t.Fatalf("got %v after %d dials", err, dials.Load())
+	}
+}

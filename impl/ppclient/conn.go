@@ -37,6 +37,9 @@ type conn struct {
 
 // dial connects and runs the mutual authentication (package wire doc).
 func (c *Client) dial(ctx context.Context) (*conn, error) {
+	if len(c.cfg.Secret) < wire.MinSecretBytes {
+		return nil, ErrShortSecret // the backend would refuse it anyway
+	}
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 	nc, err := c.cfg.Dial(dctx, c.cfg.Addr)

@@ -15,6 +15,9 @@ var ErrUnreachable = errors.New("backend unreachable")
 // ErrImpostor means the server could not prove that it knows the secret.
 var ErrImpostor = errors.New("backend failed to prove it knows the shared secret")
 
+// ErrShortSecret: Config.Secret is shorter than wire.MinSecretBytes.
+var ErrShortSecret = errors.New("ppclient: secret shorter than 16 bytes")
+
 // TransportError is a failure to talk to the backend: dial, I/O, timeout,
 // context cancellation, malformed reply, failed mutual authentication.
 // Errors that the server reports are *wire.Error instead.

@@ -2,6 +2,7 @@ package listener
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -13,6 +14,12 @@ var (
 		Name: "powermail_listener_requests_total",
 		Help: "Commands served, by verb and result (ok or the ERR code).",
 	}, []string{"verb", "result"})
+	requestSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "powermail_listener_request_seconds",
+		Help: "Time from a command's line to its reply (END: the whole stream), by verb.",
+		// 100 us (PING) to 10 s (a large upload on a slow disk).
+		Buckets: prometheus.ExponentialBuckets(100e-6, 4, 9),
+	}, []string{"verb"})
 	bytesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "powermail_listener_bytes_total",
 		Help: "Message bytes received (in: CHUNK payloads) and sent (out: GET payloads).",
@@ -33,10 +40,11 @@ var (
 	bytesOut = bytesTotal.WithLabelValues("out")
 )
 
-func countRequest(verb string, code int) {
+func countRequest(verb string, code int, took time.Duration) {
 	if _, known := verbs[verb]; !known {
 		verb = "unknown" // keeps the label's values bounded
 	}
+	requestSeconds.WithLabelValues(verb).Observe(took.Seconds())
 	result := "ok"
 	if code != 0 {
 		result = strconv.Itoa(code)

@@ -40,11 +40,12 @@ var verbs = map[string]verb{
 
 // run parses and executes one command line and counts it.
 func (s *session) run(line string) error {
+	start := time.Now()
 	cmd, err := wire.ParseCommand(line)
 	if err == nil {
 		err = s.dispatch(cmd)
 	}
-	countRequest(cmd.Verb, replyCode(err))
+	countRequest(cmd.Verb, replyCode(err), time.Since(start))
 	return err
 }
 
