@@ -1,0 +1,71 @@
+// Package policy holds the placement policies the simulator compares.
+//
+// PowerMail is the real policy: it calls powermail/impl/placement.Choose for
+// every message, so the simulated cluster places mail exactly as powersmtp
+// does. Rendezvous is the alternative studied in the paper: each mailbox has
+// its own small set of backends, found by rendezvous (highest random weight)
+// hashing, and the set in force when older mail arrived is remembered, so
+// adding backends moves no files and a POP3 login still finds everything.
+package policy
+
+import (
+	"fmt"
+	"strconv"
+
+	"powermail/impl/placement"
+)
+
+// View is the cluster as the SMTP front ends see it. Backends are numbered
+// from 0 in the order they joined; they are never removed (a retired backend
+// stays, read-only), so a number names the same backend for the whole run.
+type View struct {
+	Backends []placement.Backend // Backends[i].ID is strconv.Itoa(i)
+	groups   []int
+	epochN   []int // epochN[e]: number of backends during epoch e
+}
+
+// Add appends a backend in failure domain group and starts a new epoch.
+// Backends added at the same instant should be added with AddBatch.
+func (v *View) Add(group int, freeBytes int64) { v.AddBatch([]int{group}, freeBytes) }
+
+// AddBatch appends one backend per entry of groups, as one epoch.
+func (v *View) AddBatch(groups []int, freeBytes int64) {
+	for _, g := range groups {
+		i := len(v.Backends)
+		v.Backends = append(v.Backends, placement.Backend{
+			ID: strconv.Itoa(i), Group: "g" + strconv.Itoa(g), Up: true, FreeBytes: freeBytes,
+		})
+		v.groups = append(v.groups, g)
+	}
+	v.epochN = append(v.epochN, len(v.Backends))
+}
+
+// N is the number of backends.
+func (v *View) N() int { return len(v.Backends) }
+
+// Epoch is the current epoch; it grows by one with every AddBatch.
+func (v *View) Epoch() int { return len(v.epochN) - 1 }
+
+// Group is backend i's failure domain.
+func (v *View) Group(i int) int { return v.groups[i] }
+
+// SetUp records a backend going down or coming back.
+func (v *View) SetUp(i int, up bool) { v.Backends[i].Up = up }
+
+// SetFree records the free space a status poll reported.
+func (v *View) SetFree(i int, freeBytes int64, belowFloor bool) {
+	v.Backends[i].FreeBytes = freeBytes
+	v.Backends[i].BelowFreeFloor = belowFloor
+}
+
+// Eligible reports whether backend i may receive new mail.
+func (v *View) Eligible(i int) bool { return v.Backends[i].Eligible() }
+
+// index maps a placement.Backend back to its number.
+func index(b placement.Backend) int {
+	i, err := strconv.Atoi(b.ID)
+	if err != nil {
+		panic(fmt.Sprintf("policy: backend id %q is not a number", b.ID))
+	}
+	return i
+}
