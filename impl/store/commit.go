@@ -7,9 +7,6 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/pingcap/failpoint"
-
-	"powermail/impl/internal/fault"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -36,12 +33,12 @@ func (s *Store) Commit(id msgid.ID, boxes []mailbox.Name) error {
 	if err != nil {
 		return err
 	}
-	failpoint.Inject("beforeLink", func(val failpoint.Value) { fault.Crash(val) }) // P4: durable in tmp/, in no mailbox
+	failBeforeLink()
 	dirs, err := s.linkAll(id, src, boxLinks == 0, boxes)
 	if err != nil {
 		return err
 	}
-	failpoint.Inject("beforeDirSync", func(val failpoint.Value) { fault.Crash(val) }) // P5: linked, dirs not fsynced
+	failBeforeDirSync()
 	if len(dirs) > 0 {
 		if err := s.syncDirs(dirs); err != nil {
 			return err
@@ -121,7 +118,7 @@ func (s *Store) linkAll(id msgid.ID, src string, fresh bool, boxes []mailbox.Nam
 		switch {
 		case err == nil:
 			linked++
-			failpoint.Inject("afterLink", func(val failpoint.Value) { fault.Crash(val) }) // P4: between two links
+			failAfterLink()
 		case !errors.Is(err, fs.ErrExist):
 			return nil, noSpace(fmt.Errorf("store: commit %s: %w", id, err))
 		}
