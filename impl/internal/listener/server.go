@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -82,8 +83,10 @@ type Server struct {
 	cfg   Config
 	slots chan struct{} // one token per open connection
 
+	// closing is set once, under mu (so that newSession's wg.Add cannot
+	// race with Shutdown's Wait), and read without it by sessions.
+	closing   atomic.Bool
 	mu        sync.Mutex
-	closing   bool
 	listeners map[net.Listener]bool
 	sessions  map[*session]bool
 	nextID    uint64
@@ -183,7 +186,7 @@ func (s *Server) ServeConn(c net.Conn) {
 func (s *Server) track(ln net.Listener) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing.Load() {
 		return false
 	}
 	s.listeners[ln] = true
@@ -194,16 +197,12 @@ func (s *Server) track(ln net.Listener) bool {
 	return true
 }
 
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *Server) isClosing() bool { return s.closing.Load() }
 
 func (s *Server) newSession(c net.Conn) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing.Load() {
 		return nil
 	}
 	s.nextID++
@@ -225,8 +224,7 @@ func (s *Server) forget(ss *session) {
 // ends first, it closes the remaining connections and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
+	if !s.closing.Swap(true) {
 		close(s.done)
 	}
 	for ln := range s.listeners {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"powermail/impl/wire"
@@ -34,8 +35,10 @@ type session struct {
 	nonce string // server challenge sent in the greeting
 
 	authed   bool
-	confused int  // consecutive confused replies
-	idle     bool // waiting for a command; guarded by srv.mu
+	confused int // consecutive confused replies
+
+	mu   sync.Mutex // guards idle against Shutdown's wake-up
+	idle bool       // waiting for a command
 }
 
 func newSession(srv *Server, c net.Conn, id uint64) *session {
@@ -114,10 +117,13 @@ func lineError(err error) error {
 	return connError{err}
 }
 
+// enterIdle marks the session idle unless the server is closing. Shutdown
+// sets closing first and then wakes every idle session, so either this sees
+// closing or Shutdown sees idle: no session sleeps through a shutdown.
 func (s *session) enterIdle() bool {
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	if s.srv.closing {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv.closing.Load() {
 		return false
 	}
 	// Set under the lock so Shutdown's wake-up cannot be overwritten.
@@ -134,14 +140,16 @@ func (s *session) enterIdle() bool {
 
 // leaveIdle clears the idle mark and reports whether the server is closing.
 func (s *session) leaveIdle() bool {
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
+	s.mu.Lock()
 	s.idle = false
-	return s.srv.closing
+	s.mu.Unlock()
+	return s.srv.closing.Load()
 }
 
-// wakeIfIdle interrupts a session waiting for a command; srv.mu is held.
+// wakeIfIdle interrupts a session waiting for a command.
 func (s *session) wakeIfIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.idle {
 		s.conn.SetReadDeadline(time.Now())
 	}
