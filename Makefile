@@ -10,7 +10,7 @@ all: build
 ## build: every daemon and tool into bin/ (release build: no failpoints)
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./impl/cmd/...
+	$(GO) build -o $(BIN)/ ./impl/cmd/... ./loadgen/cmd/...
 
 ## test: vet, formatting, and every test of the module
 test: check-stash fmt-check vet

@@ -1,0 +1,147 @@
+// Package limits measures the limits of this machine that bind a mail
+// store, so that every benchmark result can be read as a fraction of what
+// the hardware allows:
+//
+//   - durable small-file creation: "write 4 KiB + fsync + fsync dir", the
+//     cost of one stored message copy, with 1 and 8 writers;
+//   - loopback TCP bandwidth, with 1 and 8 streams;
+//   - sendfile throughput of 4 KiB and 512 KiB files to loopback clients,
+//     the ceiling of a POP3 RETR that splices stored bytes to the socket.
+package limits
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config bounds the measurements.
+type Config struct {
+	Dir      string        // on the data disk; a temporary subdirectory is used
+	Duration time.Duration // per measurement
+	Writers  []int         // fsync writers, e.g. 1 and 8
+	Streams  []int         // TCP streams, e.g. 1 and 8
+	Conns    int           // sendfile client connections
+}
+
+// Limits is the JSON result.
+type Limits struct {
+	Machine  Machine    `json:"machine"`
+	Duration string     `json:"duration_each"`
+	Fsync    []Rate     `json:"fsync_4k_create"` // ops/s: create, write 4 KiB, fsync file, fsync dir
+	Loopback []Rate     `json:"loopback_tcp"`    // MB/s
+	Sendfile []SendRate `json:"sendfile"`
+	Errors   []string   `json:"errors,omitempty"`
+}
+
+// Rate is one measurement at a level of parallelism.
+type Rate struct {
+	Parallel  int     `json:"parallel"`
+	OpsPerSec float64 `json:"ops_per_sec,omitempty"`
+	MBPerSec  float64 `json:"mb_per_sec,omitempty"`
+}
+
+// SendRate is a sendfile measurement.
+type SendRate struct {
+	FileBytes int     `json:"file_bytes"`
+	Conns     int     `json:"conns"`
+	ReqPerSec float64 `json:"requests_per_sec"`
+	MBPerSec  float64 `json:"mb_per_sec"`
+}
+
+// Measure runs every measurement in turn.
+func Measure(ctx context.Context, cfg Config) (*Limits, error) {
+	dir, err := os.MkdirTemp(cfg.Dir, "limits-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	l := &Limits{Machine: Describe(cfg.Dir), Duration: cfg.Duration.String()}
+	for _, n := range cfg.Writers {
+		ops, err := fsyncRate(ctx, filepath.Join(dir, fmt.Sprint("fsync-", n)), n, cfg.Duration)
+		l.add(err)
+		l.Fsync = append(l.Fsync, Rate{Parallel: n, OpsPerSec: ops})
+	}
+	for _, n := range cfg.Streams {
+		mbps, err := loopbackRate(ctx, n, cfg.Duration)
+		l.add(err)
+		l.Loopback = append(l.Loopback, Rate{Parallel: n, MBPerSec: mbps})
+	}
+	for _, size := range []int{4 << 10, 512 << 10} {
+		r, err := sendfileRate(ctx, dir, size, cfg.Conns, cfg.Duration)
+		l.add(err)
+		l.Sendfile = append(l.Sendfile, r)
+	}
+	return l, nil
+}
+
+func (l *Limits) add(err error) {
+	if err != nil {
+		l.Errors = append(l.Errors, err.Error())
+	}
+}
+
+// parallel runs op in n goroutines until d passes and returns ops/s.
+func parallel(ctx context.Context, n int, d time.Duration, op func(worker, i int) error) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var total atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range n {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				if err := op(w, i); err != nil {
+					once.Do(func() { first = err })
+					cancel()
+					return
+				}
+				total.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(total.Load()) / time.Since(start).Seconds(), first
+}
+
+// fsyncRate is "write 4 KiB + fsync + fsync dir": each writer has its own
+// directory, like a mailbox (Maildir tmp -> fsync -> link: qmail, Postfix).
+func fsyncRate(ctx context.Context, dir string, writers int, d time.Duration) (float64, error) {
+	data := make([]byte, 4096)
+	dirs := make([]*os.File, writers)
+	for w := range dirs {
+		p := filepath.Join(dir, fmt.Sprint(w))
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return 0, err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		dirs[w] = f
+	}
+	return parallel(ctx, writers, d, func(w, i int) error {
+		f, err := os.OpenFile(filepath.Join(dirs[w].Name(), fmt.Sprint(i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = dirs[w].Sync()
+		}
+		return err
+	})
+}

@@ -1,0 +1,124 @@
+package limits
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+const streamBufBytes = 256 << 10
+
+// loopbackRate sends from n client streams to a server that discards, and
+// returns MB/s (10^6 bytes) received.
+func loopbackRate(ctx context.Context, n int, d time.Duration) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	go acceptAll(ln, func(c net.Conn) { io.Copy(io.Discard, c) })
+	conns, err := dialN(ln.Addr().String(), n)
+	if err != nil {
+		return 0, err
+	}
+	defer closeAll(conns)
+	buf := make([]byte, streamBufBytes)
+	ops, err := parallel(ctx, n, d, func(w, _ int) error {
+		_, err := conns[w].Write(buf)
+		return err
+	})
+	return ops * streamBufBytes / 1e6, err
+}
+
+// sendfileRate serves a file of size bytes with sendfile to conns clients
+// that each ask for it (one byte request) and read it whole.
+func sendfileRate(ctx context.Context, dir string, size, conns int, d time.Duration) (SendRate, error) {
+	r := SendRate{FileBytes: size, Conns: conns}
+	path := filepath.Join(dir, fmt.Sprint("sendfile-", size))
+	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+		return r, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return r, err
+	}
+	defer ln.Close()
+	go acceptAll(ln, func(c net.Conn) { serveFile(c, path, int64(size)) })
+	cs, err := dialN(ln.Addr().String(), conns)
+	if err != nil {
+		return r, err
+	}
+	defer closeAll(cs)
+	buf := make([]byte, streamBufBytes)
+	ops, err := parallel(ctx, conns, d, func(w, _ int) error {
+		if _, err := cs[w].Write([]byte{'G'}); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(cs[w], buf[:min(size, len(buf))])
+		for got := min(size, len(buf)); err == nil && got < size; got += len(buf) {
+			_, err = io.ReadFull(cs[w], buf[:min(size-got, len(buf))])
+		}
+		return err
+	})
+	r.ReqPerSec, r.MBPerSec = ops, ops*float64(size)/1e6
+	return r, err
+}
+
+// serveFile answers each request byte with the file. io.Copy from a
+// LimitReader of an *os.File to a TCP conn uses sendfile(2) with the exact
+// count (machine-facts.md: without the limit Go makes a second call).
+func serveFile(c net.Conn, path string, size int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	req := make([]byte, 1)
+	for {
+		if _, err := io.ReadFull(c, req); err != nil {
+			return
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return
+		}
+		if _, err := io.Copy(c, io.LimitReader(f, size)); err != nil {
+			return
+		}
+	}
+}
+
+func acceptAll(ln net.Listener, serve func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			serve(c)
+		}()
+	}
+}
+
+func dialN(addr string, n int) ([]net.Conn, error) {
+	var cs []net.Conn
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			closeAll(cs)
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+func closeAll(cs []net.Conn) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
