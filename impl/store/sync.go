@@ -63,7 +63,7 @@ func syncFile(f *os.File, kind string) error {
 		}
 	})
 	start := time.Now()
-	err := f.Sync()
+	err := fsync(f)
 	observeSync(kind, start, err)
 	return err
 }
