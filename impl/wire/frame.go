@@ -100,14 +100,27 @@ func ReadFrame(r *bufio.Reader) (Frame, error) {
 	return ParseFrame(line)
 }
 
-// ReadChunk copies the n payload bytes of a CHUNK to dst. A short payload is
+// ReadChunk copies the n payload bytes of a CHUNK to dst, straight out of
+// r's buffer (no copy buffer is allocated per frame). A short payload is
 // io.ErrUnexpectedEOF: the peer vanished mid-frame.
 func ReadChunk(r *bufio.Reader, n int, dst io.Writer) error {
-	m, err := io.CopyN(dst, r, int64(n))
-	if err == io.EOF && m < int64(n) {
-		return io.ErrUnexpectedEOF
+	for n > 0 {
+		if r.Buffered() == 0 {
+			if _, err := r.Peek(1); err != nil { // fills the buffer
+				if err == io.EOF {
+					return io.ErrUnexpectedEOF
+				}
+				return err
+			}
+		}
+		p, _ := r.Peek(min(n, r.Buffered()))
+		if _, err := dst.Write(p); err != nil {
+			return err
+		}
+		r.Discard(len(p))
+		n -= len(p)
 	}
-	return err
+	return nil
 }
 
 // WriteChunk buffers one CHUNK frame carrying p (1 <= len(p) <= MaxChunkBytes).
