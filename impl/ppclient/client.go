@@ -177,8 +177,9 @@ func (c *Client) attempt(ctx context.Context, exchange func(cn *conn) error) (re
 	// stream is in step and the next use sets a fresh deadline. One that
 	// lands mid-exchange shows up as an I/O error, and release discards.
 	cn.unwatch()
+	silent := cn.received == received // read before release hands cn to others
 	c.release(cn, err)
-	return reused && (noAnswer(err, cn.received == received) || isShutdown(err)), err
+	return reused && (noAnswer(err, silent) || isShutdown(err)), err
 }
 
 // noAnswer: the exchange failed without a single byte from the server.
