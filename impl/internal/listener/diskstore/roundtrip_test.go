@@ -33,26 +33,33 @@ func message(n int) []byte {
 // put uploads msg in writes of the given size and commits it to boxes.
 func put(t testing.TB, c *ppclient.Client, msg []byte, writeBytes int, boxes ...mailbox.Name) msgid.ID {
 	t.Helper()
-	ctx := ctxT(t)
+	id, err := tryPut(c, msg, writeBytes, boxes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// tryPut is put for goroutines other than the test's: it returns the error.
+func tryPut(c *ppclient.Client, msg []byte, writeBytes int, boxes ...mailbox.Name) (msgid.ID, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
 	id := msgid.New(time.Now())
 	u, err := c.Begin(ctx, id)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for p := msg; len(p) > 0; {
 		n := min(writeBytes, len(p))
 		if _, err := u.Write(p[:n]); err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 		p = p[n:]
 	}
 	if err := u.Finish(); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	if err := c.Commit(ctx, id, boxes); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return id, c.Commit(ctx, id, boxes)
 }
 
 // TestGetReturnsPutBytes: the bytes that GET returns are those that were
