@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -225,6 +226,7 @@ func sortedKeys[V any](m map[ino]V) []ino {
 // recorder replaces the fsync seam while a workload runs. The skip switches
 // make a deliberately broken store, to show that the check catches it.
 type recorder struct {
+	mu           sync.Mutex // Commit fsyncs its mailbox directories in parallel (syncDirs)
 	root         string
 	durable      *image
 	points       []crashPoint
@@ -266,6 +268,8 @@ func (r *recorder) addPoint() {
 }
 
 func (r *recorder) fsync(f *os.File) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.addPoint()
 	fi, err := f.Stat()
 	if err != nil {
