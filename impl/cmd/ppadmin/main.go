@@ -64,6 +64,7 @@ func init() {
 		{"backend", "list | add <addr> | set <addr> | remove <addr>", "manage the backend list", cmdBackend},
 		{"status", "[-backends LIST] -backend-secret-file F", "show each backend's state: up, read-only, free space, inodes, messages", cmdStatus},
 		{"mailbox", "<mbox> [-backends LIST] -backend-secret-file F [-redundancy R]", "show every message of a mailbox with the backends holding it", cmdMailbox},
+		{"repair", "[-backends LIST] -backend-secret-file F [-redundancy R] [-dry-run] [-drain ADDR [-mark-readonly]] [-orphan-log FILE]", "restore R copies of every message; remove orphan and deleted copies; drain a backend", cmdRepair},
 		{"schema", "", "print the CREATE TABLE statements for -driver", cmdSchema},
 		{"hash", "-password P | -password-stdin [-scheme S]", "print a password's stored form, for SQL INSERTs", cmdHash},
 		{"help", "", "show this text", cmdHelp},

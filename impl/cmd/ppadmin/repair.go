@@ -1,0 +1,128 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"powermail/impl/internal/delivery"
+	"powermail/impl/repair"
+)
+
+// repairFlags are repair's own flags, next to the cluster flags.
+type repairFlags struct {
+	cluster      clusterFlags
+	dryRun       bool
+	drain        string
+	markReadOnly bool
+	orphanLog    string
+	concurrency  int
+	seed         uint64
+	verbose      bool
+}
+
+func (f *repairFlags) register(fs *flag.FlagSet) {
+	f.cluster.register(fs)
+	fs.BoolVar(&f.dryRun, "dry-run", false, "plan and report, change nothing")
+	fs.StringVar(&f.drain, "drain", "", "host:port of a backend being retired: copy what it holds until R copies exist elsewhere")
+	fs.BoolVar(&f.markReadOnly, "mark-readonly", false, "with -drain: first mark the backend read-only (table and backend), so no new mail lands there")
+	fs.StringVar(&f.orphanLog, "orphan-log", "", "powersmtp's orphan log: copies of refused deliveries to remove")
+	fs.IntVar(&f.concurrency, "concurrency", repair.DefaultConcurrency, "mailboxes repaired at once")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the placement choices (the same seed makes the same plan)")
+	fs.BoolVar(&f.verbose, "v", false, "log every action to stderr")
+}
+
+// cmdRepair runs powermail/impl/repair over the cluster. It exits 1 when
+// the run left work undone (errors, messages below R, a backend not
+// listed), so that cron can alert; a second run is always safe.
+func cmdRepair(e *env, args []string) error {
+	var f repairFlags
+	fs := e.flags("repair")
+	f.register(fs)
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if f.markReadOnly && f.drain == "" {
+		return usagef("-mark-readonly needs -drain")
+	}
+	opt, err := f.options(e)
+	if err != nil {
+		return err
+	}
+	backends, err := e.connect(f.cluster)
+	if err != nil {
+		return err
+	}
+	defer closeAll(backends)
+	if f.markReadOnly && !f.dryRun {
+		if err := e.markReadOnly(backends, f.drain, f.cluster.backends == ""); err != nil {
+			return err
+		}
+	}
+	rep, err := repair.Run(e.ctx, backends, opt)
+	if err != nil {
+		return err
+	}
+	if err := e.printReport(rep); err != nil {
+		return err
+	}
+	if !rep.Clean() {
+		return fmt.Errorf("incomplete: %d errors, %d messages below R=%d, %d backends not listed",
+			rep.Errors, rep.BelowTarget, rep.Redundancy, len(rep.Unreachable))
+	}
+	return nil
+}
+
+func (f *repairFlags) options(e *env) (repair.Options, error) {
+	opt := repair.Options{Redundancy: f.cluster.redundancy, Concurrency: f.concurrency, DryRun: f.dryRun,
+		Drain: f.drain, Seed: f.seed, Log: slog.New(slog.DiscardHandler)}
+	if f.verbose {
+		opt.Log = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
+	if f.orphanLog == "" {
+		return opt, nil
+	}
+	recs, err := delivery.ReadOrphans(f.orphanLog)
+	if err != nil {
+		return opt, err
+	}
+	for _, o := range recs {
+		opt.Orphans = append(opt.Orphans, repair.Orphan{Backend: o.Backend, ID: o.ID, Boxes: o.Boxes})
+	}
+	return opt, nil
+}
+
+// markReadOnly stops new mail to addr at once (READONLY on the backend)
+// and for good (the table, when the list came from it; the daemons poll
+// it).
+func (e *env) markReadOnly(backends []repair.Backend, addr string, inTable bool) error {
+	for _, b := range backends {
+		if b.Addr != addr {
+			continue
+		}
+		if err := b.Client.SetReadOnly(e.ctx, true); err != nil {
+			return fmt.Errorf("READONLY on %s: %w", addr, err)
+		}
+		if !inTable {
+			return nil
+		}
+		db, err := e.open()
+		if err != nil {
+			return err
+		}
+		row, err := findBackend(e, db, addr)
+		if err != nil {
+			return err
+		}
+		row.ReadOnly = true
+		return db.UpdateBackend(e.ctx, row)
+	}
+	return fmt.Errorf("%w: %s", repair.ErrDrainUnknown, addr)
+}
+
+func (e *env) printReport(rep *repair.Report) error {
+	if e.json {
+		return e.print(rep, "")
+	}
+	return rep.WriteText(e.stdout)
+}
