@@ -1,0 +1,186 @@
+package chaos
+
+import (
+	"fmt"
+	"sort"
+)
+
+// SendRecord is one SMTP transaction of the history.
+type SendRecord struct {
+	ID        string   `json:"id"`
+	Boxes     []string `json:"boxes"`
+	Outcome   Outcome  `json:"outcome"`
+	Code      int      `json:"code,omitempty"`
+	Err       string   `json:"err,omitempty"`
+	LatencyMs float64  `json:"latency_ms"`
+	fp        fingerprint
+}
+
+// DeleteRecord is one message deleted in a POP session; Acked means the
+// session's QUIT was answered +OK.
+type DeleteRecord struct {
+	ID    string `json:"id"`
+	Box   string `json:"box"`
+	Acked bool   `json:"acked"`
+}
+
+// Copy is one message found by the final read.
+type Copy struct {
+	Box     string // mailbox it was listed in
+	UID     string // UIDL: the PowerMail message id
+	ChaosID string // X-Chaos-Id, "" when missing
+	Stored  []byte // nil once checked
+}
+
+// Counts are the checker's findings.
+type Counts struct {
+	Sent             int `json:"sent"`
+	Acked            int `json:"acked"`
+	Failed           int `json:"failed"`
+	Info             int `json:"info"`
+	Refused5xx       int `json:"refused_5xx"`
+	Retrieved        int `json:"retrieved"`
+	Lost             int `json:"lost"`
+	Duplicated       int `json:"duplicated"`
+	Corrupt          int `json:"corrupt"`
+	Phantom          int `json:"phantom"`
+	Resurrected      int `json:"resurrected"`
+	OrphansAfterFail int `json:"orphans_after_fail"`
+	OrphansUnlogged  int `json:"orphans_unlogged"`
+	InfoPresent      int `json:"info_present"`
+	DeletesAcked     int `json:"deletes_acked"`
+	DeletesInfo      int `json:"deletes_info"`
+	TmpLeft          int `json:"tmp_left"`
+}
+
+// Violations lists what broke the promise. Refusals with 5xx count: every
+// recipient exists, so a permanent refusal bounces good mail (a userbase
+// that is down must give 451, never 550).
+func (c Counts) Violations() []string {
+	var v []string
+	for _, x := range []struct {
+		name string
+		n    int
+	}{{"lost", c.Lost}, {"duplicated", c.Duplicated}, {"corrupt", c.Corrupt}, {"phantom", c.Phantom},
+		{"resurrected", c.Resurrected}, {"orphans_unlogged", c.OrphansUnlogged},
+		{"tmp_left", c.TmpLeft}, {"refused_5xx", c.Refused5xx}} {
+		if x.n > 0 {
+			v = append(v, fmt.Sprintf("%s=%d", x.name, x.n))
+		}
+	}
+	return v
+}
+
+// key names one expected copy: a message in one mailbox.
+type key struct{ box, id string }
+
+// Check compares the history with what the final read found. orphanLog
+// holds the message ids powersmtp logged as possibly left behind.
+func Check(sends []SendRecord, deletes []DeleteRecord, copies []Copy, orphanLog map[string]bool) Counts {
+	var c Counts
+	found := map[key][]Copy{}
+	for _, cp := range copies {
+		found[key{cp.Box, cp.ChaosID}] = append(found[key{cp.Box, cp.ChaosID}], cp)
+	}
+	c.Retrieved = len(copies)
+	deleted := map[key]bool{} // true: acknowledged
+	for _, d := range deletes {
+		k := key{d.Box, d.ID}
+		deleted[k] = deleted[k] || d.Acked
+		if d.Acked {
+			c.DeletesAcked++
+		} else {
+			c.DeletesInfo++
+		}
+	}
+	expected := map[key]bool{}
+	for _, s := range sends {
+		c.countSend(s)
+		for _, box := range s.Boxes {
+			k := key{box, s.ID}
+			expected[k] = true
+			acked, wasDeleted := deleted[k]
+			c.checkCopies(s, found[k], wasDeleted, acked, orphanLog)
+		}
+	}
+	for k, cps := range found {
+		if !expected[k] {
+			c.Phantom += len(cps)
+		}
+	}
+	return c
+}
+
+func (c *Counts) countSend(s SendRecord) {
+	c.Sent++
+	switch {
+	case s.Outcome == OK:
+		c.Acked++
+	case s.Outcome == Info:
+		c.Info++
+	default:
+		c.Failed++
+		if s.Code >= 500 {
+			c.Refused5xx++
+		}
+	}
+}
+
+// checkCopies applies the rules to the copies of one message in one mailbox.
+func (c *Counts) checkCopies(s SendRecord, cps []Copy, wasDeleted, deleteAcked bool, orphanLog map[string]bool) {
+	for _, cp := range cps {
+		if !s.fp.matches(cp.Stored) {
+			c.Corrupt++
+		}
+	}
+	n := len(cps)
+	switch {
+	case wasDeleted && deleteAcked:
+		c.Resurrected += n
+		return
+	case n > 1:
+		c.Duplicated += n - 1
+	}
+	switch s.Outcome {
+	case OK:
+		if n == 0 && !wasDeleted {
+			c.Lost++
+		}
+	case Info:
+		if n > 0 {
+			c.InfoPresent++
+		}
+	case Fail:
+		if n > 0 && !wasDeleted {
+			c.OrphansAfterFail++
+			if !orphanLog[cps[0].UID] {
+				c.OrphansUnlogged++
+			}
+		}
+	}
+}
+
+// lostIDs lists acknowledged messages missing from the final read, for the
+// report (sorted, at most maxListed).
+func lostIDs(sends []SendRecord, deletes []DeleteRecord, copies []Copy) []string {
+	const maxListed = 50
+	have := map[key]bool{}
+	for _, cp := range copies {
+		have[key{cp.Box, cp.ChaosID}] = true
+	}
+	gone := map[key]bool{}
+	for _, d := range deletes {
+		gone[key{d.Box, d.ID}] = true
+	}
+	var out []string
+	for _, s := range sends {
+		for _, b := range s.Boxes {
+			k := key{b, s.ID}
+			if s.Outcome == OK && !have[k] && !gone[k] {
+				out = append(out, s.ID+" "+b)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out[:min(len(out), maxListed)]
+}

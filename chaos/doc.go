@@ -1,0 +1,37 @@
+// Package chaos runs a real PowerMail cluster (failpoint builds of the
+// daemons, started by impl/devcluster), drives SMTP and POP3 traffic with
+// its own small clients, injects faults from a seeded schedule and checks,
+// in the style of Jepsen's set checker, that the durability promise held:
+//
+//   - every message answered 250 is retrievable exactly once, byte for byte
+//     (no loss, no duplicate);
+//   - nothing appears that was never sent (no phantom);
+//   - nothing deleted by a POP session whose QUIT was answered +OK comes
+//     back (no resurrection);
+//   - a message refused with 4xx/5xx leaves no visible copy ("orphans after
+//     fail" are counted; one that the orphan log does not name is a violation);
+//   - a send whose reply never came ("info") may be present at most once;
+//   - tmp/ of every backend is empty after a clean restart.
+//
+// The clients are independent of impl/: a shared client could hide a bug
+// that it shares with the server. Faults (F-numbers of
+// shared/reference/durability-chaos-security.md):
+//
+//	kill        F1 kill -9 of a backend from outside, then restart
+//	crash-P*    F1 kill -9 from inside a backend/powersmtp/powerpop at a
+//	            delivery phase (failpoints, see impl/internal/fault)
+//	fsync-eio   F3 fsync returns EIO for a while
+//	enospc      F4 fsync (and so every write) returns ENOSPC for a while
+//	slow-disk   F5 every fsync sleeps
+//	partition   F6 a TCP proxy between the front ends and one backend
+//	            swallows everything (blackhole)
+//	reset       F7 the proxy resets connections mid-stream
+//	pause       F8 SIGSTOP, then SIGCONT
+//	userbase    F10 the userbase answers "temporarily unavailable"
+//	disk-loss   a backend's disk is lost: kill, wipe its root, restart
+//
+// A run is a list of epochs; each epoch starts the cluster on the same data
+// directory, runs traffic while its faults fire, and stops it. A final
+// clean start recovers every backend, then everything is read and checked.
+// The same seed gives the same schedule (which fault, when, where).
+package chaos

@@ -1,0 +1,168 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Fault classes (see the package doc for the F-numbers).
+const (
+	Kill      = "kill"
+	Crash     = "crash" // kill -9 from inside a backend at Phase
+	FsyncEIO  = "fsync-eio"
+	ENOSPC    = "enospc"
+	SlowDisk  = "slow-disk"
+	Partition = "partition"
+	ConnReset = "reset"
+	Pause     = "pause"
+	DiskLoss  = "disk-loss"
+	// Front-end faults: set at the start of an epoch (GO_FAILPOINTS).
+	SMTPCrash    = "smtp-crash" // powersmtp kills itself at Phase
+	POPCrash     = "pop-crash"  // powerpop kills itself in the middle of a delete
+	UserbaseDown = "userbase-down"
+)
+
+// Failpoint names (package path + marker name).
+const (
+	fpStore    = "powermail/impl/store/"
+	fpListener = "powermail/impl/internal/listener/"
+	fpDelivery = "powermail/impl/internal/delivery/"
+	fpMaildrop = "powermail/impl/internal/maildrop/"
+	fpUserbase = "powermail/impl/userbase/"
+)
+
+// BackendPhases are the phases (P3-P6) at which a backend can be killed
+// from inside, by failpoint name.
+var BackendPhases = []string{
+	fpStore + "beforeFsync",          // P3 written, not fsynced
+	fpStore + "beforeLink",           // P4 fsynced, not linked
+	fpStore + "afterLink",            // P4 between two links
+	fpStore + "beforeDirSync",        // P5 linked, directory not fsynced
+	fpListener + "beforeCommitReply", // P6 committed, not acknowledged
+}
+
+// SMTPPhases are the phases at which powersmtp can be killed from inside.
+var SMTPPhases = []string{
+	fpDelivery + "beforeChunk",        // P2 frames in flight
+	fpDelivery + "afterReplicaCommit", // P7 fewer than W acks held
+	fpDelivery + "afterQuorum",        // P8 W acks, 250 not yet sent
+}
+
+// Fault is one scheduled fault and, after the run, what happened.
+type Fault struct {
+	Class  string `json:"class"`
+	Phase  string `json:"phase,omitempty"`
+	Target int    `json:"target"`          // backend index; -1 for the front ends
+	AtMs   int64  `json:"at_ms"`           // offset into the epoch
+	ForMs  int64  `json:"for_ms"`          // how long it lasts
+	After  int    `json:"after,omitempty"` // front-end faults: evaluations before it fires
+	Fired  bool   `json:"fired"`
+	Err    string `json:"err,omitempty"`
+}
+
+// frontTerms is the GO_FAILPOINTS setting of the front ends for f ("" if
+// f is not a front-end fault). A count chain, not a probability: "50%"
+// is seeded from the clock and would not replay.
+func (f Fault) frontTerms() string {
+	switch f.Class {
+	case SMTPCrash:
+		return fmt.Sprintf("%s=%d*return(false)->return(true)", f.Phase, f.After)
+	case POPCrash:
+		return fmt.Sprintf("%safterTombstone=%d*return(false)->return(true)", fpMaildrop, f.After)
+	case UserbaseDown:
+		return fmt.Sprintf(`%sdown=%d*return(false)->%d*return("EIO")->return(false)`, fpUserbase, f.After, f.After)
+	}
+	return ""
+}
+
+// inject applies a backend fault for its duration and heals it. It
+// returns whether the fault took effect (a crash failpoint was reached).
+func (c *cluster) inject(ctx context.Context, f Fault) (bool, error) {
+	d := time.Duration(f.ForMs) * time.Millisecond
+	switch f.Class {
+	case Kill:
+		return true, c.killFor(f.Target, d, false)
+	case DiskLoss:
+		return true, c.killFor(f.Target, d, true)
+	case Crash:
+		return c.crashAt(ctx, f.Target, f.Phase, d)
+	case FsyncEIO:
+		return true, c.failpointFor(f.Target, fpStore+"fsync", `return("EIO")`, d)
+	case ENOSPC:
+		return true, c.failpointFor(f.Target, fpStore+"fsync", `return("ENOSPC")`, d)
+	case SlowDisk:
+		return true, c.failpointFor(f.Target, fpStore+"fsync", "sleep(250)", d)
+	case Partition, ConnReset:
+		mode := map[string]ProxyMode{Partition: Blackhole, ConnReset: Reset}[f.Class]
+		c.proxies[f.Target].SetMode(mode)
+		sleep(ctx, d)
+		c.proxies[f.Target].SetMode(Pass)
+		return true, nil
+	case Pause:
+		return true, c.pauseFor(ctx, f.Target, d)
+	}
+	return false, fmt.Errorf("chaos: %s is not a backend fault", f.Class)
+}
+
+// killFor kills backend i, keeps it down for d (wiping its disk when
+// lose), and restarts it.
+func (c *cluster) killFor(i int, d time.Duration, lose bool) error {
+	if err := c.KillBackend(i); err != nil {
+		return err
+	}
+	if lose {
+		if err := os.RemoveAll(c.Backends[i].Root); err != nil {
+			return err
+		}
+	}
+	time.Sleep(d)
+	return c.restartBackend(i, false)
+}
+
+// crashAt arms a kill -9 at phase inside backend i and waits up to d for
+// a delivery to reach it; the backend is restarted either way.
+func (c *cluster) crashAt(ctx context.Context, i int, phase string, d time.Duration) (bool, error) {
+	if err := c.failpoint(i, phase, "return(true)"); err != nil {
+		return false, err
+	}
+	p := c.Backends[i].Proc()
+	deadline := time.Now().Add(d)
+	for !p.Exited() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fired := p.Exited()
+	if !fired {
+		c.failpoint(i, phase, "")
+	}
+	return fired, c.restartBackend(i, false)
+}
+
+func (c *cluster) failpointFor(i int, name, terms string, d time.Duration) error {
+	if err := c.failpoint(i, name, terms); err != nil {
+		return err
+	}
+	time.Sleep(d)
+	return c.failpoint(i, name, "")
+}
+
+func (c *cluster) pauseFor(ctx context.Context, i int, d time.Duration) error {
+	p := c.Backends[i].Proc()
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	sleep(ctx, d)
+	return p.Signal(syscall.SIGCONT)
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

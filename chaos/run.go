@@ -1,0 +1,216 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"powermail/impl/devcluster"
+)
+
+// Config is one run: a cluster shape and the epochs to play on it.
+type Config struct {
+	Name         string  `json:"name"`
+	Seed         uint64  `json:"seed"`
+	BinDir       string  `json:"-"`
+	Dir          string  `json:"-"` // working directory, wiped first
+	Backends     int     `json:"backends"`
+	R            int     `json:"r"`
+	W            int     `json:"w"`
+	Users        int     `json:"users"`
+	Epochs       []Epoch `json:"epochs"`
+	MayLose      bool    `json:"may_lose"` // expected: acknowledged mail may be lost (W=1 and a lost disk)
+	MayResurrect bool    `json:"may_resurrect"`
+	// Broken is extra GO_FAILPOINTS for the front ends in every epoch: a
+	// deliberately broken build, for the checker's own test.
+	Broken string `json:"broken,omitempty"`
+}
+
+// Epoch is one life of the cluster: traffic for DurationMs while Faults
+// fire (backend faults in order at their offsets; at most one front-end
+// fault, armed at start).
+type Epoch struct {
+	DurationMs int64   `json:"duration_ms"`
+	Faults     []Fault `json:"faults"`
+}
+
+// Front-end timeouts for chaos: short, so that a fault costs a 451 soon
+// rather than a client timeout.
+var frontFlags = []string{"-backend-io-timeout", "2s", "-backend-dial-timeout", "1s"}
+
+func (cfg Config) options(dir string) devcluster.Options {
+	var users []devcluster.User
+	for i := 0; i < cfg.Users; i++ {
+		users = append(users, devcluster.User{Name: fmt.Sprintf("u%d@example.com", i), Password: fmt.Sprintf("pw-%d", i)})
+	}
+	smtp := append([]string{"-userbase-cache-positive-ttl", "0s"}, frontFlags...)
+	return devcluster.Options{BinDir: cfg.BinDir, Dir: dir, Backends: cfg.Backends, Redundancy: cfg.R,
+		WriteQuorum: cfg.W, Users: users, ExtraSMTP: smtp, ExtraPOP: frontFlags, StartTimeout: 30 * time.Second}
+}
+
+// Run plays cfg and checks the outcome.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := os.RemoveAll(cfg.Dir); err != nil {
+		return nil, err
+	}
+	opt := cfg.options(filepath.Join(cfg.Dir, "cluster"))
+	h := &history{seed: cfg.Seed, users: opt.Users}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x63686173))
+	start := time.Now()
+	for i := range cfg.Epochs {
+		if err := runEpoch(ctx, opt, &cfg.Epochs[i], cfg.Broken, h, rng); err != nil {
+			return nil, fmt.Errorf("epoch %d: %w", i, err)
+		}
+	}
+	copies, tmpLeft, err := finalRead(ctx, opt)
+	if err != nil {
+		return nil, fmt.Errorf("final read: %w", err)
+	}
+	counts := Check(h.sends, h.deletes, copies, readOrphanLog(opt.Dir))
+	counts.TmpLeft = tmpLeft
+	return newReport(cfg, h, counts, copies, time.Since(start)), nil
+}
+
+// runEpoch starts the cluster, runs traffic and the epoch's faults, stops it.
+func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken string, h *history, rng *rand.Rand) error {
+	front := []string{}
+	if broken != "" {
+		front = append(front, broken)
+	}
+	for _, f := range ep.Faults {
+		if t := f.frontTerms(); t != "" {
+			front = append(front, t)
+		}
+	}
+	c, err := startCluster(ctx, opt, strings.Join(front, ";"))
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	tctx, stop := context.WithTimeout(ctx, time.Duration(ep.DurationMs)*time.Millisecond)
+	defer stop()
+	done := make(chan struct{})
+	go func() { h.run(tctx, c.SMTPAddr, c.POPAddr, rng); close(done) }()
+	begin := time.Now()
+	for i := range ep.Faults {
+		f := &ep.Faults[i]
+		if f.Target < 0 {
+			continue
+		}
+		sleep(tctx, time.Until(begin.Add(time.Duration(f.AtMs)*time.Millisecond)))
+		if tctx.Err() != nil {
+			f.Err = "epoch ended first"
+			continue
+		}
+		fired, err := c.inject(tctx, *f)
+		f.Fired = fired
+		if err != nil {
+			f.Err = err.Error()
+		}
+	}
+	watchFronts(tctx, c, stop)
+	<-done
+	markFrontFaults(ep, c)
+	return nil
+}
+
+// watchFronts ends the epoch early when powersmtp died (a front-end crash
+// fault fired): the rest of the epoch would only count refused connections.
+func watchFronts(ctx context.Context, c *cluster, stop func()) {
+	for ctx.Err() == nil {
+		if c.SMTP().Exited() {
+			time.Sleep(time.Second) // let the clients see the reset
+			stop()
+			return
+		}
+		sleep(ctx, 50*time.Millisecond)
+	}
+}
+
+func markFrontFaults(ep *Epoch, c *cluster) {
+	for i := range ep.Faults {
+		f := &ep.Faults[i]
+		switch f.Class {
+		case SMTPCrash:
+			f.Fired = c.SMTP().Exited()
+		case POPCrash:
+			f.Fired = c.POP().Exited()
+		case UserbaseDown:
+			f.Fired = true
+		}
+	}
+}
+
+// finalRead restarts the cluster cleanly (every backend recovers), reads
+// every mailbox through POP and counts what recovery left in tmp/.
+func finalRead(ctx context.Context, opt devcluster.Options) ([]Copy, int, error) {
+	dc, err := devcluster.Start(ctx, opt)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer dc.Close()
+	time.Sleep(settle)
+	tmp := 0
+	for _, b := range dc.Backends {
+		ents, _ := os.ReadDir(filepath.Join(b.Root, "tmp"))
+		tmp += len(ents)
+	}
+	var copies []Copy
+	for _, u := range opt.Users {
+		cps, err := readMailbox(dc.POPAddr, u)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", u.Name, err)
+		}
+		copies = append(copies, cps...)
+	}
+	return copies, tmp, nil
+}
+
+// readMailbox retrieves every message of u without deleting any.
+func readMailbox(addr string, u devcluster.User) ([]Copy, error) {
+	p, err := popLogin(addr, u.Name, u.Password)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	list, err := p.uidl()
+	if err != nil {
+		return nil, err
+	}
+	var out []Copy
+	for n, uid := range list {
+		stored, err := p.retr(n)
+		if err != nil {
+			return nil, fmt.Errorf("RETR %d: %w", n, err)
+		}
+		out = append(out, Copy{Box: u.Name, UID: uid, ChaosID: chaosID(stored), Stored: stored})
+	}
+	return out, p.quit()
+}
+
+// readOrphanLog returns the message ids powersmtp logged as possibly left
+// behind by an abort that did not reach a backend.
+func readOrphanLog(dir string) map[string]bool {
+	out := map[string]bool{}
+	f, err := os.Open(filepath.Join(dir, "orphans.jsonl"))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var o struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(sc.Bytes(), &o) == nil {
+			out[o.ID] = true
+		}
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package chaos
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+)
+
+// Schedule timing: a fault every faultEveryMs after a lead-in, each lasting
+// faultForMs; crash failpoints wait that long for a delivery to reach them.
+const (
+	leadInMs      = 1500
+	faultEveryMs  = 3000
+	faultForMs    = 1500
+	frontEpochMs  = 8000
+	matrixEpochMs = 6000
+)
+
+// backendFaults is one of each fault that hits a single backend.
+func backendFaults() []Fault {
+	out := []Fault{{Class: Kill}, {Class: FsyncEIO}, {Class: ENOSPC}, {Class: SlowDisk},
+		{Class: Partition}, {Class: ConnReset}, {Class: Pause}}
+	for _, p := range BackendPhases {
+		out = append(out, Fault{Class: Crash, Phase: p})
+	}
+	return out
+}
+
+// frontFaults is one of each fault of powersmtp, powerpop and the userbase.
+func frontFaults() []Fault {
+	out := []Fault{{Class: UserbaseDown}, {Class: POPCrash}}
+	for _, p := range SMTPPhases {
+		out = append(out, Fault{Class: SMTPCrash, Phase: p})
+	}
+	return out
+}
+
+// place gives f a target and timing from rng.
+func place(f Fault, rng *rand.Rand, backends int, atMs int64) Fault {
+	f.Target, f.AtMs, f.ForMs = rng.IntN(backends), atMs, faultForMs
+	switch f.Class {
+	case SMTPCrash, POPCrash, UserbaseDown:
+		f.Target, f.AtMs, f.ForMs = -1, 0, 0
+		f.After = 20 + rng.IntN(80)
+		if f.Class == POPCrash {
+			f.After = rng.IntN(4)
+		}
+	}
+	return f
+}
+
+// Smoke is the CI tier: every fault class at least once at R=2, W=2 on
+// three backends, in six epochs. Seed picks order, targets and counts.
+func Smoke(seed uint64, binDir, workDir string) Config {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	cfg := Config{Name: fmt.Sprintf("smoke-seed%d", seed), Seed: seed, BinDir: binDir,
+		Dir: filepath.Join(workDir, "smoke"), Backends: 3, R: 2, W: 2, Users: 8}
+	bf := backendFaults()
+	rng.Shuffle(len(bf), func(i, j int) { bf[i], bf[j] = bf[j], bf[i] })
+	var ep Epoch
+	for k, f := range bf {
+		ep.Faults = append(ep.Faults, place(f, rng, cfg.Backends, int64(leadInMs+k*faultEveryMs)))
+	}
+	ep.DurationMs = int64(2*leadInMs + len(bf)*faultEveryMs)
+	cfg.Epochs = append(cfg.Epochs, ep)
+	ff := frontFaults()
+	cfg.Epochs = append(cfg.Epochs, Epoch{DurationMs: frontEpochMs,
+		Faults: []Fault{place(ff[0], rng, 3, 0), place(ff[1], rng, 3, 0)}})
+	for _, f := range ff[2:] {
+		cfg.Epochs = append(cfg.Epochs, Epoch{DurationMs: frontEpochMs, Faults: []Fault{place(f, rng, 3, 0)}})
+	}
+	loss := place(Fault{Class: DiskLoss}, rng, cfg.Backends, leadInMs)
+	cfg.Epochs = append(cfg.Epochs, Epoch{DurationMs: frontEpochMs, Faults: []Fault{loss}})
+	return cfg
+}
+
+// Quorums are the (R, W) pairs of the full matrix.
+var Quorums = [][2]int{{1, 1}, {2, 1}, {2, 2}, {3, 2}}
+
+// Matrix is the full tier: one run per fault (and phase) and (R, W).
+func Matrix(seed uint64, binDir, workDir string) []Config {
+	var out []Config
+	faults := append(append(backendFaults(), frontFaults()...), Fault{Class: DiskLoss})
+	for _, q := range Quorums {
+		for k, f := range faults {
+			rng := rand.New(rand.NewPCG(seed, uint64(100*q[0]+10*q[1]+k)))
+			out = append(out, Cell(seed, binDir, workDir, q[0], q[1], place(f, rng, 3, leadInMs)))
+		}
+	}
+	return out
+}
+
+// Cell is one run of the matrix: fault f at (r, w) on three backends,
+// with the outcome this configuration allows.
+func Cell(seed uint64, binDir, workDir string, r, w int, f Fault) Config {
+	name := fmt.Sprintf("R%dW%d-%s", r, w, f.Class)
+	if f.Phase != "" {
+		name += "-" + f.Phase[strings.LastIndexByte(f.Phase, '/')+1:]
+	}
+	return Config{Name: name, Seed: seed, BinDir: binDir, Dir: filepath.Join(workDir, name),
+		Backends: 3, R: r, W: w, Users: 8,
+		Epochs: []Epoch{{DurationMs: matrixEpochMs, Faults: []Fault{f}}},
+		// One acknowledging copy and its disk gone: RFC 5321 section 6.1
+		// is kept only up to the loss of W disks.
+		MayLose: w == 1 && f.Class == DiskLoss, MayResurrect: w == 1 && f.Class == DiskLoss}
+}
+
+// BrokenQuorum is the deliberately broken build of the acceptance test:
+// powersmtp answers 250 with one copy fewer than W.
+const BrokenQuorum = fpDelivery + "quorumShortBy=return(1)"
+
+// Acceptance is a run that a correct build passes and a build acking
+// below W fails: on two backends at R=W=2, backend 0's fsyncs fail for
+// most of the first epoch (a correct powersmtp answers 451 meanwhile; a
+// broken one acks the copy on backend 1 alone), then backend 1's disk is
+// lost.
+func Acceptance(seed uint64, binDir, workDir, broken string) Config {
+	return Config{Name: "acceptance", Seed: seed, BinDir: binDir, Dir: filepath.Join(workDir, "acceptance"),
+		Backends: 2, R: 2, W: 2, Users: 4, Broken: broken,
+		Epochs: []Epoch{
+			{DurationMs: 5000, Faults: []Fault{{Class: FsyncEIO, Target: 0, AtMs: 500, ForMs: 4000}}},
+			{DurationMs: 2500, Faults: []Fault{{Class: DiskLoss, Target: 1, AtMs: 500, ForMs: 500}}},
+		}}
+}

@@ -1,0 +1,117 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"powermail/impl/devcluster"
+)
+
+// Traffic shape: a few concurrent senders (loopback, two shared cores),
+// one POP session deleting now and then, some mail to two recipients (so
+// a commit links more than once: phase "between two links").
+const (
+	senders         = 4
+	deletePause     = 250 * time.Millisecond
+	maxDeletes      = 2
+	twoRcptPercent  = 25
+	maxRecordedErrs = 200
+)
+
+// history is everything the clients did, for the checker.
+type history struct {
+	mu      sync.Mutex
+	sends   []SendRecord
+	deletes []DeleteRecord
+	next    atomic.Int64
+	seed    uint64
+	users   []devcluster.User
+}
+
+func (h *history) addSend(s SendRecord) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.sends) > maxRecordedErrs && s.Outcome != OK {
+		s.Err = "" // keep the report small; the count is what matters
+	}
+	h.sends = append(h.sends, s)
+}
+
+func (h *history) addDeletes(ds []DeleteRecord) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.deletes = append(h.deletes, ds...)
+}
+
+// send delivers one new message; its content depends only on seed and n.
+func (h *history) send(addr string, pick *rand.Rand) {
+	n := h.next.Add(1)
+	rng := rand.New(rand.NewPCG(h.seed, uint64(n)))
+	rcpts := []string{h.users[pick.IntN(len(h.users))].Name}
+	if pick.IntN(100) < twoRcptPercent {
+		if other := h.users[pick.IntN(len(h.users))].Name; other != rcpts[0] {
+			rcpts = append(rcpts, other)
+		}
+	}
+	m := newMessage(rng, fmt.Sprintf("m%07d", n), rcpts)
+	start := time.Now()
+	res := sendSMTP(addr, rcpts, m)
+	h.addSend(SendRecord{ID: m.ID, Boxes: rcpts, Outcome: res.Outcome, Code: res.Code, Err: res.Err,
+		LatencyMs: float64(time.Since(start).Microseconds()) / 1000, fp: fingerprintOf(m.Wire)})
+}
+
+// run drives senders and the deleter until ctx ends.
+func (h *history) run(ctx context.Context, smtpAddr, popAddr string, rng *rand.Rand) {
+	var wg sync.WaitGroup
+	for i := 0; i < senders; i++ {
+		pick := rand.New(rand.NewPCG(rng.Uint64(), uint64(i)))
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				h.send(smtpAddr, pick)
+			}
+		})
+	}
+	pick := rand.New(rand.NewPCG(rng.Uint64(), senders))
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			u := h.users[pick.IntN(len(h.users))]
+			h.addDeletes(deleteSome(popAddr, u, pick))
+			sleep(ctx, deletePause)
+		}
+	})
+	wg.Wait()
+}
+
+// deleteSome deletes up to maxDeletes messages of u in one POP session.
+// A delete is acknowledged only by the +OK to QUIT (RFC 1939 section 6).
+func deleteSome(addr string, u devcluster.User, pick *rand.Rand) []DeleteRecord {
+	p, err := popLogin(addr, u.Name, u.Password)
+	if err != nil {
+		return nil
+	}
+	defer p.Close()
+	list, err := p.uidl()
+	if err != nil || len(list) == 0 {
+		return nil
+	}
+	var out []DeleteRecord
+	for k := 0; k < maxDeletes; k++ {
+		n := 1 + pick.IntN(len(list))
+		stored, err := p.retr(n)
+		if err != nil {
+			break
+		}
+		if _, err := p.cmd(fmt.Sprintf("DELE %d", n)); err == nil {
+			out = append(out, DeleteRecord{ID: chaosID(stored), Box: u.Name})
+		}
+	}
+	acked := p.quit() == nil
+	for i := range out {
+		out[i].Acked = acked
+	}
+	return out
+}
