@@ -37,8 +37,12 @@ type conn struct {
 
 // dial connects and runs the mutual authentication (package wire doc).
 func (c *Client) dial(ctx context.Context) (*conn, error) {
+	// The backend would refuse either with a bare 535; say why here.
 	if len(c.cfg.Secret) < wire.MinSecretBytes {
-		return nil, ErrShortSecret // the backend would refuse it anyway
+		return nil, ErrShortSecret
+	}
+	if err := wire.CheckClientName(c.cfg.ClientName); err != nil {
+		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
