@@ -69,6 +69,7 @@ type Config struct {
 	CrashDownSec   float64     `json:"crash_down_sec"`
 	RepairMBps     float64     `json:"repair_mbps"`
 	Additions      []Addition  `json:"additions"`
+	SampleEverySec float64     `json:"sample_every_sec"` // > 0: a time series in Result.Samples
 	Costs          calib.Costs `json:"-"`
 }
 

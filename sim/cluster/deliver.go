@@ -18,10 +18,7 @@ type inflight struct {
 // front end's CPU, then the transfer to the backends.
 func (s *Sim) arrive(session int32) {
 	kib := s.gen.SizeKiB()
-	rcpts := make([]uint32, s.gen.Recipients())
-	for i := range rcpts {
-		rcpts[i] = s.gen.Mailbox()
-	}
+	rcpts := s.recipients(s.gen.Recipients())
 	files, err := s.pol.Place(&s.view, rcpts)
 	if err != nil {
 		s.st.rejected++
@@ -116,6 +113,18 @@ func (s *Sim) linkInto(r uint32, fi int32, depth uint8) {
 	mb.head = s.newLink(fi, mb.head)
 	mb.count = min(mb.count+1, 65535)
 	mb.mem.Depth = max(mb.mem.Depth, depth)
+}
+
+// recipients draws k distinct mailboxes (an envelope names each once).
+func (s *Sim) recipients(k int) []uint32 {
+	k = int(min(uint64(k), s.cfg.Mailboxes))
+	rcpts := make([]uint32, 0, k)
+	for len(rcpts) < k {
+		if m := s.gen.Mailbox(); !slices.Contains(rcpts, m) {
+			rcpts = append(rcpts, m)
+		}
+	}
+	return rcpts
 }
 
 // nextMessage lets a closed-loop session send again once answered.

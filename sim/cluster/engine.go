@@ -24,6 +24,7 @@ const (
 	evRepair                // repair job Arg finished
 	evAdd                   // Additions[Arg] joins
 	evStat                  // front ends refresh free space
+	evSample                // record a point of the time series
 )
 
 // backend is the simulator's side of one backend.
@@ -52,8 +53,10 @@ type Sim struct {
 	freeInflight []int32
 	repairs      []repairJob
 	bcast        float64 // LIST seconds of PowerMail logins, charged to every up backend
+	upN          int     // backends up
 	st           stats
 	holders      []int
+	series       series
 }
 
 // New prepares a run; it fails on an invalid configuration.
@@ -92,6 +95,7 @@ func (s *Sim) addBackends(n int) {
 		}
 		s.bks = append(s.bks, backend{host: host, bcastBase: s.bcast})
 	}
+	s.upN += n
 }
 
 func (s *Sim) capacityBytes() int64 { return int64(s.cfg.CapacityGiB * (1 << 30)) }
@@ -135,6 +139,9 @@ func (s *Sim) schedule() {
 	if c.StatEverySec > 0 {
 		s.q.Push(c.StatEverySec, evStat, 0)
 	}
+	if c.SampleEverySec > 0 {
+		s.q.Push(c.SampleEverySec, evSample, 0)
+	}
 }
 
 func (s *Sim) dispatch(kind uint8, arg int64) {
@@ -158,6 +165,9 @@ func (s *Sim) dispatch(kind uint8, arg int64) {
 	case evStat:
 		s.refreshFree()
 		s.q.Push(s.now+s.cfg.StatEverySec, evStat, 0)
+	case evSample:
+		s.sample()
+		s.q.Push(s.now+s.cfg.SampleEverySec, evSample, 0)
 	}
 }
 

@@ -43,10 +43,15 @@ func (s *Sim) failure(kind uint8, arg int64) {
 // setUp keeps the broadcast-LIST accounting right across up/down changes.
 func (s *Sim) setUp(b int, up bool) {
 	bk := &s.bks[b]
+	if up == s.view.Backends[b].Up {
+		return
+	}
 	if up {
 		bk.bcastBase = s.bcast
+		s.upN++
 	} else {
 		bk.bcastSec += s.bcast - bk.bcastBase
+		s.upN--
 	}
 	s.view.SetUp(b, up)
 }

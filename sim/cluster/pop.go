@@ -46,7 +46,7 @@ func (s *Sim) login() {
 func (s *Sim) listAll(listSec float64) (done float64, contacted int) {
 	if !s.cfg.QueueBroadcast {
 		s.bcast += listSec
-		return s.now + listSec, s.upCount()
+		return s.now + listSec, s.upN
 	}
 	done = s.now
 	for b := range s.bks {
@@ -67,16 +67,6 @@ func (s *Sim) listSome(holders []int, listSec float64) (done float64, contacted 
 		}
 	}
 	return done, contacted
-}
-
-func (s *Sim) upCount() int {
-	n := 0
-	for b := range s.bks {
-		if s.view.Backends[b].Up {
-			n++
-		}
-	}
-	return n
 }
 
 // retrieve RETRs each message from one live copy and DELEs every live copy

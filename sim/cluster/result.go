@@ -45,12 +45,13 @@ type Result struct {
 	// CapacityMsgS is the offered SMTP rate at which the busiest backend
 	// would reach 100% (logins scaled in proportion): the cluster's
 	// throughput limit under this mix of work.
-	CapacityMsgS float64 `json:"capacity_msg_per_sec"`
-	Crashes      int64   `json:"crashes"`
-	DiskLosses   int64   `json:"disk_losses"`
-	LostMessages int64   `json:"lost_acknowledged_messages"`
-	Repaired     int64   `json:"repaired_copies"`
-	Run          RunCost `json:"run"`
+	CapacityMsgS float64  `json:"capacity_msg_per_sec"`
+	Crashes      int64    `json:"crashes"`
+	DiskLosses   int64    `json:"disk_losses"`
+	LostMessages int64    `json:"lost_acknowledged_messages"`
+	Repaired     int64    `json:"repaired_copies"`
+	Samples      []Sample `json:"samples,omitempty"`
+	Run          RunCost  `json:"run"`
 }
 
 // RunCost is what the run cost on this machine (not deterministic).
@@ -80,6 +81,7 @@ func (s *Sim) result(events int64, wall time.Duration) Result {
 	if st.logins > 0 {
 		r.ContactedMean = float64(st.contacted) / float64(st.logins)
 	}
+	r.Samples = s.series.points
 	s.balance(&r)
 	s.utilisation(&r)
 	var ms runtime.MemStats

@@ -32,9 +32,11 @@ type Mix struct {
 	ZipfS         float64 `json:"zipf_s"`          // > 1: mailbox popularity is Zipf(s); else uniform
 }
 
-// Realistic is the default heavy-tailed mix (median about 6 KiB, mean about 40 KiB).
+// Realistic is the default heavy-tailed mix: loadgen's lognormal body
+// (median 4 KiB, sigma 1) plus a 5% Pareto tail of attachments; mean about
+// 29 KiB.
 func Realistic() Mix {
-	return Mix{BodyMedianKiB: 6, BodySigma: 1.0, TailProb: 0.05, TailMinKiB: 64, TailAlpha: 1.3,
+	return Mix{BodyMedianKiB: 4, BodySigma: 1.0, TailProb: 0.05, TailMinKiB: 64, TailAlpha: 1.3,
 		MultiRcptProb: 0.1, RcptAlpha: 1.2}
 }
 
