@@ -160,6 +160,7 @@ func (s *fakeStore) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
 }
 
 func (s *fakeStore) ExpireTombstones(time.Time) (int, error) { return 0, nil }
+func (s *fakeStore) ExpireUploads(time.Time) (int, error)    { return 0, nil }
 
 func (s *fakeStore) Mailboxes() ([]mailbox.Name, error) {
 	s.mu.Lock()

@@ -250,7 +250,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// expireLoop removes old tombstones every ExpireInterval.
+// UploadTTL is how long a prepared message may wait for its COMMIT: a
+// writer commits within seconds of END, so an upload this old was abandoned
+// (the writer crashed or its connection broke after END).
+const UploadTTL = time.Hour
+
+// expireLoop removes old tombstones and abandoned uploads every ExpireInterval.
 func (s *Server) expireLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.ExpireInterval)
@@ -267,6 +272,11 @@ func (s *Server) expireLoop() {
 			}
 			tombstonesExpired.Add(float64(n))
 			s.cfg.Logger.Debug("tombstones expired", "count", n)
+			if n, err := s.store.ExpireUploads(now.Add(-UploadTTL)); err != nil {
+				s.cfg.Logger.Error("upload expiry failed", "err", err)
+			} else if n > 0 {
+				s.cfg.Logger.Info("abandoned uploads removed", "count", n)
+			}
 		}
 	}
 }

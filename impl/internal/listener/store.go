@@ -27,6 +27,9 @@ type Store interface {
 	// Delete unlinks and leaves a durable tombstone, even if id is absent.
 	Delete(box mailbox.Name, id msgid.ID, now time.Time) error
 	ExpireTombstones(now time.Time) (int, error)
+	// ExpireUploads removes prepared or partial uploads older than cutoff:
+	// their writer gave up without COMMIT or ABORT.
+	ExpireUploads(cutoff time.Time) (int, error)
 	Mailboxes() ([]mailbox.Name, error)
 	Status() (wire.Status, error)
 	SetReadOnly(on bool)

@@ -107,6 +107,11 @@ func (d Store) ExpireTombstones(now time.Time) (int, error) {
 	return n, classify(err)
 }
 
+func (d Store) ExpireUploads(cutoff time.Time) (int, error) {
+	n, err := d.s.ExpireUploads(cutoff)
+	return n, classify(err)
+}
+
 func (d Store) Mailboxes() ([]mailbox.Name, error) {
 	names, err := d.s.Mailboxes()
 	return names, classify(err)
