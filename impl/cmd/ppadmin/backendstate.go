@@ -29,13 +29,7 @@ type statusJSON struct {
 // cmdStatus shows each backend's state. A backend that does not answer
 // makes the exit status 1 after the table, for monitoring scripts.
 func cmdStatus(e *env, args []string) error {
-	var cf clusterFlags
-	fs := e.flags("status")
-	cf.register(fs)
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
-		return err
-	}
-	backends, err := e.connect(cf)
+	_, _, backends, err := e.clusterCommand("status", args, 0)
 	if err != nil {
 		return err
 	}
@@ -108,22 +102,15 @@ type messageCopiesJS struct {
 // cmdMailbox lists every message id of one mailbox across the backends,
 // flags those with fewer than R copies, and shows tombstones.
 func cmdMailbox(e *env, args []string) error {
-	var cf clusterFlags
-	fs := e.flags("mailbox")
-	cf.register(fs)
-	pos, err := parseArgs(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	box, err := mailbox.Parse(pos[0])
-	if err != nil {
-		return err
-	}
-	backends, err := e.connect(cf)
+	pos, cf, backends, err := e.clusterCommand("mailbox", args, 1)
 	if err != nil {
 		return err
 	}
 	defer closeAll(backends)
+	box, err := mailbox.Parse(pos[0])
+	if err != nil {
+		return err
+	}
 	ms := repair.ScanMailbox(e.ctx, repair.Probe(e.ctx, backends), box)
 	rep := mailboxReport{Mailbox: box, Redundancy: cf.redundancy, Messages: []messageCopiesJS{}, Unreachable: ms.Unreachable}
 	for _, c := range ms.Messages {

@@ -38,6 +38,20 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ioTimeout, "backend-io-timeout", ppclient.DefaultIOTimeout, "limit for one exchange with a backend")
 }
 
+// clusterCommand parses the arguments of a command that takes only the
+// cluster flags and nargs positional arguments, and connects.
+func (e *env) clusterCommand(name string, args []string, nargs int) ([]string, clusterFlags, []repair.Backend, error) {
+	var cf clusterFlags
+	fs := e.flags(name)
+	cf.register(fs)
+	pos, err := parseArgs(fs, args, nargs, nargs)
+	if err != nil {
+		return nil, cf, nil, err
+	}
+	backends, err := e.connect(cf)
+	return pos, cf, backends, err
+}
+
 // connect builds a client per backend from the static list or the enabled
 // rows of the backends table. The caller closes the clients.
 func (e *env) connect(c clusterFlags) ([]repair.Backend, error) {
