@@ -122,7 +122,9 @@ func waitFor(t testing.TB, cond func() bool) {
 // unaffected. (What the stalled client then sees depends on the kernel: the
 // closed socket still holds unsent data, so it is checked on the server.)
 func TestStalledReaderTimesOut(t *testing.T) {
-	b := startBackend(t, func(c *listener.Config) { c.IOTimeout = 300 * time.Millisecond })
+	// Short enough to end the stalled GET quickly, long enough that the
+	// 16 MiB upload before it survives a loaded machine.
+	b := startBackend(t, func(c *listener.Config) { c.IOTimeout = 2 * time.Second })
 	c := b.client(t)
 	id := put(t, c, message(16<<20), 1<<20, ann)
 	if open := openConns(t); open != 1 {
