@@ -53,7 +53,8 @@ func TestDeterministic(t *testing.T) {
 
 // TestMD1Backend: one backend, one server, fixed 4 KiB messages, no network
 // or front-end cost: the delivery latency is an M/D/1 response time,
-// S + rho*S/(2(1-rho)) (Pollaczek-Khinchine).
+// S + rho*S/(2(1-rho)) (Pollaczek-Khinchine), or with exponential service
+// the M/M/1 response time 1/(mu - lambda).
 func TestMD1Backend(t *testing.T) {
 	c := Defaults()
 	c.Backends, c.Groups, c.R, c.W, c.Mailboxes = 1, 1, 1, 1, 100
@@ -63,10 +64,15 @@ func TestMD1Backend(t *testing.T) {
 	c.Costs.WriteCPUMs, c.Costs.WriteCPUPerKiBMs, c.Costs.NetGbitPerSec = 1, 0, 1e12
 	for _, rho := range []float64{0.5, 0.8} {
 		c.SMTPRate = rho * 1000
+		c.ExpService = false
 		r := run(t, c)
 		want := 1 + rho/(2*(1-rho)) // ms
 		if math.Abs(r.Deliver.MeanMs-want)/want > 0.05 {
 			t.Errorf("rho %.1f: mean %.3f ms, want %.3f (M/D/1)", rho, r.Deliver.MeanMs, want)
+		}
+		c.ExpService = true
+		if got, want := run(t, c).Deliver.MeanMs, 1/(1-rho); math.Abs(got-want)/want > 0.06 {
+			t.Errorf("rho %.1f: mean %.3f ms, want %.3f (M/M/1: 1/(mu-lambda))", rho, got, want)
 		}
 		if math.Abs(r.UtilMax-rho) > 0.02 || math.Abs(r.CapacityMsgS-1000) > 30 {
 			t.Errorf("rho %.1f: util %.3f, capacity %.0f/s, want 1000", rho, r.UtilMax, r.CapacityMsgS)

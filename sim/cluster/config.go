@@ -61,9 +61,13 @@ type Config struct {
 	// many backends this is N jobs per login; off, each backend is charged
 	// the LIST's CPU without queueing it (throughput stays exact, LIST
 	// latency is not modelled).
-	QueueBroadcast bool        `json:"queue_broadcast"`
-	CapacityGiB    float64     `json:"capacity_gib"` // per backend
-	StatEverySec   float64     `json:"stat_every_sec"`
+	QueueBroadcast bool    `json:"queue_broadcast"`
+	CapacityGiB    float64 `json:"capacity_gib"` // per backend
+	StatEverySec   float64 `json:"stat_every_sec"`
+	// ExpService draws every service time from an exponential distribution
+	// with the calibrated mean (M/M/c stations); off, service times are
+	// exactly the mean (M/D/c).
+	ExpService     bool        `json:"exp_service"`
 	AFR            float64     `json:"afr"`            // disk losses per backend-year
 	CrashPerYear   float64     `json:"crash_per_year"` // crashes per backend-year
 	CrashDownSec   float64     `json:"crash_down_sec"`
@@ -79,7 +83,7 @@ func Defaults() Config {
 		Seed: 1, Backends: 10, Groups: 10, R: 2, W: 2, Spread: placement.SpreadFree,
 		Policy: "powermail", Mailboxes: 100000, Mix: workload.Realistic(),
 		SMTPRate: 100, LoginRate: 100, Duration: 600, CapacityGiB: 4000, StatEverySec: 600,
-		CrashDownSec: 600, RepairMBps: 100, Costs: calib.Default(),
+		CrashDownSec: 600, RepairMBps: 100, ExpService: true, Costs: calib.Default(),
 	}
 }
 

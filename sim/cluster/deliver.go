@@ -27,7 +27,7 @@ func (s *Sim) arrive(session int32) {
 	}
 	done := s.now + ms(s.cfg.Costs.SMTPCPUMs)
 	if s.cfg.SharedHost {
-		done = s.hosts[0].Submit(s.now, ms(s.cfg.Costs.SMTPCPUMs))
+		done = s.hosts[0].Submit(s.now, s.service(ms(s.cfg.Costs.SMTPCPUMs)))
 	}
 	idx := s.newInflight(inflight{arrive: s.now, kib: kib, session: session, files: files})
 	at := done + ms(s.cfg.Costs.NetRTTMs) + s.cfg.Costs.TransferSec(kib)
@@ -75,7 +75,7 @@ func (s *Sim) write(idx int32) {
 // durable.
 func (s *Sim) writeReplica(b int, kib float64) float64 {
 	c := s.cfg.Costs
-	done := s.station(b).Submit(s.now, ms(c.WriteCPUMs+c.WriteCPUPerKiBMs*kib))
+	done := s.station(b).Submit(s.now, s.service(ms(c.WriteCPUMs+c.WriteCPUPerKiBMs*kib)))
 	return done + ms(c.WriteFlushMs)
 }
 

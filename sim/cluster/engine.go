@@ -184,4 +184,12 @@ func (s *Sim) refreshFree() {
 
 func (s *Sim) station(b int) *station.Station { return s.hosts[s.bks[b].host] }
 
+// service draws a service time of the given mean (see Config.ExpService).
+func (s *Sim) service(meanSec float64) float64 {
+	if s.cfg.ExpService {
+		return meanSec * s.rng.ExpFloat64()
+	}
+	return meanSec
+}
+
 func ms(x float64) float64 { return x / 1e3 }

@@ -51,7 +51,7 @@ func (s *Sim) listAll(listSec float64) (done float64, contacted int) {
 	done = s.now
 	for b := range s.bks {
 		if s.view.Backends[b].Up {
-			done = max(done, s.station(b).Submit(s.now, listSec))
+			done = max(done, s.station(b).Submit(s.now, s.service(listSec)))
 			contacted++
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Sim) listSome(holders []int, listSec float64) (done float64, contacted 
 	done = s.now
 	for _, b := range holders {
 		if s.view.Backends[b].Up {
-			done = max(done, s.station(b).Submit(s.now, listSec))
+			done = max(done, s.station(b).Submit(s.now, s.service(listSec)))
 			contacted++
 		}
 	}
@@ -80,7 +80,7 @@ func (s *Sim) retrieve(head int32) {
 		l = lk.next
 		f := &s.files[lk.file]
 		if src := s.liveCopy(f); src >= 0 {
-			s.station(src).Submit(s.now, ms(c.RetrCPUMs+c.RetrCPUPerKiBMs*float64(f.kib)))
+			s.station(src).Submit(s.now, s.service(ms(c.RetrCPUMs+c.RetrCPUPerKiBMs*float64(f.kib))))
 			s.st.retrieved++
 		} else if f.copies() == 0 {
 			s.st.lostSeen++
@@ -118,7 +118,7 @@ func (s *Sim) deleteFile(fi int32) {
 		}
 		s.bks[b].storedKiB -= float64(f.kib)
 		if s.view.Backends[b].Up {
-			s.station(int(b)).Submit(s.now, ms(c.DeleCPUMs))
+			s.station(int(b)).Submit(s.now, s.service(ms(c.DeleCPUMs)))
 		}
 	}
 	s.freeFile(fi)

@@ -56,9 +56,11 @@ func (s *Sim) sample() {
 	se.points = append(se.points, p)
 }
 
+// newestEpochSize is how many backends the latest addition brought (0
+// before any).
 func (s *Sim) newestEpochSize() int {
-	if len(s.cfg.Additions) == 0 || s.view.Epoch() == 0 {
-		return s.cfg.Backends
+	if s.view.Epoch() == 0 {
+		return 0
 	}
 	return s.cfg.Additions[s.view.Epoch()-1].Count
 }

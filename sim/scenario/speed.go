@@ -1,0 +1,72 @@
+package scenario
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"powermail/sim/cluster"
+)
+
+// The speed run: 1,000 backends, 10^7 mailboxes, one simulated day, the
+// real placement code for every message, with crashes and disk losses.
+// Traffic: 10^6 messages and 10^7 POP3 logins a day. The message count is
+// bounded by placement.Choose, which costs hundreds of microseconds with
+// 1,000 backends (it copies and sorts the backend list on every call).
+const (
+	speedBackends  = 1000
+	speedMailboxes = 1e7
+	speedMsgsDay   = 1e6
+	speedLoginsDay = 1e7
+	speedQuickSec  = 3600
+)
+
+// Speed runs the big cluster for a day (an hour with Quick) under policy
+// and records the simulator's own time and memory.
+func Speed(o Options, policy string) error {
+	c := cluster.Defaults()
+	c.Seed, c.Costs, c.Policy = o.Seed, o.Costs, policy
+	c.Costs.NetRTTMs, c.Costs.NetGbitPerSec = 0.1, 10
+	c.Backends, c.Groups, c.Mailboxes = speedBackends, scaleGroups, speedMailboxes
+	c.SMTPRate, c.LoginRate = speedMsgsDay/secPerDay, speedLoginsDay/secPerDay
+	c.Duration = secPerDay
+	if o.Quick {
+		c.Duration = speedQuickSec
+	}
+	c.AFR, c.CrashPerYear, c.CrashDownSec, c.RepairMBps = 0.04, 2, 600, 100
+	s, err := cluster.New(c)
+	if err != nil {
+		return err
+	}
+	r := s.Run()
+	o.logf("speed %s: %.0f simulated s in %.1f s wall, heap %.0f MiB, peak RSS %.0f MiB",
+		policy, c.Duration, r.Run.WallSec, r.Run.HeapMiB, peakRSSMiB())
+	name := "speed-" + policy
+	if o.Quick {
+		name += "-1h"
+	}
+	return writeJSON(o.OutDir, name, map[string]any{
+		"scenario": "speed", "policy": policy, "backends": c.Backends, "mailboxes": c.Mailboxes,
+		"simulated_sec": c.Duration, "msgs_per_day": speedMsgsDay, "logins_per_day": speedLoginsDay,
+		"wall_sec": r.Run.WallSec, "heap_mib_at_end": r.Run.HeapMiB, "peak_rss_mib": peakRSSMiB(),
+		"wall_limit_sec": 600, "within_limit": r.Run.WallSec < 600 || o.Quick, "cpus": runtime.NumCPU(),
+		"result": r,
+	})
+}
+
+// peakRSSMiB reads the process's high-water resident set from Linux's
+// /proc (0 elsewhere).
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
