@@ -56,3 +56,18 @@ chaos-smoke: build-failpoints
 ## chaos: the full matrix fault x phase x (R,W); report in results/chaos/matrix
 chaos: build-failpoints
 	$(BIN)/chaos -bin $(FPBIN) -tier matrix -seed 1 -out results/chaos/matrix
+
+## bench: the benchmark suite (loadgen/bench): machine limits, our cluster on loopback, results/ (~15 min)
+# BENCH_MYSQL_DSN names a MariaDB for the userbase comparison (empty skips it).
+BENCH_MYSQL_DSN ?= root@tcp(127.0.0.1:3306)/test
+BENCH_NOTE      ?=
+bench: build
+	$(BIN)/pmbench -bin $(BIN) -out results -mysql-dsn '$(BENCH_MYSQL_DSN)' -note '$(BENCH_NOTE)'
+
+## bench-quick: the same scenarios with small counts and one run, into results/quick (< 5 min, CI)
+bench-quick: build
+	$(BIN)/pmbench -bin $(BIN) -out results/quick -quick -mysql-dsn '$(BENCH_MYSQL_DSN)'
+
+## bench-peers: Postfix + Dovecot from Debian packages on ports 2526/1111, same loadgen scenarios; ratios in results/peers.json (root; not in CI)
+bench-peers: build
+	loadgen/peers/bench-peers.sh

@@ -95,7 +95,7 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig) (*Result, error) {
 	res.Unsent = unsent.Load()
 	res.Latency = Summarize(lat)
 	res.finish(elapsed)
-	res.CPU = cpu.stop(elapsed, res.Messages)
+	res.CPU = cpu.stop(elapsed, res.Ops+res.Failed) // per attempted message
 	return res, nil
 }
 

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -60,7 +59,7 @@ func (w *smtpWorker) one(j job) {
 	w.idx = w.pick.Distinct(w.idx, w.cfg.Rcpts)
 	w.rcpts = w.rcpts[:0]
 	for _, n := range w.idx {
-		w.rcpts = append(w.rcpts, fmt.Sprintf(w.cfg.RcptFormat, n))
+		w.rcpts = append(w.rcpts, fill(w.cfg.RcptFormat, n))
 	}
 	w.buf = msg.Build(w.buf[:0], id, w.rcpts[0], w.cfg.Sizes.Draw(w.r))
 	refused, err := w.send()

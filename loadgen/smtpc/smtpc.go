@@ -20,7 +20,8 @@ import (
 // we allow more for lenient servers, but bound the number of lines).
 const (
 	maxReplyLines = 100
-	ioBufBytes    = 32 << 10
+	readBufBytes  = 4 << 10
+	writeBufBytes = 16 << 10 // larger writes (the content) bypass it
 )
 
 // Error is a reply outside 2xx/3xx, or a failure of the connection.
@@ -64,8 +65,8 @@ func Dial(ctx context.Context, addr, helo string, timeout time.Duration, usePipe
 	if err != nil {
 		return nil, &Error{Stage: "CONNECT", Text: err.Error()}
 	}
-	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, ioBufBytes),
-		w: bufio.NewWriterSize(conn, ioBufBytes), timeout: timeout}
+	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, readBufBytes),
+		w: bufio.NewWriterSize(conn, writeBufBytes), timeout: timeout}
 	c.deadline()
 	if err := c.expect("GREETING", 220); err != nil {
 		conn.Close()

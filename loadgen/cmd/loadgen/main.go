@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 
 	"golang.org/x/sys/unix"
 
@@ -55,13 +56,31 @@ func usage() {
 
 // output holds the flags common to every subcommand.
 type output struct {
-	jsonPath string
-	quiet    bool
+	jsonPath   string
+	quiet      bool
+	cpuProfile string
 }
 
 func (o *output) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.jsonPath, "json", "", "write the JSON result to this file instead of stdout")
 	fs.BoolVar(&o.quiet, "q", false, "no human summary")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write loadgen's own CPU profile (go tool pprof) to this file")
+}
+
+// profile starts the CPU profile if asked; the returned func stops it.
+func (o *output) profile() (func(), error) {
+	if o.cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(o.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // progressWriter is stdout when it is a terminal (a bar is noise in a log).

@@ -46,7 +46,12 @@ func runSMTP(ctx context.Context, args []string) error {
 		defer f.Close()
 		c.IDLog = f
 	}
+	stop, err := out.profile()
+	if err != nil {
+		return err
+	}
 	res, err := load.RunSMTP(ctx, c)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -81,7 +86,12 @@ func runPOP(ctx context.Context, args []string) error {
 		defer f.Close()
 		c.IDLog = f
 	}
+	stop, err := out.profile()
+	if err != nil {
+		return err
+	}
 	res, err := load.RunPOP(ctx, c)
+	stop()
 	if err != nil {
 		return err
 	}

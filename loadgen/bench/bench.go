@@ -1,0 +1,138 @@
+// Package bench is PowerMail's reproducible benchmark suite (`make bench`,
+// `make bench-quick`): it measures the machine's limits (package limits),
+// starts real clusters on loopback with the bin/ daemons (package
+// devcluster), drives them with loadgen (package load) and writes
+// results/: one JSON file per scenario (every metric as median, min, max
+// and spread over the runs, and as a fraction of the limit that binds it),
+// machine.json, limits.json, SVG plots and summary.md.
+//
+// Scenarios (see scenarios() for the parameters of each):
+//
+//	smtp-throughput-rR-SIZE  closed loop accept rate, R = 1, 2, 3; 4 KiB, 512 KiB
+//	smtp-latency             open loop: accept latency against offered load, R=2
+//	smtp-100-rcpts           one message to 100 recipients: files, inodes, bytes
+//	pop3-retr-4k, -512k      RETR of every message: messages/s and MB/s
+//	pop3-logins              USER/PASS/STAT/QUIT sessions per second
+//	userbase-lookup          recipient lookups/s: embedded SQLite vs MariaDB
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"powermail/loadgen/limits"
+)
+
+// Options configure a suite run.
+type Options struct {
+	BinDir  string    // pplistener, powersmtp, powerpop
+	OutDir  string    // results/
+	WorkDir string    // cluster data (on the data disk); removed afterwards
+	Quick   bool      // small counts: a smoke run in CI time
+	Runs    int       // repetitions of each scenario (0: 3, or 1 when Quick)
+	Only    []string  // scenario names (prefixes) to run; empty: all
+	MySQL   string    // MariaDB DSN for userbase-lookup; empty skips it
+	Note    string    // added to machine.json (e.g. "machine shared with other jobs")
+	Log     io.Writer // progress lines
+}
+
+// env is what scenarios share during a run.
+type env struct {
+	opt     Options
+	limits  *limits.Limits
+	results map[string]*Result
+}
+
+func (e *env) logf(format string, args ...any) {
+	if e.opt.Log != nil {
+		fmt.Fprintf(e.opt.Log, time.Now().Format("15:04:05 ")+format+"\n", args...)
+	}
+}
+
+// pick returns full, or quick when the suite runs quick.
+func pick[T any](e *env, full, quick T) T {
+	if e.opt.Quick {
+		return quick
+	}
+	return full
+}
+
+// Run runs the suite and writes every file; it returns the results.
+func Run(ctx context.Context, opt Options) (map[string]*Result, error) {
+	if opt.Runs <= 0 {
+		opt.Runs = pick(&env{opt: opt}, 3, 1)
+	}
+	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(opt.WorkDir, "pmbench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	opt.WorkDir = work
+	e := &env{opt: opt, results: map[string]*Result{}}
+	if err := e.measureLimits(ctx); err != nil {
+		return nil, err
+	}
+	for _, s := range scenarios() {
+		if !e.selected(s.name) {
+			continue
+		}
+		if err := e.runScenario(ctx, s); err != nil {
+			return e.results, err
+		}
+	}
+	return e.results, e.writeSummary()
+}
+
+func (e *env) selected(name string) bool {
+	if len(e.opt.Only) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(e.opt.Only, func(p string) bool { return strings.HasPrefix(name, p) })
+}
+
+func (e *env) measureLimits(ctx context.Context) error {
+	e.logf("measuring machine limits")
+	l, err := limits.Measure(ctx, limits.Config{Dir: e.opt.WorkDir,
+		Duration: pick(e, 3*time.Second, 500*time.Millisecond),
+		Writers:  []int{1, 8}, Streams: []int{1, 8}, Conns: 8})
+	if err != nil {
+		return err
+	}
+	l.Machine.Note = e.opt.Note
+	e.limits = l
+	if err := writeJSON(filepath.Join(e.opt.OutDir, "limits.json"), l); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(e.opt.OutDir, "machine.json"), l.Machine)
+}
+
+func (e *env) runScenario(ctx context.Context, s scenario) error {
+	e.logf("scenario %s: %s", s.name, s.desc)
+	r, err := s.run(ctx, e)
+	if err != nil {
+		return fmt.Errorf("scenario %s: %w", s.name, err)
+	}
+	r.Scenario, r.Description = s.name, s.desc
+	r.Quick = e.opt.Quick
+	e.results[s.name] = r
+	e.logf("  %s", r.headline())
+	return writeJSON(filepath.Join(e.opt.OutDir, s.name+".json"), r)
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}

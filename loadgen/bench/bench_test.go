@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestQuickSmallestScenario builds the daemons, runs the quick suite's
+// smallest scenario end to end on loopback and validates what it wrote.
+func TestQuickSmallestScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	bin := t.TempDir()
+	buildDaemons(t, bin)
+	out := filepath.Join(t.TempDir(), "results")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const name = "smtp-throughput-r2-4k"
+	_, err := Run(ctx, Options{BinDir: bin, OutDir: out, WorkDir: t.TempDir(), Quick: true, Only: []string{name}})
+	require.NoError(t, err)
+
+	var r Result
+	readJSON(t, filepath.Join(out, name+".json"), &r)
+	require.Equal(t, name, r.Scenario)
+	require.Equal(t, 1, r.Runs)
+	rate := r.Metrics["msgs_per_sec"]
+	require.Greater(t, rate.Median, 0.0)
+	require.Len(t, rate.Values, 1)
+	require.Zero(t, r.Metrics["failed"].Median)
+	require.Greater(t, r.Metrics["p99_ms"].Median, 0.0)
+	require.NotEmpty(t, r.Limits, "related to a machine limit")
+	for _, l := range r.Limits {
+		require.Greater(t, l.Fraction, 0.0)
+	}
+
+	var m map[string]any
+	readJSON(t, filepath.Join(out, "machine.json"), &m)
+	require.NotZero(t, m["cpus"])
+	readJSON(t, filepath.Join(out, "limits.json"), &m)
+	require.NotEmpty(t, m["fsync_4k_create"])
+	svg, err := os.ReadFile(filepath.Join(out, "smtp-throughput.svg"))
+	require.NoError(t, err)
+	require.True(t, strings.Contains(string(svg), "<svg"))
+	md, err := os.ReadFile(filepath.Join(out, "summary.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), name)
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, v), path)
+}
+
+func buildDaemons(t *testing.T, dir string) {
+	t.Helper()
+	mod, err := exec.Command("go", "env", "GOMOD").Output()
+	require.NoError(t, err)
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./impl/cmd/...")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+}

@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"powermail/impl/devcluster"
+)
+
+// Addresses used by every scenario: mailbox i is user<i>@example.com with
+// password pass<i> (the same on the peers).
+const (
+	rcptFormat = "user%d@example.com"
+	passFormat = "pass%d"
+	// frontConnsPerIP lifts the per-client-IP session limits: every
+	// benchmark session comes from 127.0.0.1.
+	frontConnsPerIP = "1000"
+)
+
+func users(n int, withPasswords bool) []devcluster.User {
+	us := make([]devcluster.User, n)
+	for i := range us {
+		us[i].Name = fmt.Sprintf(rcptFormat, i)
+		if withPasswords {
+			us[i].Password = fmt.Sprintf(passFormat, i)
+		}
+	}
+	return us
+}
+
+// startCluster starts 3 backends at redundancy r (W = r) with n mailboxes.
+func (e *env) startCluster(ctx context.Context, name string, r, n int, withPasswords bool) (*devcluster.Cluster, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	dir := filepath.Join(e.opt.WorkDir, name)
+	c, err := devcluster.Start(ctx, devcluster.Options{BinDir: e.opt.BinDir, Dir: dir,
+		Backends: 3, Redundancy: r, WriteQuorum: r, Users: users(n, withPasswords),
+		ExtraSMTP: []string{"-max-conns-per-ip", frontConnsPerIP},
+		ExtraPOP:  []string{"-max-connections-per-ip", frontConnsPerIP}})
+	if err != nil {
+		return nil, fmt.Errorf("starting cluster (logs in %s): %w", dir, err)
+	}
+	// Let the front ends see every backend healthy before the load starts.
+	time.Sleep(2 * devcluster.HealthInterval)
+	return c, nil
+}
+
+// stopCluster stops the daemons and frees the disk.
+func stopCluster(c *devcluster.Cluster) {
+	c.Close()
+	os.RemoveAll(c.Dir())
+}
+
+// metric reads one sample of a Prometheus text exposition at addr: the
+// line of name whose labels include every "k=\"v\"" in labels.
+func metric(addr, name string, labels ...string) (float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(nil, 1<<20)
+	sum := 0.0
+	for s.Scan() {
+		line := s.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		if !hasLabels(line, labels) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, s.Err()
+}
+
+func hasLabels(line string, labels []string) bool {
+	for _, l := range labels {
+		if !strings.Contains(line, l) {
+			return false
+		}
+	}
+	return true
+}
+
+// census counts what a backend holds on disk: message files (distinct
+// inodes), directory entries naming them (links), the bytes of the
+// distinct inodes (apparent size and allocated blocks), and other files
+// (a mailbox's name file, tombstones, the lock).
+type census struct {
+	Files      int   `json:"message_files"`
+	Links      int   `json:"message_links"`
+	Bytes      int64 `json:"bytes"`
+	BlockBytes int64 `json:"block_bytes"`
+	Other      int   `json:"other_files"`
+}
+
+// isMessage matches a message file: a msgid, 44 lower-case hex digits.
+func isMessage(name string) bool {
+	if len(name) != 44 {
+		return false
+	}
+	for _, c := range name {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func takeCensus(root string) (census, error) {
+	var c census
+	seen := map[uint64]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if !isMessage(d.Name()) {
+			c.Other++
+			return nil
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		c.Links++
+		if !seen[st.Ino] {
+			seen[st.Ino] = true
+			c.Files++
+			c.Bytes += st.Size
+			c.BlockBytes += st.Blocks * 512
+		}
+		return nil
+	})
+	return c, err
+}
+
+func (c census) minus(o census) census {
+	return census{c.Files - o.Files, c.Links - o.Links, c.Bytes - o.Bytes, c.BlockBytes - o.BlockBytes, c.Other - o.Other}
+}

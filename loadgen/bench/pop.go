@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"powermail/impl/devcluster"
+	"powermail/loadgen/load"
+)
+
+// popSessions is the POP3 concurrency of every POP scenario (and of the
+// peer reference in machine-facts.md).
+const popSessions = 8
+
+func popRetr(size int) scenario {
+	name := fmt.Sprintf("pop3-retr-%dk", size>>10)
+	desc := fmt.Sprintf("POP3 RETR of every message of each mailbox (%d KiB messages, R=2, %d sessions, content verified)", size>>10, popSessions)
+	return scenario{name, desc, func(ctx context.Context, e *env) (*Result, error) {
+		users, perUser := pick(e, 40, 16), pick(e, 50, 10)
+		if size > 64<<10 {
+			users, perUser = pick(e, 16, 8), pick(e, 8, 2)
+		}
+		c, err := e.startCluster(ctx, name, 2, users, true)
+		if err != nil {
+			return nil, err
+		}
+		defer stopCluster(c)
+		if err := populate(ctx, c, users, perUser, size); err != nil {
+			return nil, err
+		}
+		if _, err := warmLogins(ctx, c, users); err != nil {
+			return nil, err
+		}
+		var samples []sample
+		var raw []any
+		for range e.opt.Runs {
+			res, err := load.RunPOP(ctx, popLoad(c, users, true))
+			if err != nil {
+				return nil, err
+			}
+			if res.Failed > 0 || res.Verify.Corrupt > 0 {
+				return nil, fmt.Errorf("POP3 run failed: errors %v, verify %+v", res.Errors, *res.Verify)
+			}
+			samples = append(samples, sample{"msgs_per_sec": res.MessagesPerSec, "mb_per_sec": res.MBPerSec,
+				"retr_p50_ms": res.RetrLatency.P50, "retr_p99_ms": res.RetrLatency.P99,
+				"loadgen_cpu_us_per_msg": res.CPU.PerMessageUs})
+			raw = append(raw, res)
+		}
+		r := aggregate(map[string]any{"redundancy": 2, "size_bytes": size, "mailboxes": users,
+			"messages_per_mailbox": perUser, "sessions": popSessions, "verify": true}, samples, raw)
+		e.bindPOP(r, size)
+		return r, nil
+	}}
+}
+
+// bindPOP relates RETR to loopback sendfile of the same file size.
+func (e *env) bindPOP(r *Result, size int) {
+	for _, s := range e.limits.Sendfile {
+		if s.FileBytes == size {
+			r.bind("msgs_per_sec", fmt.Sprintf("sendfile of %d KiB files, %d connections (requests/s)", size>>10, s.Conns), s.ReqPerSec)
+			r.bind("mb_per_sec", fmt.Sprintf("sendfile of %d KiB files, %d connections (MB/s)", size>>10, s.Conns), s.MBPerSec)
+		}
+	}
+}
+
+func popLoad(c *devcluster.Cluster, users int, retr bool) load.POPConfig {
+	return load.POPConfig{Addr: c.POPAddr, Concurrency: popSessions, Users: users,
+		UserFormat: rcptFormat, PassFormat: passFormat, Retr: retr, Verify: retr}
+}
+
+// populate delivers users*perUser messages, spread evenly, through SMTP.
+func populate(ctx context.Context, c *devcluster.Cluster, users, perUser, size int) error {
+	cfg := smtpLoad(c.SMTPAddr, size, 8, int64(users*perUser), "fill")
+	cfg.PerConn, cfg.Mailboxes.N = 50, users
+	res, err := load.RunSMTP(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if res.Failed > 0 {
+		return fmt.Errorf("populating mailboxes: %d failed: %v", res.Failed, res.Errors)
+	}
+	return nil
+}
+
+func popLogins(ctx context.Context, e *env) (*Result, error) {
+	const users = 50
+	c, err := e.startCluster(ctx, "pop3-logins", 2, users, true)
+	if err != nil {
+		return nil, err
+	}
+	defer stopCluster(c)
+	sessions := int64(pick(e, 3000, 200))
+	cold, err := warmLogins(ctx, c, users)
+	if err != nil {
+		return nil, err
+	}
+	var samples []sample
+	var raw []any
+	for range e.opt.Runs {
+		cfg := popLoad(c, users, false)
+		cfg.Sessions = sessions
+		res, err := load.RunPOP(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if res.Failed > 0 {
+			return nil, fmt.Errorf("POP3 logins failed: %v", res.Errors)
+		}
+		samples = append(samples, sample{"logins_per_sec": res.OpsPerSec, "session_p50_ms": res.Latency.P50,
+			"session_p99_ms": res.Latency.P99, "loadgen_cpu_us_per_session": res.CPU.PerMessageUs})
+		raw = append(raw, res)
+	}
+	r := aggregate(map[string]any{"redundancy": 2, "mailboxes": users, "sessions_per_run": sessions,
+		"concurrency": popSessions, "password_hash": "argon2id (default parameters)"}, samples, raw)
+	r.Notes = append(r.Notes, fmt.Sprintf("first login of each mailbox (argon2id verification, before the measured runs): %.1f logins/s, p50 %.0f ms", cold.OpsPerSec, cold.Latency.P50),
+		"each session: connect, USER, PASS, STAT (opens the merged maildrop on R backends), QUIT; the userbase remembers successful password checks (auth-cache-ttl default), as POP clients poll with the same password")
+	return r, nil
+}
+
+// warmLogins logs in to every mailbox once, so that measured runs see the
+// steady state of a POP server whose clients poll (the userbase remembers a
+// verified password for auth-cache-ttl); it returns that cold pass.
+func warmLogins(ctx context.Context, c *devcluster.Cluster, users int) (*load.Result, error) {
+	res, err := load.RunPOP(ctx, popLoad(c, users, false))
+	if err == nil && res.Failed > 0 {
+		err = fmt.Errorf("warm-up logins failed: %v", res.Errors)
+	}
+	return res, err
+}

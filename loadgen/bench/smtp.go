@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"powermail/loadgen/load"
+)
+
+func smtpThroughput(r, size int) scenario {
+	name := fmt.Sprintf("smtp-throughput-r%d-%dk", r, size>>10)
+	desc := fmt.Sprintf("closed loop SMTP accept rate, R=W=%d, %d KiB messages, one per connection", r, size>>10)
+	return scenario{name, desc, func(ctx context.Context, e *env) (*Result, error) {
+		c, err := e.startCluster(ctx, name, r, smtpMailboxes, false)
+		if err != nil {
+			return nil, err
+		}
+		defer stopCluster(c)
+		small := size <= 64<<10
+		conc := pick(e, 16, 8)
+		count := int64(pick(e, 3000, 300))
+		if !small {
+			conc, count = 8, int64(pick(e, 300, 24))
+		}
+		var samples []sample
+		var raw []any
+		for i := range e.opt.Runs {
+			cfg := smtpLoad(c.SMTPAddr, size, conc, count, fmt.Sprintf("%s-%d", name, i))
+			res, err := load.RunSMTP(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			samples = append(samples, smtpSample(res))
+			raw = append(raw, res)
+		}
+		res := aggregate(map[string]any{"redundancy": r, "write_quorum": r, "backends": 3,
+			"size_bytes": size, "concurrency": conc, "messages_per_run": count, "messages_per_conn": 1}, samples, raw)
+		e.bindSMTP(res, r, size)
+		return res, nil
+	}}
+}
+
+// bindSMTP relates the accept rate to the machine: every message is R
+// durable file creations (fsync file + fsync dir), and crosses loopback
+// R+1 times (client to powersmtp, powersmtp to each backend).
+func (e *env) bindSMTP(res *Result, r, size int) {
+	l := e.limits
+	if len(l.Fsync) > 1 {
+		res.bind("msgs_per_sec", fmt.Sprintf("fsync_4k_create 8 writers / R (%d copies per message)", r),
+			l.Fsync[1].OpsPerSec/float64(r))
+	}
+	if len(l.Loopback) > 1 {
+		res.bind("mb_per_sec", fmt.Sprintf("loopback TCP 8 streams / (R+1) (%d transfers per message)", r+1),
+			l.Loopback[1].MBPerSec/float64(r+1))
+	}
+}
