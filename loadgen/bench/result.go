@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-
-	"github.com/montanaflynn/stats"
 )
 
 // Result is one scenario's JSON file.
@@ -46,21 +44,14 @@ type sample map[string]float64
 // aggregate builds a Result from the runs' samples.
 func aggregate(params map[string]any, samples []sample, raw []any) *Result {
 	r := &Result{Params: params, Runs: len(samples), Metrics: map[string]Stat{}, Raw: raw}
+	values := map[string][]float64{}
 	for _, s := range samples {
 		for k, v := range s {
-			st := r.Metrics[k]
-			st.Values = append(st.Values, v)
-			r.Metrics[k] = st
+			values[k] = append(values[k], v)
 		}
 	}
-	for k, st := range r.Metrics {
-		st.Median, _ = stats.Median(st.Values)
-		st.Min, _ = stats.Min(st.Values)
-		st.Max, _ = stats.Max(st.Values)
-		if st.Median != 0 {
-			st.SpreadPct = 100 * (st.Max - st.Min) / st.Median
-		}
-		r.Metrics[k] = st
+	for k, v := range values {
+		r.Metrics[k] = statOf(v)
 	}
 	return r
 }

@@ -3,6 +3,7 @@
 // `make bench-quick` call it after building bin/.
 //
 //	pmbench -bin bin -out results [-quick] [-runs 3] [-only smtp-,pop3-]
+//	pmbench -bin bin -out results -peers-smtp 127.0.0.1:2526   # loadgen/peers/bench-peers.sh
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 func main() {
 	var opt bench.Options
 	var only string
+	var peer bench.Peer
 	flag.StringVar(&opt.BinDir, "bin", "bin", "directory of pplistener, powersmtp, powerpop")
 	flag.StringVar(&opt.OutDir, "out", "results", "directory for the results")
 	flag.StringVar(&opt.WorkDir, "work", os.TempDir(), "directory on the data disk for the clusters' data (removed after)")
@@ -27,6 +29,9 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated scenario name prefixes to run")
 	flag.StringVar(&opt.MySQL, "mysql-dsn", "", "MariaDB DSN for userbase-lookup (empty: skip MariaDB)")
 	flag.StringVar(&opt.Note, "note", "", "note stored in machine.json (e.g. other jobs were running)")
+	flag.StringVar(&peer.SMTP, "peers-smtp", "", "peer mode: Postfix address; compare with a fresh cluster and write peers.json")
+	flag.StringVar(&peer.POP, "peers-pop", "127.0.0.1:1111", "peer mode: Dovecot POP3 address")
+	flag.StringVar(&peer.Maildir, "peers-maildir", "/var/lib/pmbench/vmail", "peer mode: Postfix virtual_mailbox_base")
 	flag.Parse()
 	if only != "" {
 		opt.Only = strings.Split(only, ",")
@@ -34,7 +39,13 @@ func main() {
 	opt.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if _, err := bench.Run(ctx, opt); err != nil {
+	var err error
+	if peer.SMTP != "" {
+		err = bench.RunPeers(ctx, opt, peer)
+	} else {
+		_, err = bench.Run(ctx, opt)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pmbench:", err)
 		os.Exit(1)
 	}
