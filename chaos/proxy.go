@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // ProxyMode is what the fault proxy does with traffic.
@@ -113,7 +112,3 @@ func (p *Proxy) handle(c net.Conn) {
 		tc.SetLinger(0) // close with RST, as a broken middlebox would
 	}
 }
-
-// blackholeGrace is how long after a mode switch the old connections may
-// still be closing.
-const blackholeGrace = 100 * time.Millisecond

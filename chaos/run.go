@@ -95,6 +95,7 @@ func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken str
 	defer c.close()
 	tctx, stop := context.WithTimeout(ctx, time.Duration(ep.DurationMs)*time.Millisecond)
 	defer stop()
+	refusedBefore := h.refusals()
 	done := make(chan struct{})
 	go func() { h.run(tctx, c.SMTPAddr, c.POPAddr, rng); close(done) }()
 	begin := time.Now()
@@ -116,7 +117,7 @@ func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken str
 	}
 	watchFronts(tctx, c, stop)
 	<-done
-	markFrontFaults(ep, c)
+	markFrontFaults(ep, c, h.refusals() > refusedBefore)
 	return nil
 }
 
@@ -133,7 +134,10 @@ func watchFronts(ctx context.Context, c *cluster, stop func()) {
 	}
 }
 
-func markFrontFaults(ep *Epoch, c *cluster) {
+// markFrontFaults records which front-end faults took effect: a crash
+// fired when the process is gone; a userbase outage when some mail got
+// a 4xx (it must never be a 5xx: the checker counts those).
+func markFrontFaults(ep *Epoch, c *cluster, refused bool) {
 	for i := range ep.Faults {
 		f := &ep.Faults[i]
 		switch f.Class {
@@ -142,7 +146,7 @@ func markFrontFaults(ep *Epoch, c *cluster) {
 		case POPCrash:
 			f.Fired = c.POP().Exited()
 		case UserbaseDown:
-			f.Fired = true
+			f.Fired = refused
 		}
 	}
 }
@@ -161,15 +165,52 @@ func finalRead(ctx context.Context, opt devcluster.Options) ([]Copy, int, error)
 		ents, _ := os.ReadDir(filepath.Join(b.Root, "tmp"))
 		tmp += len(ents)
 	}
-	var copies []Copy
-	for _, u := range opt.Users {
-		cps, err := readMailbox(dc.POPAddr, u)
+	// A backend not yet seen healthy by powerpop would hide its messages:
+	// read until two reads agree.
+	var prev []Copy
+	for attempt := 0; attempt < maxFinalReads; attempt++ {
+		copies, err := readAll(dc.POPAddr, opt.Users)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", u.Name, err)
+			return nil, 0, err
+		}
+		if attempt > 0 && sameCopies(prev, copies) {
+			return copies, tmp, nil
+		}
+		prev = copies
+		time.Sleep(settle)
+	}
+	return nil, 0, fmt.Errorf("final read: no two of %d reads agree", maxFinalReads)
+}
+
+// maxFinalReads bounds the reads of finalRead.
+const maxFinalReads = 4
+
+func readAll(addr string, users []devcluster.User) ([]Copy, error) {
+	var copies []Copy
+	for _, u := range users {
+		cps, err := readMailbox(addr, u)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", u.Name, err)
 		}
 		copies = append(copies, cps...)
 	}
-	return copies, tmp, nil
+	return copies, nil
+}
+
+func sameCopies(a, b []Copy) bool {
+	count := map[string]int{}
+	for _, c := range a {
+		count[c.Box+" "+c.UID]++
+	}
+	for _, c := range b {
+		count[c.Box+" "+c.UID]--
+	}
+	for _, n := range count {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // readMailbox retrieves every message of u without deleting any.

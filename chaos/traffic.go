@@ -20,6 +20,7 @@ const (
 	maxDeletes      = 2
 	twoRcptPercent  = 25
 	maxRecordedErrs = 200
+	failPause       = 20 * time.Millisecond
 )
 
 // history is everything the clients did, for the checker.
@@ -48,7 +49,7 @@ func (h *history) addDeletes(ds []DeleteRecord) {
 }
 
 // send delivers one new message; its content depends only on seed and n.
-func (h *history) send(addr string, pick *rand.Rand) {
+func (h *history) send(addr string, pick *rand.Rand) Outcome {
 	n := h.next.Add(1)
 	rng := rand.New(rand.NewPCG(h.seed, uint64(n)))
 	rcpts := []string{h.users[pick.IntN(len(h.users))].Name}
@@ -62,6 +63,20 @@ func (h *history) send(addr string, pick *rand.Rand) {
 	res := sendSMTP(addr, rcpts, m)
 	h.addSend(SendRecord{ID: m.ID, Boxes: rcpts, Outcome: res.Outcome, Code: res.Code, Err: res.Err,
 		LatencyMs: float64(time.Since(start).Microseconds()) / 1000, fp: fingerprintOf(m.Wire)})
+	return res.Outcome
+}
+
+// refusals counts the sends so far answered with a 4xx code.
+func (h *history) refusals() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, s := range h.sends {
+		if s.Code >= 400 && s.Code < 500 {
+			n++
+		}
+	}
+	return n
 }
 
 // run drives senders and the deleter until ctx ends.
@@ -71,7 +86,9 @@ func (h *history) run(ctx context.Context, smtpAddr, popAddr string, rng *rand.R
 		pick := rand.New(rand.NewPCG(rng.Uint64(), uint64(i)))
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				h.send(smtpAddr, pick)
+				if h.send(smtpAddr, pick) != OK {
+					sleep(ctx, failPause) // a refusing cluster is not a reason to spin
+				}
 			}
 		})
 	}
