@@ -29,9 +29,19 @@ func (f *fakeMail) count() (msgs int) {
 }
 
 func TestSMTPClosedLoopCounts(t *testing.T) {
+	for _, noPipe := range []bool{false, true} {
+		t.Run(map[bool]string{false: "pipelined", true: "lockstep"}[noPipe], func(t *testing.T) {
+			testClosedLoopCounts(t, noPipe)
+		})
+	}
+}
+
+func testClosedLoopCounts(t *testing.T, noPipelining bool) {
 	f := newFake()
 	addr := f.serve(t, f.smtp)
-	res, err := RunSMTP(context.Background(), smtpConfig(addr))
+	cfg := smtpConfig(addr)
+	cfg.NoPipeline = noPipelining
+	res, err := RunSMTP(context.Background(), cfg)
 	require.NoError(t, err)
 	require.Equal(t, "smtp-closed", res.Mode)
 	require.EqualValues(t, 200, res.Ops)

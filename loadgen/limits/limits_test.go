@@ -1,0 +1,28 @@
+package limits
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMeasureSmall(t *testing.T) {
+	l, err := Measure(context.Background(), Config{Dir: t.TempDir(), Duration: 100 * time.Millisecond,
+		Writers: []int{1, 2}, Streams: []int{1}, Conns: 2})
+	require.NoError(t, err)
+	require.Empty(t, l.Errors)
+	require.Len(t, l.Fsync, 2)
+	for _, r := range l.Fsync {
+		require.Greater(t, r.OpsPerSec, 0.0)
+	}
+	require.Greater(t, l.Loopback[0].MBPerSec, 0.0)
+	require.Len(t, l.Sendfile, 2)
+	for _, s := range l.Sendfile {
+		require.Greater(t, s.ReqPerSec, 0.0)
+		require.InDelta(t, s.ReqPerSec*float64(s.FileBytes)/1e6, s.MBPerSec, 1e-6)
+	}
+	require.NotZero(t, l.Machine.CPUs)
+	require.NotEmpty(t, l.Machine.FSType)
+}
