@@ -39,7 +39,7 @@ const (
 var BackendPhases = []string{
 	fpStore + "beforeFsync",          // P3 written, not fsynced
 	fpStore + "beforeLink",           // P4 fsynced, not linked
-	fpStore + "afterLink",            // P4 between two links
+	fpStore + "betweenLinks",         // P4 between two links
 	fpStore + "beforeDirSync",        // P5 linked, directory not fsynced
 	fpListener + "beforeCommitReply", // P6 committed, not acknowledged
 }

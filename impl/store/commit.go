@@ -106,7 +106,7 @@ func (s *Store) linkAll(id msgid.ID, src string, fresh bool, boxes []mailbox.Nam
 			s.messages.Add(1)
 		}
 	}()
-	for _, b := range boxes {
+	for k, b := range boxes {
 		box, err := s.ensureBox(b)
 		if err != nil {
 			return nil, err
@@ -118,7 +118,7 @@ func (s *Store) linkAll(id msgid.ID, src string, fresh bool, boxes []mailbox.Nam
 		switch {
 		case err == nil:
 			linked++
-			failAfterLink()
+			failBetweenLinks(k < len(boxes)-1)
 		case !errors.Is(err, fs.ErrExist):
 			return nil, noSpace(fmt.Errorf("store: commit %s: %w", id, err))
 		}

@@ -17,9 +17,14 @@ func failBeforeLink() {
 	failpoint.Inject("beforeLink", func(val failpoint.Value) { fault.Crash(val) })
 }
 
-// failAfterLink: P4, between two links of a message to several mailboxes.
-func failAfterLink() {
-	failpoint.Inject("afterLink", func(val failpoint.Value) { fault.Crash(val) })
+// failBetweenLinks: P4, after a link of a message to several mailboxes
+// when more links are to come.
+func failBetweenLinks(more bool) {
+	failpoint.Inject("betweenLinks", func(val failpoint.Value) {
+		if more {
+			fault.Crash(val)
+		}
+	})
 }
 
 // failBeforeDirSync: P5, linked, but the directories are not yet fsynced.
