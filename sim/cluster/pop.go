@@ -8,7 +8,7 @@ import "powermail/sim/policy"
 // complete; mail arriving in between belongs to the next session, as with a
 // real maildrop snapshot.
 func (s *Sim) login() {
-	m := s.gen.Mailbox()
+	m := s.gen.AnyMailbox()
 	mb := s.mboxes[m]
 	var entries int
 	var mem *policy.Memory

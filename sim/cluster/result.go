@@ -38,6 +38,7 @@ type Result struct {
 	// Storage balance: max/mean over backends of bytes written (all the
 	// mail a backend received) and of bytes stored at the end.
 	WrittenMaxMean float64 `json:"written_max_over_mean"`
+	FilesMaxMean   float64 `json:"files_max_over_mean"` // copies written: placement alone, without the size tail
 	StoredMaxMean  float64 `json:"stored_max_over_mean"`
 	StoredGiB      float64 `json:"stored_gib"`
 	UtilMean       float64 `json:"backend_util_mean"`
@@ -45,13 +46,16 @@ type Result struct {
 	// CapacityMsgS is the offered SMTP rate at which the busiest backend
 	// would reach 100% (logins scaled in proportion): the cluster's
 	// throughput limit under this mix of work.
-	CapacityMsgS float64  `json:"capacity_msg_per_sec"`
-	Crashes      int64    `json:"crashes"`
-	DiskLosses   int64    `json:"disk_losses"`
-	LostMessages int64    `json:"lost_acknowledged_messages"`
-	Repaired     int64    `json:"repaired_copies"`
-	Samples      []Sample `json:"samples,omitempty"`
-	Run          RunCost  `json:"run"`
+	CapacityMsgS float64 `json:"capacity_msg_per_sec"`
+	// CapacitySpreadMsgS is the same with the load spread perfectly (mean
+	// utilisation): what the cluster could do if no backend were hotter.
+	CapacitySpreadMsgS float64  `json:"capacity_spread_msg_per_sec"`
+	Crashes            int64    `json:"crashes"`
+	DiskLosses         int64    `json:"disk_losses"`
+	LostMessages       int64    `json:"lost_acknowledged_messages"`
+	Repaired           int64    `json:"repaired_copies"`
+	Samples            []Sample `json:"samples,omitempty"`
+	Run                RunCost  `json:"run"`
 }
 
 // RunCost is what the run cost on this machine (not deterministic).
@@ -92,8 +96,10 @@ func (s *Sim) result(events int64, wall time.Duration) Result {
 }
 
 func (s *Sim) balance(r *Result) {
-	var wSum, wMax, sSum, sMax float64
+	var wSum, wMax, sSum, sMax, fSum, fMax float64
 	for _, b := range s.bks {
+		fSum += float64(b.files)
+		fMax = math.Max(fMax, float64(b.files))
 		wSum += b.writtenKiB
 		wMax = math.Max(wMax, b.writtenKiB)
 		sSum += b.storedKiB
@@ -102,6 +108,9 @@ func (s *Sim) balance(r *Result) {
 	n := float64(len(s.bks))
 	if wSum > 0 {
 		r.WrittenMaxMean = wMax / (wSum / n)
+	}
+	if fSum > 0 {
+		r.FilesMaxMean = fMax / (fSum / n)
 	}
 	if sSum > 0 {
 		r.StoredMaxMean = sMax / (sSum / n)
@@ -129,5 +138,6 @@ func (s *Sim) utilisation(r *Result) {
 	r.UtilMax = worst
 	if worst > 0 && s.cfg.Sessions == 0 {
 		r.CapacityMsgS = s.cfg.SMTPRate / worst
+		r.CapacitySpreadMsgS = s.cfg.SMTPRate / r.UtilMean
 	}
 }

@@ -66,20 +66,29 @@ type Params struct {
 const hoursPerYear = 365.25 * 24
 
 // PerMessageAnnual is the probability that a given acknowledged message is
-// lost within a year, with its copies in distinct groups (R <= groups). A
-// message with k copies is lost when one copy fails while the other k-1 are
-// all failed and not yet repaired: rate k*lambda*(lambda*T)^(k-1), each copy
-// being in repair a fraction lambda*T of the time, independently because the
-// copies are in distinct groups (valid while lambda*T << 1). A copy fails
-// with its disk or its group: lambda = AFR + GroupAFR. Degraded messages add
-// the chance that all W of their copies fail within their window.
+// lost within a year, with its copies in distinct groups (R <= groups). Each
+// copy alternates between up (failing at rate lambda) and in repair (for T),
+// independently of the others because they are in distinct groups: it is in
+// repair a fraction u = lambda*T/(1+lambda*T) of the time. A message with k
+// copies is lost when an up copy fails while the other k-1 are in repair:
+// rate k*lambda*(1-u)*u^(k-1), about k*lambda*(lambda*T)^(k-1) (valid while
+// the result is << 1). A copy fails with its disk or its group: lambda =
+// AFR + GroupAFR. Degraded messages add the chance that all W of their
+// copies fail within their window.
 func PerMessageAnnual(p Params) float64 {
 	lambda := p.AFR + p.GroupAFR
 	t := p.RepairHours / hoursPerYear
-	full := float64(p.R) * lambda * math.Pow(lambda*t, float64(p.R-1))
+	full := lossRate(p.R, lambda, t)
 	td := p.DegradedHours / hoursPerYear
 	degraded := math.Pow(lambda*td, float64(p.W)) + float64(p.W)*lambda*td*math.Pow(lambda*t, float64(p.W-1))
 	return (1-p.DegradedFrac)*full + p.DegradedFrac*math.Min(1, degraded)
+}
+
+// lossRate is k*lambda*(1-u)*u^(k-1) with u the fraction of time a copy is
+// in repair.
+func lossRate(k int, lambda, repairYears float64) float64 {
+	u := lambda * repairYears / (1 + lambda*repairYears)
+	return float64(k) * lambda * (1 - u) * math.Pow(u, float64(k-1))
 }
 
 // ClusterAnyLossAnnual is the probability that a cluster of n backends loses
@@ -90,7 +99,8 @@ func PerMessageAnnual(p Params) float64 {
 func ClusterAnyLossAnnual(n int, p Params) float64 {
 	lambda := p.AFR + p.GroupAFR
 	t := p.RepairHours / hoursPerYear
-	rate := float64(n) * lambda * Binom(n-1, p.R-1) * math.Pow(lambda*t, float64(p.R-1))
+	u := lambda * t / (1 + lambda*t)
+	rate := float64(n) * lambda * (1 - u) * Binom(n-1, p.R-1) * math.Pow(u, float64(p.R-1))
 	return 1 - math.Exp(-rate)
 }
 

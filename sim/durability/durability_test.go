@@ -61,7 +61,7 @@ func TestYearsSimMatchesClosedForm(t *testing.T) {
 		r     int
 		lt    float64 // lambda * T
 		years float64
-	}{{2, 0.01, 2e5}, {3, 0.03, 2e5}} {
+	}{{2, 0.01, 2e5}, {3, 0.03, 2e5}, {3, 0.1, 5e4}} {
 		p := Params{R: c.r, W: c.r, AFR: 1, RepairHours: c.lt * hoursPerYear}
 		got, err := YearsSim(Layout(6, 3), p, c.years, 9)
 		if err != nil {

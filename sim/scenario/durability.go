@@ -16,7 +16,7 @@ const (
 	durCrashPerYear = 2
 	durCrashDownMin = 10
 	claimMessages   = 100000
-	claimTrials     = 1000
+	claimTrials     = 4000
 )
 
 var (
@@ -149,13 +149,13 @@ type ValidRow struct {
 // durValidation runs at failure rates high enough to measure in seconds
 // (lambda*T from 0.5% to 5%).
 func durValidation(o Options) ([]ValidRow, error) {
-	years := 2e5
+	years := 4e5
 	if o.Quick {
-		years = 5e4
+		years = 1e5
 	}
 	var rows []ValidRow
 	for _, c := range []struct {
-		n, g, r int
+		n, g, r       int
 		afr, gafr, lt float64
 	}{{6, 3, 2, 1, 0, 0.005}, {6, 3, 2, 1, 0, 0.02}, {6, 3, 3, 1, 0, 0.02}, {6, 3, 3, 1, 0, 0.05},
 		{12, 4, 3, 1, 0, 0.03}, {12, 4, 2, 0.5, 0.5, 0.02}, {9, 3, 3, 0.5, 0.5, 0.05}} {

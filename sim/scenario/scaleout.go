@@ -14,6 +14,7 @@ const (
 	secPerDay           = 86400
 	scaleGroups         = 10 // failure domains (racks)
 	maxPointSec         = 3600
+	minRendezvousSec    = 30
 )
 
 var (
@@ -31,11 +32,13 @@ type ScalePoint struct {
 	SimulatedSec       float64 `json:"simulated_sec"`
 	Delivered          int64   `json:"delivered"`
 	CapacityMsgS       float64 `json:"capacity_msgs_per_sec"`
+	CapacitySpreadMsgS float64 `json:"capacity_spread_msgs_per_sec"`
 	CapacityMailboxes  float64 `json:"capacity_mailboxes"` // mailboxes served at this traffic before the busiest backend saturates
 	UtilMax            float64 `json:"backend_util_max"`
 	UtilMean           float64 `json:"backend_util_mean"`
 	ContactedPerLogin  float64 `json:"backends_contacted_per_login"`
 	WrittenMaxOverMean float64 `json:"written_max_over_mean"`
+	FilesMaxOverMean   float64 `json:"files_max_over_mean"`
 	StoredMaxOverMean  float64 `json:"stored_max_over_mean"`
 	FilesPerMessage    float64 `json:"files_per_message"`
 	CopiesPerMessage   float64 `json:"copies_per_message"`
@@ -59,13 +62,17 @@ func ScaleOut(o Options) error {
 			}
 		}
 	}
+	skewed, err := skewRuns(o)
+	if err != nil {
+		return err
+	}
 	growth, err := growthRuns(o)
 	if err != nil {
 		return err
 	}
 	out := map[string]any{"scenario": "scale-out", "model": scaleNote(o), "r": 2, "w": 2,
 		"msgs_per_mailbox_day": msgsPerMailboxDay, "logins_per_mailbox_day": loginsPerMailboxDay,
-		"groups": scaleGroups, "points": points, "growth": growth}
+		"groups": scaleGroups, "points": points, "zipf_s": skewZipfS, "skewed": skewed, "growth": growth}
 	if err := writeJSON(o.OutDir, "scale-out", out); err != nil {
 		return err
 	}
@@ -73,10 +80,10 @@ func ScaleOut(o Options) error {
 }
 
 func scaleNote(o Options) string {
-	return fmt.Sprintf("each point simulates %d messages (at most %d s) of open-loop traffic; capacity is the offered rate "+
+	return fmt.Sprintf("each point simulates %d messages (at most %d s; rendezvous at least %d s) of open-loop traffic; capacity is the offered rate "+
 		"divided by the busiest backend's utilisation (logins scaled in proportion); a PowerMail login charges a LIST "+
 		"to every backend, a rendezvous login to the mailbox's backends; backends are 2-core hosts with the calibrated costs",
-		o.Budget, maxPointSec)
+		o.Budget, maxPointSec, minRendezvousSec)
 }
 
 func scaleConfig(o Options, pol string, n int, m uint64) cluster.Config {
@@ -86,21 +93,57 @@ func scaleConfig(o Options, pol string, n int, m uint64) cluster.Config {
 	c.SMTPRate = float64(m) * msgsPerMailboxDay / secPerDay
 	c.LoginRate = float64(m) * loginsPerMailboxDay / secPerDay
 	c.Duration = min(maxPointSec, float64(o.Budget)/c.SMTPRate)
+	if pol == "rendezvous" {
+		// No placement.Choose: cheap enough for a window long enough that
+		// the busiest backend is not decided by one huge message.
+		c.Duration = max(c.Duration, minRendezvousSec)
+	}
 	c.Costs.NetRTTMs, c.Costs.NetGbitPerSec = 0.1, 10 // a data-centre LAN, not loopback
 	return c
 }
 
 func scalePoint(o Options, pol string, n int, m uint64) (ScalePoint, error) {
-	c := scaleConfig(o, pol, n, m)
+	return runPoint(scaleConfig(o, pol, n, m))
+}
+
+// Skewed popularity: mailboxes drawn Zipf(s) instead of uniformly, for
+// recipients and for logins alike (loadgen's -zipf). Per-mailbox placement
+// puts a popular mailbox's whole load on its R backends.
+const (
+	skewZipfS     = 1.1
+	skewMailboxes = 1e7
+)
+
+var skewBackends = []int{10, 100, 1000}
+
+func skewRuns(o Options) ([]ScalePoint, error) {
+	var out []ScalePoint
+	for _, pol := range scalePolicies {
+		for _, n := range skewBackends {
+			c := scaleConfig(o, pol, n, skewMailboxes)
+			c.Mix.ZipfS = skewZipfS
+			p, err := runPoint(c)
+			if err != nil {
+				return nil, err
+			}
+			o.logf("skewed %s N=%d: capacity %.0f msg/s, files balance %.2f", pol, n, p.CapacityMsgS, p.FilesMaxOverMean)
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func runPoint(c cluster.Config) (ScalePoint, error) {
+	pol, n, m := c.Policy, c.Backends, c.Mailboxes
 	s, err := cluster.New(c)
 	if err != nil {
 		return ScalePoint{}, err
 	}
 	r := s.Run()
 	return ScalePoint{Policy: pol, Backends: n, Mailboxes: m, OfferedMsgS: c.SMTPRate, SimulatedSec: c.Duration,
-		Delivered: r.Delivered, CapacityMsgS: r.CapacityMsgS, CapacityMailboxes: float64(m) * r.CapacityMsgS / c.SMTPRate,
+		Delivered: r.Delivered, CapacityMsgS: r.CapacityMsgS, CapacitySpreadMsgS: r.CapacitySpreadMsgS, CapacityMailboxes: float64(m) * r.CapacityMsgS / c.SMTPRate,
 		UtilMax: r.UtilMax, UtilMean: r.UtilMean, ContactedPerLogin: r.ContactedMean,
-		WrittenMaxOverMean: r.WrittenMaxMean, StoredMaxOverMean: r.StoredMaxMean,
+		WrittenMaxOverMean: r.WrittenMaxMean, FilesMaxOverMean: r.FilesMaxMean, StoredMaxOverMean: r.StoredMaxMean,
 		FilesPerMessage: r.FilesPerMessage, CopiesPerMessage: r.CopiesPerMsg, WallSec: r.Run.WallSec}, nil
 }
 
@@ -145,7 +188,7 @@ func scaleCharts(o Options, points []ScalePoint, growth []GrowthRun) error {
 			XLabel: "backends", YLabel: "messages/s at saturation", LogX: true, LogY: true},
 		"scale-out-contacted": {Title: "Backends contacted per POP3 login", XLabel: "backends",
 			YLabel: "backends per login", LogX: true, LogY: true},
-		"scale-out-balance": {Title: "Storage balance (bytes written, max/mean)", XLabel: "backends",
+		"scale-out-balance": {Title: "Storage balance (copies written per backend, max/mean)", XLabel: "backends",
 			YLabel: "max / mean", LogX: true},
 	}
 	for _, pol := range scalePolicies {
@@ -158,7 +201,7 @@ func scaleCharts(o Options, points []ScalePoint, growth []GrowthRun) error {
 					x := float64(p.Backends)
 					cap.X, cap.Y = append(cap.X, x), append(cap.Y, p.CapacityMsgS)
 					cont.X, cont.Y = append(cont.X, x), append(cont.Y, p.ContactedPerLogin)
-					bal.X, bal.Y = append(bal.X, x), append(bal.Y, p.WrittenMaxOverMean)
+					bal.X, bal.Y = append(bal.X, x), append(bal.Y, p.FilesMaxOverMean)
 				}
 			}
 			for k, s := range map[string]series{"scale-out-capacity": cap, "scale-out-contacted": cont, "scale-out-balance": bal} {

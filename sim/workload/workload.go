@@ -88,6 +88,10 @@ func (g *Gen) Mailbox() uint32 {
 	return uint32(g.rng.Uint64N(g.n))
 }
 
+// AnyMailbox draws a mailbox uniformly, whatever the mix's popularity: POP3
+// clients poll on a timer, not in proportion to the mail they get.
+func (g *Gen) AnyMailbox() uint32 { return uint32(g.rng.Uint64N(g.n)) }
+
 // Exp draws an exponential interval with the given mean: the gap between
 // Poisson arrivals.
 func (g *Gen) Exp(mean float64) float64 { return g.rng.ExpFloat64() * mean }
