@@ -10,7 +10,7 @@ all: build
 ## build: every daemon and tool into bin/ (release build: no failpoints)
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./impl/cmd/... ./loadgen/cmd/...
+	$(GO) build -o $(BIN)/ ./impl/cmd/... ./loadgen/cmd/... ./sim/cmd/...
 
 ## test: vet, formatting, and every test of the module
 test: check-stash fmt-check vet
@@ -74,3 +74,20 @@ bench-quick: build
 ## bench-peers: Postfix + Dovecot from Debian packages on ports 2526/1111, same loadgen scenarios; ratios in results/peers.json (root; not in CI)
 bench-peers: build
 	loadgen/peers/bench-peers.sh
+
+## sim: every simulation scenario (sim/) into results/sim/: calibration, durability, scale-out, speed (1 simulated hour) (~10 min)
+# SIM_BUDGET is the number of messages simulated per scale-out point.
+SIM_BUDGET ?= 20000
+# sim/ is also a directory: without .PHONY make would call the target up to date.
+.PHONY: sim sim-day
+sim:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./sim/cmd/...
+	$(BIN)/sim -scenario all -out results/sim -budget $(SIM_BUDGET)
+
+## sim-day: the speed run in full: 1,000 backends, 10^7 mailboxes, one simulated day per policy (< 10 min each)
+sim-day:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./sim/cmd/...
+	$(BIN)/sim -scenario speed -full -policy powermail -out results/sim
+	$(BIN)/sim -scenario speed -full -policy rendezvous -out results/sim
