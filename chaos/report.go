@@ -97,6 +97,9 @@ func (r *Report) Summary(w io.Writer) {
 		fmt.Fprintf(w, "  fault %-13s %-50s backend %2d at %5d ms for %5d ms fired=%v %s\n",
 			f.Class, f.Phase, f.Target, f.AtMs, f.ForMs, f.Fired, f.Err)
 	}
+	if r.Config.Expect != "" {
+		fmt.Fprintf(w, "  cell expectation: %s\n", r.Config.Expect)
+	}
 	if len(r.Expected) > 0 {
 		fmt.Fprintf(w, "  expected for this configuration: %s\n", strings.Join(r.Expected, ", "))
 	}

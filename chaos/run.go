@@ -27,6 +27,7 @@ type Config struct {
 	Epochs       []Epoch `json:"epochs"`
 	MayLose      bool    `json:"may_lose"` // expected: acknowledged mail may be lost (W=1 and a lost disk)
 	MayResurrect bool    `json:"may_resurrect"`
+	Expect       string  `json:"expect,omitempty"` // the outcome this configuration allows, in words
 	// Broken is extra GO_FAILPOINTS for the front ends in every epoch: a
 	// deliberately broken build, for the checker's own test.
 	Broken string `json:"broken,omitempty"`

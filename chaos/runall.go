@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // RunAll plays every configuration, writes each report and a summary
@@ -35,9 +36,37 @@ func RunAll(ctx context.Context, cfgs []Config, out string, w io.Writer) ([]*Rep
 			os.RemoveAll(cfg.Dir) // a failing run's data stays for a look
 		}
 	}
+	if err := writeTable(filepath.Join(out, "table.md"), reports); err != nil {
+		return reports, err
+	}
 	b, err := json.MarshalIndent(reports, "", "  ")
 	if err != nil {
 		return reports, err
 	}
 	return reports, os.WriteFile(filepath.Join(out, "summary.json"), b, 0o644)
+}
+
+// writeTable writes one Markdown row per run: the matrix at a glance.
+func writeTable(path string, reports []*Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintln(f, "| run | R | W | fault fired | acked | failed | info | lost | dup | phantom | resurrected | orphans (unlogged) | tmp left | p99 ms | verdict | expected |")
+	fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range reports {
+		c, fired := r.Counts, true
+		for _, flt := range allFaults(r.Config) {
+			fired = fired && flt.Fired
+		}
+		verdict := "PASS"
+		if !r.Pass {
+			verdict = "FAIL: " + strings.Join(r.Violations, " ")
+		}
+		fmt.Fprintf(f, "| %s | %d | %d | %v | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %.0f | %s | %s |\n",
+			r.Config.Name, r.Config.R, r.Config.W, fired, c.Acked, c.Failed, c.Info, c.Lost, c.Duplicated,
+			c.Phantom, c.Resurrected, c.OrphansAfterFail, c.OrphansUnlogged, c.TmpLeft, r.Latency.P99, verdict, r.Config.Expect)
+	}
+	return nil
 }
