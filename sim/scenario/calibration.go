@@ -54,8 +54,10 @@ func Calibration(o Options) error {
 	out := map[string]any{"scenario": "calibration", "calibration_source": o.Costs.Source,
 		"calibration_inputs": o.Costs, "model": calibModelNote}
 	var points []CalibPoint
+	measured := map[int]*Measured{}
 	for _, r := range []int{1, 2, 3} {
 		m := readMeasured(filepath.Dir(o.OutDir), r)
+		measured[r] = m
 		sessions := calibSessions
 		if m != nil && m.Sessions > 0 {
 			sessions = m.Sessions
@@ -68,6 +70,15 @@ func Calibration(o Options) error {
 		o.logf("calibration R=%d sessions=%d: %.0f msg/s predicted, p50 %.2f ms", r, sessions, res.ThroughputMsgS, res.Deliver.P50Ms)
 	}
 	out["points"] = points
+	var fits []Fit
+	if lim := readLimits(filepath.Dir(o.OutDir)); lim != nil {
+		var err error
+		if fits, err = leaveOneOut(o, measured, lim); err != nil {
+			return err
+		}
+		out["limits"], out["leave_one_out"] = lim, fits
+		out["leave_one_out_note"] = looNote
+	}
 	sweep, err := calibSweep(o)
 	if err != nil {
 		return err
@@ -76,8 +87,13 @@ func Calibration(o Options) error {
 	if err := writeJSON(o.OutDir, "calibration", out); err != nil {
 		return err
 	}
-	return calibChart(o, sweep, points)
+	return calibChart(o, fits, points)
 }
+
+const looNote = "a priori costs (calib.json) describe an idle machine; the benchmark ran on a shared one. The fit " +
+	"takes the measured accept rates of two replica counts, solves cores/X(R) = a + R*b for the CPU per message (a) and " +
+	"per replica (b), runs the model with them and predicts the third replica count: an out-of-sample check. Flush " +
+	"latency comes from limits.json of the same run."
 
 const calibModelNote = "one host station with host_cpus servers shared by the 3 backends and the SMTP front end (and loadgen); " +
 	"a message costs smtp_cpu_ms on it, then each replica write_cpu_ms (+ per KiB) on it and write_flush_ms of device latency; " +
@@ -168,23 +184,24 @@ func calibSweep(o Options) ([]SweepPoint, error) {
 	return out, nil
 }
 
-func calibChart(o Options, sweep []SweepPoint, points []CalibPoint) error {
-	pred := series{Name: "predicted R=2"}
-	for _, p := range sweep {
-		pred.X = append(pred.X, float64(p.Sessions))
-		pred.Y = append(pred.Y, p.MsgPerSec)
-	}
-	c := chart{Title: "Calibration: SMTP accept rate, 3 backends, 4 KiB", XLabel: "concurrent SMTP sessions",
-		YLabel: "messages/s", LogX: true, Lines: []series{pred}}
-	meas := series{Name: "measured (results/)"}
+func calibChart(o Options, fits []Fit, points []CalibPoint) error {
+	c := chart{Title: "Calibration: SMTP accept rate, 3 backends on one host, 4 KiB, closed loop",
+		XLabel: "replicas R (= W)", YLabel: "messages/s", LogY: true}
+	prior, meas, loo := series{Name: "model, a-priori costs (idle machine)"}, series{Name: "measured (results/)"},
+		series{Name: "model, fitted on the other two R"}
 	for _, p := range points {
-		if p.Measured != nil && p.R == 2 {
-			meas.X = append(meas.X, float64(p.Sessions))
-			meas.Y = append(meas.Y, p.Measured.MsgPerSec)
+		prior.X, prior.Y = append(prior.X, float64(p.R)), append(prior.Y, p.MsgPerSec)
+		if p.Measured != nil {
+			meas.X, meas.Y = append(meas.X, float64(p.R)), append(meas.Y, p.Measured.MsgPerSec)
 		}
 	}
-	if len(meas.X) > 0 {
-		c.Lines = append(c.Lines, meas)
+	for _, f := range fits {
+		loo.X, loo.Y = append(loo.X, float64(f.PredictR)), append(loo.Y, f.Predicted)
+	}
+	for _, s := range []series{prior, meas, loo} {
+		if len(s.X) > 0 {
+			c.Lines = append(c.Lines, s)
+		}
 	}
 	return c.save(o.OutDir, "calibration")
 }
