@@ -27,7 +27,7 @@ type Result struct {
 	// Ops: accepted messages (SMTP) or completed sessions (POP3).
 	Ops           int64   `json:"ops"`
 	Failed        int64   `json:"failed"`
-	Unsent        int64   `json:"unsent"` // open loop: arrivals not started before the time bound
+	Unsent        int64   `json:"unsent"` // open loop: arrivals still queued when the drain time (the time bound again) ran out
 	OpsPerSec     float64 `json:"ops_per_sec"`
 	OfferedPerSec float64 `json:"offered_per_sec,omitempty"`
 

@@ -70,9 +70,16 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Arrivals stop at the time bound; the sessions may drain the arrivals
+	// already queued for as long again (dropping them would hide exactly
+	// the queueing an open loop is there to show). What is still queued
+	// after that is reported as unsent.
+	genCtx, workCtx := ctx, ctx
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		genCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+		workCtx, cancel = context.WithTimeout(ctx, 2*cfg.Duration)
 		defer cancel()
 	}
 	res := &Result{Tool: "loadgen", Mode: "smtp-closed", Target: cfg.Addr, Config: cfg}
@@ -83,13 +90,13 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig) (*Result, error) {
 		// Arrivals queue here while every session is busy.
 		jobs = make(chan job, openQueueJobs)
 		res.Mode, res.OfferedPerSec = "smtp-open", cfg.Rate
-		go openLoop(ctx, cfg, res.Start, jobs)
+		go openLoop(genCtx, cfg, res.Start, jobs)
 	} else {
 		jobs = make(chan job)
-		go closedLoop(ctx, cfg, jobs)
+		go closedLoop(genCtx, cfg, jobs)
 	}
 	var unsent atomic.Int64
-	rs := runSMTPWorkers(ctx, &cfg, jobs, &unsent)
+	rs := runSMTPWorkers(workCtx, &cfg, jobs, &unsent)
 	elapsed := time.Since(res.Start)
 	lat, _ := merge(res, rs)
 	res.Unsent = unsent.Load()
