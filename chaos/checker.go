@@ -51,6 +51,9 @@ type Counts struct {
 	DeletesAcked     int `json:"deletes_acked"`
 	DeletesInfo      int `json:"deletes_info"`
 	TmpLeft          int `json:"tmp_left"`
+	// UnderReplicated counts acknowledged messages with fewer than R
+	// copies on disk after the run: measured, not a violation (repair's job).
+	UnderReplicated int `json:"under_replicated"`
 }
 
 // Violations lists what broke the promise. Refusals with 5xx count: every

@@ -90,8 +90,9 @@ func (r *Report) Summary(w io.Writer) {
 		r.Config.R, r.Config.W, r.Config.Backends, r.Seconds)
 	fmt.Fprintf(w, "  sent %d: acked %d, failed %d, info %d (present %d); retrieved %d; deletes acked %d, info %d\n",
 		c.Sent, c.Acked, c.Failed, c.Info, c.InfoPresent, c.Retrieved, c.DeletesAcked, c.DeletesInfo)
-	fmt.Fprintf(w, "  lost %d, duplicated %d, corrupt %d, phantom %d, resurrected %d, orphans after fail %d (unlogged %d), tmp left %d, 5xx %d\n",
-		c.Lost, c.Duplicated, c.Corrupt, c.Phantom, c.Resurrected, c.OrphansAfterFail, c.OrphansUnlogged, c.TmpLeft, c.Refused5xx)
+	fmt.Fprintf(w, "  lost %d, duplicated %d, corrupt %d, phantom %d, resurrected %d, orphans after fail %d (unlogged %d), tmp left %d, 5xx %d; under-replicated %d\n",
+		c.Lost, c.Duplicated, c.Corrupt, c.Phantom, c.Resurrected, c.OrphansAfterFail, c.OrphansUnlogged, c.TmpLeft,
+		c.Refused5xx, c.UnderReplicated)
 	fmt.Fprintf(w, "  latency of 250s: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.Latency.P50, r.Latency.P99, r.Latency.Max)
 	for _, f := range allFaults(r.Config) {
 		fmt.Fprintf(w, "  fault %-13s %-50s backend %2d at %5d ms for %5d ms fired=%v %s\n",

@@ -75,6 +75,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	counts := Check(h.sends, h.deletes, copies, readOrphanLog(opt.Dir))
 	counts.TmpLeft = tmpLeft
+	var roots []string
+	for i := 0; i < cfg.Backends; i++ {
+		roots = append(roots, filepath.Join(opt.Dir, fmt.Sprintf("backend-%d", i)))
+	}
+	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(roots), cfg.R)
 	return newReport(cfg, h, counts, copies, time.Since(start)), nil
 }
 
