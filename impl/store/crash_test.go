@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,41 +51,68 @@ const (
 
 // crashWorkload drives the store and logs what callers were told.
 type crashWorkload struct {
-	t      *testing.T
-	s      *Store
+	t *testing.T
+	s *Store
+
+	mu     sync.Mutex // concurrent deliveries
 	log    []event
-	n      int // len(log), read by the recorder at each fsync
 	bodies map[msgid.ID][]byte
 	clock  time.Time
 }
 
 func (w *crashWorkload) note(kind string, id msgid.ID, boxes ...mailbox.Name) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, b := range boxes {
 		w.log = append(w.log, event{kind: kind, id: id, box: b})
 	}
-	w.n = len(w.log)
+}
+
+// events is the length of the log, for the recorder.
+func (w *crashWorkload) events() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.log)
 }
 
 // newID returns ids that sort in workload order (distinct timestamps).
 func (w *crashWorkload) newID() msgid.ID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.clock = w.clock.Add(time.Millisecond)
 	return msgid.New(w.clock)
 }
 
-func (w *crashWorkload) prepare(size int) msgid.ID {
+// newBody makes and remembers a message of about size bytes.
+func (w *crashWorkload) newBody(size int) (msgid.ID, []byte) {
 	id := w.newID()
 	data := []byte(fmt.Sprintf("Subject: %s\r\n\r\n%s\r\n", id, bytes.Repeat([]byte{'x'}, size)))
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.bodies[id] = data
+	return id, data
+}
+
+func (w *crashWorkload) prepare(size int) msgid.ID {
+	id, data := w.newBody(size)
 	prepare(w.t, w.s, id, data)
 	return id
 }
 
 func (w *crashWorkload) commit(id msgid.ID, boxes ...mailbox.Name) {
-	w.note(evCommitStarted, id, boxes...)
-	if err := w.s.Commit(id, boxes); err != nil {
+	if err := w.tryCommit(id, boxes...); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// tryCommit is commit for goroutines, which must not call t.FailNow.
+func (w *crashWorkload) tryCommit(id msgid.ID, boxes ...mailbox.Name) error {
+	w.note(evCommitStarted, id, boxes...)
+	if err := w.s.Commit(id, boxes); err != nil {
+		return err
+	}
 	w.note(evCommitAcked, id, boxes...)
+	return nil
 }
 
 func (w *crashWorkload) delete(box mailbox.Name, id msgid.ID) {
@@ -118,6 +147,47 @@ func (w *crashWorkload) run() {
 	w.commit(m7, bob)
 }
 
+// concurrent delivers from several goroutines at once into shared and new
+// mailboxes, so that directory fsyncs are shared (group commit) and new
+// mailbox directories are created by racing callers.
+func (w *crashWorkload) concurrent() {
+	const workers, each = 4, 3
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				fresh := mailbox.MustParse(fmt.Sprintf("new%d@example.net", i))
+				if err := w.deliverOne(50*g+i, alice, fresh); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *crashWorkload) deliverOne(size int, boxes ...mailbox.Name) error {
+	id, data := w.newBody(size)
+	u, err := w.s.Begin(id)
+	if err != nil {
+		return err
+	}
+	defer u.Cancel()
+	if _, err := u.Write(data); err != nil {
+		return err
+	}
+	if err := u.Finish(int64(len(data)), sha256.Sum256(data)); err != nil {
+		return err
+	}
+	return w.tryCommit(id, boxes...)
+}
+
 // expectation is what the callers had been told at one crash point.
 type expectation struct {
 	mustHave map[boxID]bool // acked commits without a later delete start
@@ -130,19 +200,26 @@ type boxID struct {
 	id  msgid.ID
 }
 
-func expectAt(log []event) expectation {
+// expectAt is the expectation at a crash point: acknowledgements logged
+// before it (done), operations started by the end of it (maybe done).
+func expectAt(done, started []event) expectation {
 	e := expectation{mustHave: map[boxID]bool{}, mayHave: map[boxID]bool{}, deleted: map[boxID]bool{}}
-	for _, ev := range log {
+	for _, ev := range done {
+		k := boxID{ev.box, ev.id}
+		switch ev.kind {
+		case evCommitAcked:
+			e.mustHave[k] = true
+		case evDeleteAcked:
+			e.deleted[k] = true
+		}
+	}
+	for _, ev := range started {
 		k := boxID{ev.box, ev.id}
 		switch ev.kind {
 		case evCommitStarted:
 			e.mayHave[k] = true
-		case evCommitAcked:
-			e.mustHave[k] = true
 		case evDeleteStarted:
 			delete(e.mustHave, k)
-		case evDeleteAcked:
-			e.deleted[k] = true
 		}
 	}
 	return e
@@ -150,15 +227,15 @@ func expectAt(log []event) expectation {
 
 // crashRun runs the workload under the recorder and returns the crash
 // points; broken sets the recorder's skip switches first.
-func crashRun(t *testing.T, broken func(*recorder)) (*crashWorkload, []crashPoint) {
+func crashRun(t *testing.T, broken func(*recorder), workload func(*crashWorkload)) (*crashWorkload, []crashPoint) {
 	dir := t.TempDir()
 	s := openAt(t, dir, Options{})
 	w := &crashWorkload{t: t, s: s, bodies: map[msgid.ID][]byte{}, clock: t0}
-	r := record(t, dir, &w.n)
+	r := record(t, dir, w.events)
 	if broken != nil {
 		broken(r)
 	}
-	w.run()
+	workload(w)
 	r.stop(t)
 	return w, r.points
 }
@@ -169,7 +246,7 @@ func checkAll(t *testing.T, w *crashWorkload, points []crashPoint) (violations [
 	for i, p := range points {
 		for v := range crashVariants {
 			dir := filepath.Join(base, fmt.Sprintf("p%03d-v%d", i, v))
-			for _, bad := range checkCrash(dir, p.state(v), p.current, w, expectAt(w.log[:p.events])) {
+			for _, bad := range checkCrash(dir, p.state(v), p.current, w, expectAt(w.log[:p.events], w.log[:p.eventsAfter])) {
 				violations = append(violations, fmt.Sprintf("crash point %d (after %d events), variant %d: %s", i, p.events, v, bad))
 			}
 			states++
@@ -276,7 +353,7 @@ func (c *crashCheck) read(box mailbox.Name, id msgid.ID) []byte {
 }
 
 func TestPowerLossKeepsAcknowledgedMail(t *testing.T) {
-	w, points := crashRun(t, nil)
+	w, points := crashRun(t, nil, (*crashWorkload).run)
 	violations, states := checkAll(t, w, points)
 	t.Logf("%d crash points, %d crash states recovered and checked", len(points), states)
 	if len(points) < 20 {
@@ -300,12 +377,23 @@ func TestPowerLossCheckCatchesBrokenStores(t *testing.T) {
 		{"skip file fsync", func(r *recorder) { r.skipFileSync = true }, "partial or altered"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			w, points := crashRun(t, c.broken)
+			w, points := crashRun(t, c.broken, (*crashWorkload).run)
 			violations, _ := checkAll(t, w, points)
 			if !strings.Contains(strings.Join(violations, "\n"), c.want) {
 				t.Fatalf("no %q among %d violations: %q", c.want, len(violations), violations)
 			}
 			t.Logf("%d violations, first: %s", len(violations), violations[0])
 		})
+	}
+}
+
+// Concurrent deliveries: shared directory fsyncs and racing creators of
+// new mailboxes keep every acknowledged message.
+func TestPowerLossConcurrentDeliveries(t *testing.T) {
+	w, points := crashRun(t, nil, (*crashWorkload).concurrent)
+	violations, states := checkAll(t, w, points)
+	t.Logf("%d crash points, %d crash states recovered and checked", len(points), states)
+	for _, v := range violations {
+		t.Error(v)
 	}
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -8,9 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A recording file-system layer for the power-loss test (crash_test.go).
@@ -19,7 +22,8 @@ import (
 // fsyncs. This layer models what is durable instead: the store runs on a
 // real directory, and every fsync it makes (through the fsync seam in
 // seam.go) is recorded. At each fsync the layer keeps two images of the
-// tree, keyed by inode so that hard links stay links:
+// tree, keyed by inode (number and birth time) so that hard links stay
+// links:
 //
 //   - durable: what a power cut at that instant leaves under the
 //     pessimistic rule of POSIX and ext4 without a journal commit: a file's
@@ -32,7 +36,18 @@ import (
 // durable or current (metadata written back early by a journal commit
 // that another fsync forced, as ext4 and xfs do).
 
-type ino = uint64
+// ino identifies a file: its inode number and birth time. The number alone
+// is not enough: the file system reuses the numbers of removed files (the
+// mailbox directories that losing builders remove, say), and a new
+// directory must not inherit the recorded entries of a dead one.
+type ino struct {
+	n    uint64
+	born unix.StatxTimestamp
+}
+
+func (a ino) compare(b ino) int {
+	return cmp.Or(cmp.Compare(a.n, b.n), cmp.Compare(a.born.Sec, b.born.Sec), cmp.Compare(a.born.Nsec, b.born.Nsec))
+}
 
 type fileImage struct {
 	data  []byte
@@ -64,15 +79,27 @@ func (im *image) clone() *image {
 	return c
 }
 
-func inoOf(fi fs.FileInfo) ino { return fi.Sys().(*syscall.Stat_t).Ino }
+// statIno identifies path relative to dirfd (with AT_EMPTY_PATH and "",
+// dirfd itself) and tells whether it is a directory.
+func statIno(dirfd int, path string, flags int) (ino, bool, error) {
+	var st unix.Statx_t
+	err := unix.Statx(dirfd, path, flags|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_BTIME|unix.STATX_TYPE, &st)
+	if err == nil && st.Mask&unix.STATX_BTIME == 0 {
+		err = errors.New("the file system does not report birth times")
+	}
+	if err != nil {
+		return ino{}, false, &fs.PathError{Op: "statx", Path: path, Err: err}
+	}
+	return ino{n: st.Ino, born: st.Btime}, st.Mode&unix.S_IFMT == unix.S_IFDIR, nil
+}
 
 // readImage reads the whole tree under root as it is now.
 func readImage(root string) (*image, error) {
-	fi, err := os.Lstat(root)
+	id, _, err := statIno(unix.AT_FDCWD, root, 0)
 	if err != nil {
 		return nil, err
 	}
-	im := &image{root: inoOf(fi), files: map[ino]fileImage{}, dirs: map[ino]map[string]dirEntry{}}
+	im := &image{root: id, files: map[ino]fileImage{}, dirs: map[ino]map[string]dirEntry{}}
 	return im, im.readDir(root, im.root)
 }
 
@@ -87,9 +114,12 @@ func (im *image) readDir(path string, dir ino) error {
 		if e.dir {
 			err = im.readDir(p, e.ino)
 		} else if _, seen := im.files[e.ino]; !seen {
-			im.files[e.ino], err = readFile(p, nil)
+			var f fileImage
+			if f, err = readFile(p, nil); err == nil {
+				im.files[e.ino] = f
+			}
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // removed meanwhile by a concurrent writer
 			return err
 		}
 	}
@@ -103,11 +133,14 @@ func readEntries(path string) (map[string]dirEntry, error) {
 	}
 	out := make(map[string]dirEntry, len(des))
 	for _, de := range des {
-		fi, err := os.Lstat(filepath.Join(path, de.Name()))
+		id, dir, err := statIno(unix.AT_FDCWD, filepath.Join(path, de.Name()), 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since ReadDir: a concurrent writer
+		}
 		if err != nil {
 			return nil, err
 		}
-		out[de.Name()] = dirEntry{ino: inoOf(fi), dir: fi.IsDir()}
+		out[de.Name()] = dirEntry{ino: id, dir: dir}
 	}
 	return out, nil
 }
@@ -187,7 +220,10 @@ func (m *materializer) entry(e dirEntry, p string) error {
 // crashPoint is the instant just before one fsync (or after the last).
 type crashPoint struct {
 	durable, current *image
-	events           int // workload events logged before this instant
+	// events were logged before the images were read, eventsAfter by the
+	// time they had been read: with concurrent callers, operations logged
+	// in between may or may not show in the current image.
+	events, eventsAfter int
 }
 
 // state returns the crash state of a variant: 0 durable, 1 current,
@@ -219,18 +255,19 @@ func sortedKeys[V any](m map[ino]V) []ino {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, ino.compare)
 	return keys
 }
 
 // recorder replaces the fsync seam while a workload runs. The skip switches
 // make a deliberately broken store, to show that the check catches it.
 type recorder struct {
-	mu           sync.Mutex // Commit fsyncs its mailbox directories in parallel (syncDirs)
-	root         string
+	root   string
+	events func() int // length of the workload's log, read at each fsync
+
+	mu           sync.Mutex // concurrent fsyncs: Commit syncs its mailbox directories in parallel
 	durable      *image
 	points       []crashPoint
-	events       *int // length of the workload's log, read at each fsync
 	skipDirSync  bool
 	skipFileSync bool
 	err          error // first failure to read the tree
@@ -238,7 +275,7 @@ type recorder struct {
 
 // record starts recording fsyncs of the store at root. The store was just
 // opened: Open's syncfs made the whole tree durable, so it is the base.
-func record(t *testing.T, root string, events *int) *recorder {
+func record(t *testing.T, root string, events func() int) *recorder {
 	base, err := readImage(root)
 	if err != nil {
 		t.Fatal(err)
@@ -252,6 +289,8 @@ func record(t *testing.T, root string, events *int) *recorder {
 
 // stop ends the recording with a last crash point after everything.
 func (r *recorder) stop(t *testing.T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.addPoint()
 	fsync = (*os.File).Sync
 	if r.err != nil {
@@ -259,15 +298,34 @@ func (r *recorder) stop(t *testing.T) {
 	}
 }
 
+// addPoint notes a crash point. The caller holds r.mu.
 func (r *recorder) addPoint() {
+	events := r.events()
 	cur, err := readImage(r.root)
 	if err != nil && r.err == nil {
 		r.err = err
 	}
-	r.points = append(r.points, crashPoint{durable: r.durable, current: cur, events: *r.events})
+	r.points = append(r.points, crashPoint{durable: r.durable, current: cur, events: events, eventsAfter: r.events()})
 }
 
+var errSkipped = errors.New("fsync skipped by the broken-store switch")
+
+// fsync records, then syncs. The durable image is updated before the real
+// fsync returns; that can only make a crash point's image more complete for
+// operations still in flight, never for acknowledged ones, which are
+// logged after their fsync returned.
 func (r *recorder) fsync(f *os.File) error {
+	switch err := r.recordSync(f); err {
+	case nil:
+		return f.Sync()
+	case errSkipped:
+		return nil // the broken store: the fsync "succeeds", nothing becomes durable
+	default:
+		return err
+	}
+}
+
+func (r *recorder) recordSync(f *os.File) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.addPoint()
@@ -275,19 +333,23 @@ func (r *recorder) fsync(f *os.File) error {
 	if err != nil {
 		return err
 	}
+	id, _, err := statIno(int(f.Fd()), "", unix.AT_EMPTY_PATH)
+	if err != nil {
+		return err
+	}
 	self := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
 	next := r.durable.clone()
 	switch {
 	case fi.IsDir() && r.skipDirSync, !fi.IsDir() && r.skipFileSync:
-		return nil // the broken store: nothing becomes durable
+		return errSkipped
 	case fi.IsDir():
-		next.dirs[inoOf(fi)], err = readEntries(self)
+		next.dirs[id], err = readEntries(self)
 	default:
-		next.files[inoOf(fi)], err = readFile(self, fi)
+		next.files[id], err = readFile(self, fi)
 	}
 	if err != nil {
 		return err
 	}
 	r.durable = next
-	return f.Sync()
+	return nil
 }
