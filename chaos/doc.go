@@ -30,6 +30,29 @@
 //	userbase    F10 the userbase answers "temporarily unavailable"
 //	disk-loss   a backend's disk is lost: kill, wipe its root, restart
 //
+// Phases (failpoints, impl/internal/fault): P2 powersmtp with frames in
+// flight; P3 backend wrote the upload, not fsynced; P4 fsynced, not
+// linked, and between two links; P5 linked, directories not fsynced; P6
+// committed, OK not sent; P7 powersmtp holding fewer than W commits; P8
+// W commits held, 250 not yet written; P9 powerpop with a delete applied
+// on some backends. A kill -9 keeps the page cache, so these runs cannot
+// test fsync ordering; the store's crash-consistency test does that.
+// Redundancy is measured (acknowledged messages with fewer than R copies
+// on disk) but not restored: that is repair's job.
+//
+// Commands (see the Makefile):
+//
+//	make chaos-smoke   CI tier: Go tests, then every fault class at R=2, W=2 (< 5 min)
+//	make chaos         full matrix: fault x phase x (R,W), report in results/chaos/matrix
+//	bin/chaos -tier cell -r 2 -w 1 -fault disk-loss -seed 7    one cell
+//	bin/chaos -tier acceptance -broken powermail/impl/internal/delivery/quorumShortBy='return(1)'
+//
+// Each run writes NAME.json (seed, schedule, configuration, counts,
+// latencies), NAME.history.json when it failed, summary.txt and table.md;
+// the exit status is 1 on any violation. A failing seed replays the same
+// schedule with -seed (timing within it is not reproducible: processes
+// and the kernel schedule as they like).
+//
 // A run is a list of epochs; each epoch starts the cluster on the same data
 // directory, runs traffic while its faults fire, and stops it. A final
 // clean start recovers every backend, then everything is read and checked.
