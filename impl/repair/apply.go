@@ -18,24 +18,48 @@ const actionTimeout = 2 * time.Minute
 // errRaced: a delete landed on the source while the message was copied.
 var errRaced = errors.New("deleted while being copied; the new copy was removed")
 
-// apply carries out one action against the backends.
-func (r *runner) apply(ctx context.Context, a Action) error {
-	actx, cancel := context.WithTimeout(ctx, actionTimeout)
-	defer cancel()
-	dst := r.clients[a.Target]
+// apply carries out one action against the backends and returns it as
+// done: a copy that failed on its target is made on a spare instead, if
+// one is left (used holds the targets this message's copies have taken).
+func (r *runner) apply(ctx context.Context, a Action, used map[string]bool) (Action, error) {
 	switch a.Kind {
 	case RemoveTomb:
-		return dst.Delete(actx, a.Box, a.ID)
+		return a, r.bounded(ctx, func(ctx context.Context) error { return r.clients[a.Target].Delete(ctx, a.Box, a.ID) })
 	case RemoveOrphan:
-		return dst.Abort(actx, a.ID, []mailbox.Name{a.Box})
+		return a, r.bounded(ctx, func(ctx context.Context) error {
+			return r.clients[a.Target].Abort(ctx, a.ID, []mailbox.Name{a.Box})
+		})
 	}
+	var err error
+	for i, t := range append([]string{a.Target}, a.Spares...) {
+		if i > 0 && used[t] {
+			continue
+		}
+		used[t], a.Target = true, t
+		if err = r.bounded(ctx, func(ctx context.Context) error { return r.copyTo(ctx, a) }); err == nil || errors.Is(err, errRaced) {
+			return a, err
+		}
+		r.logAction(a, err)
+	}
+	return a, err
+}
+
+// bounded runs f under actionTimeout.
+func (r *runner) bounded(ctx context.Context, f func(context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, actionTimeout)
+	defer cancel()
+	return f(actx)
+}
+
+// copyTo makes the copy of a on a.Target and checks for a racing delete.
+func (r *runner) copyTo(ctx context.Context, a Action) error {
 	// Two copies of one id to one target at once would collide in its tmp/.
 	unlock := r.ids.lock(a.ID)
 	defer unlock()
-	if err := copyMessage(actx, r.clients[a.Source], dst, a); err != nil {
+	if err := copyMessage(ctx, r.clients[a.Source], r.clients[a.Target], a); err != nil {
 		return err
 	}
-	return r.recheck(actx, a)
+	return r.recheck(ctx, a)
 }
 
 // copyMessage streams the message from src into an upload on dst: the

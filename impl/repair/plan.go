@@ -29,6 +29,9 @@ type Action struct {
 	Size   int64        `json:"size"`
 	Source string       `json:"source,omitempty"`
 	Target string       `json:"target"`
+	// Spares are the backends a copy falls back to, in order, when the
+	// target fails.
+	Spares []string `json:"-"`
 }
 
 // decision is the plan for one message.
@@ -90,9 +93,10 @@ func (p *planner) replicate(ms MailboxState, c Copies, orphansKept int) decision
 		return d
 	}
 	src := p.source(c)
-	targets := p.targets(ms, c, need)
+	order := p.targets(ms, c)
+	targets, spares := order[:min(need, len(order))], order[min(need, len(order)):]
 	for _, t := range targets {
-		d.actions = append(d.actions, Action{Kind: Copy, Box: ms.Box, ID: c.ID, Size: src.Size, Source: src.Addr, Target: t})
+		d.actions = append(d.actions, Action{Kind: Copy, Box: ms.Box, ID: c.ID, Size: src.Size, Source: src.Addr, Target: t, Spares: spares})
 	}
 	d.short = len(targets) < need
 	return d
@@ -113,10 +117,9 @@ func (p *planner) source(c Copies) Holder {
 	return best[0]
 }
 
-// targets chooses up to need writable backends that lack the message and
-// could be listed, through the placement policy, preferring groups that
-// hold no copy yet.
-func (p *planner) targets(ms MailboxState, c Copies, need int) []string {
+// targets orders the writable backends that lack the message and could be
+// listed, through the placement policy, groups that hold no copy yet first.
+func (p *planner) targets(ms MailboxState, c Copies) []string {
 	heldGroups := map[string]bool{}
 	var cands []placement.Backend
 	for _, s := range p.states {
@@ -140,9 +143,9 @@ func (p *planner) targets(ms MailboxState, c Copies, need int) []string {
 	slices.SortStableFunc(order, func(a, b placement.Backend) int {
 		return cmp.Compare(boolInt(heldGroups[a.Group]), boolInt(heldGroups[b.Group]))
 	})
-	out := make([]string, 0, need)
-	for _, b := range order[:min(need, len(order))] {
-		out = append(out, b.ID)
+	out := make([]string, len(order))
+	for i, b := range order {
+		out[i] = b.ID
 	}
 	return out
 }

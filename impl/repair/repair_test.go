@@ -216,3 +216,26 @@ func TestDrainOfUnknownBackend(t *testing.T) {
 		t.Fatal("drain of a backend not in the list accepted")
 	}
 }
+
+// TestCopyFallsBackToASpare: the planned target refuses the upload (a
+// stale prepared file of the same id sits in its tmp/); the copy is made
+// on the other writable backend instead.
+func TestCopyFallsBackToASpare(t *testing.T) {
+	bs := repairtest.Start(t, 3)
+	m := newMessage(1)
+	bs[0].Put(m.id, m.body, ann)
+	dry := run(t, bs, repair.Options{DryRun: true})
+	if len(dry.Actions) != 1 {
+		t.Fatalf("plan: %+v", dry.Actions)
+	}
+	planned := dry.Actions[0].Target
+	for _, b := range bs {
+		if b.Addr == planned {
+			b.Prepare(m.id, m.body)
+		}
+	}
+	rep := run(t, bs, repair.Options{})
+	if rep.ReReplicated != 1 || rep.Actions[0].Target == planned || holders(t, bs, ann, m) != 2 {
+		t.Fatalf("report: %+v", rep)
+	}
+}

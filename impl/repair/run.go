@@ -119,23 +119,32 @@ func (r *runner) mailbox(ctx context.Context, box mailbox.Name) {
 		return
 	}
 	for _, c := range ms.Messages {
-		d := r.plan.plan(ms, c)
-		for _, a := range d.actions {
-			var err error
-			if !r.opt.DryRun {
-				err = r.apply(ctx, a)
-			}
-			r.logAction(a, err)
-			r.record(func(rep *Report) { rep.add(a, err) })
-		}
-		r.record(func(rep *Report) {
-			rep.Scanned++
-			rep.OrphansKept += d.orphansKept
-			if d.short {
-				rep.BelowTarget++
-			}
-		})
+		r.message(ctx, ms, c)
 	}
+}
+
+// message plans and applies the repair of one message.
+func (r *runner) message(ctx context.Context, ms MailboxState, c Copies) {
+	d := r.plan.plan(ms, c)
+	used := map[string]bool{}
+	for _, a := range d.actions {
+		used[a.Target] = true
+	}
+	for _, a := range d.actions {
+		var err error
+		if !r.opt.DryRun {
+			a, err = r.apply(ctx, a, used)
+		}
+		r.logAction(a, err)
+		r.record(func(rep *Report) { rep.add(a, err) })
+	}
+	r.record(func(rep *Report) {
+		rep.Scanned++
+		rep.OrphansKept += d.orphansKept
+		if d.short {
+			rep.BelowTarget++
+		}
+	})
 }
 
 func (r *runner) record(f func(*Report)) {

@@ -130,6 +130,16 @@ func (b *Backend) Client() *ppclient.Client {
 // delivery through b would.
 func (b *Backend) Put(id msgid.ID, body []byte, boxes ...mailbox.Name) {
 	b.tb.Helper()
+	b.Prepare(id, body)
+	if err := b.Store.Commit(id, boxes); err != nil {
+		b.tb.Fatal(err)
+	}
+}
+
+// Prepare runs only the first phase of a delivery: body is durable in tmp/
+// and in no mailbox, as a writer that never committed leaves it.
+func (b *Backend) Prepare(id msgid.ID, body []byte) {
+	b.tb.Helper()
 	u, err := b.Store.Begin(id)
 	if err != nil {
 		b.tb.Fatal(err)
@@ -139,9 +149,6 @@ func (b *Backend) Put(id msgid.ID, body []byte, boxes ...mailbox.Name) {
 		b.tb.Fatal(err)
 	}
 	if err := u.Finish(int64(len(body)), sha256.Sum256(body)); err != nil {
-		b.tb.Fatal(err)
-	}
-	if err := b.Store.Commit(id, boxes); err != nil {
 		b.tb.Fatal(err)
 	}
 }
