@@ -20,45 +20,39 @@ import (
 	"powermail/chaos"
 )
 
-func main() {
-	var (
-		bin    = flag.String("bin", "bin/fp", "directory of the failpoint-built daemons")
-		tier   = flag.String("tier", "smoke", "smoke, matrix, cell or acceptance")
-		seed   = flag.Uint64("seed", 1, "schedule seed (replays a run)")
-		out    = flag.String("out", "results/chaos/smoke", "directory for the reports")
-		work   = flag.String("work", filepath.Join(os.TempDir(), "powermail-chaos"), "working directory (wiped)")
-		r      = flag.Int("r", 2, "cell: redundancy R")
-		w      = flag.Int("w", 2, "cell: write quorum W")
-		fault  = flag.String("fault", chaos.Kill, "cell: fault class")
-		phase  = flag.String("phase", "", "cell: failpoint of a crash fault")
-		target = flag.Int("target", 0, "cell: backend index")
-		broken = flag.String("broken", "", "acceptance: extra GO_FAILPOINTS of the front ends (e.g. "+chaos.BrokenQuorum+")")
-	)
+// flags of one invocation.
+type flags struct {
+	bin, tier, out, work, fault, phase, broken string
+	seed                                       uint64
+	r, w, target                               int
+}
+
+func parseFlags() flags {
+	var f flags
+	flag.StringVar(&f.bin, "bin", "bin/fp", "directory of the failpoint-built daemons")
+	flag.StringVar(&f.tier, "tier", "smoke", "smoke, matrix, cell or acceptance")
+	flag.Uint64Var(&f.seed, "seed", 1, "schedule seed (replays a run)")
+	flag.StringVar(&f.out, "out", "results/chaos/smoke", "directory for the reports")
+	flag.StringVar(&f.work, "work", filepath.Join(os.TempDir(), "powermail-chaos"), "working directory (wiped)")
+	flag.IntVar(&f.r, "r", 2, "cell: redundancy R")
+	flag.IntVar(&f.w, "w", 2, "cell: write quorum W")
+	flag.StringVar(&f.fault, "fault", chaos.Kill, "cell: fault class")
+	flag.StringVar(&f.phase, "phase", "", "cell: failpoint of a crash fault")
+	flag.IntVar(&f.target, "target", 0, "cell: backend index")
+	flag.StringVar(&f.broken, "broken", "", "acceptance: extra GO_FAILPOINTS of the front ends (e.g. "+chaos.BrokenQuorum+")")
 	flag.Parse()
+	return f
+}
+
+func main() {
+	f := parseFlags()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	abs, err := filepath.Abs(*bin)
+	cfgs, err := configs(f)
 	if err != nil {
 		fatal(err)
 	}
-	var cfgs []chaos.Config
-	switch *tier {
-	case "smoke":
-		cfgs = []chaos.Config{chaos.Smoke(*seed, abs, *work)}
-	case "matrix":
-		cfgs = chaos.Matrix(*seed, abs, *work)
-	case "cell":
-		f := chaos.Fault{Class: *fault, Phase: *phase, Target: *target, AtMs: 1500, ForMs: 1500, After: 50}
-		if f.Class == chaos.SMTPCrash || f.Class == chaos.POPCrash || f.Class == chaos.UserbaseDown {
-			f.Target = -1
-		}
-		cfgs = []chaos.Config{chaos.Cell(*seed, abs, *work, *r, *w, f)}
-	case "acceptance":
-		cfgs = []chaos.Config{chaos.Acceptance(*seed, abs, *work, *broken)}
-	default:
-		fatal(fmt.Errorf("unknown tier %q", *tier))
-	}
-	reports, err := chaos.RunAll(ctx, cfgs, *out, os.Stdout)
+	reports, err := chaos.RunAll(ctx, cfgs, f.out, os.Stdout)
 	if err != nil {
 		fatal(err)
 	}
@@ -67,6 +61,29 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// configs are the runs of the chosen tier.
+func configs(f flags) ([]chaos.Config, error) {
+	bin, err := filepath.Abs(f.bin)
+	if err != nil {
+		return nil, err
+	}
+	switch f.tier {
+	case "smoke":
+		return []chaos.Config{chaos.Smoke(f.seed, bin, f.work)}, nil
+	case "matrix":
+		return chaos.Matrix(f.seed, bin, f.work), nil
+	case "cell":
+		flt := chaos.Fault{Class: f.fault, Phase: f.phase, Target: f.target, AtMs: 1500, ForMs: 1500, After: 50}
+		if flt.Class == chaos.SMTPCrash || flt.Class == chaos.POPCrash || flt.Class == chaos.UserbaseDown {
+			flt.Target, flt.AtMs, flt.ForMs = -1, 0, 0
+		}
+		return []chaos.Config{chaos.Cell(f.seed, bin, f.work, f.r, f.w, flt)}, nil
+	case "acceptance":
+		return []chaos.Config{chaos.Acceptance(f.seed, bin, f.work, f.broken)}, nil
+	}
+	return nil, fmt.Errorf("unknown tier %q", f.tier)
 }
 
 func fatal(err error) {
