@@ -61,6 +61,11 @@ func ScanMailbox(ctx context.Context, states []State, box mailbox.Name) MailboxS
 			listings[i] = &l
 		}
 	})
+	return merge(box, states, listings)
+}
+
+// merge unites the listings (nil: not listed) by message id.
+func merge(box mailbox.Name, states []State, listings []*wire.Listing) MailboxState {
 	ms := MailboxState{Box: box, Unreachable: []string{}}
 	byID := map[msgid.ID]*Copies{}
 	get := func(id msgid.ID) *Copies {
