@@ -36,7 +36,6 @@
 // Everything Run does is idempotent: a second run over a repaired cluster
 // does nothing. DryRun plans without changing anything, so it is also the
 // check that redundancy is whole (chaos uses it after a fault): a dry run
-// that plans no action and reports nothing below target and every backend
-// listed (Report.Clean) means every message has R copies and no deleted or
-// orphan copy is left.
+// whose report is Idle and Clean means every message has R copies, no
+// deleted or orphan copy is left, and every backend was listed.
 package repair

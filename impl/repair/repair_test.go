@@ -79,8 +79,12 @@ func holders(t *testing.T, bs []*repairtest.Backend, box mailbox.Name, m message
 
 func assertNothingToDo(t *testing.T, bs []*repairtest.Backend, opt repair.Options) {
 	t.Helper()
-	rep := run(t, bs, opt)
-	if rep.ReReplicated+rep.OrphansRemoved+rep.TombstonedRemoved+rep.BelowTarget != 0 || len(rep.Actions) != 0 {
+	opt.DryRun = true
+	if rep := run(t, bs, opt); !rep.Idle() || !rep.Clean() {
+		t.Errorf("dry run after repair plans something: %+v", rep)
+	}
+	opt.DryRun = false
+	if rep := run(t, bs, opt); !rep.Idle() || !rep.Clean() {
 		t.Errorf("second run did something: %+v", rep)
 	}
 }

@@ -44,6 +44,11 @@ func (r *Report) Clean() bool {
 	return r.Errors == 0 && r.BelowTarget == 0 && len(r.Unreachable) == 0
 }
 
+// Idle reports whether the run did (or, dry, would do) nothing.
+func (r *Report) Idle() bool {
+	return r.ReReplicated+r.OrphansRemoved+r.TombstonedRemoved == 0 && len(r.Actions) == 0
+}
+
 func (r *Report) add(a Action, err error) {
 	if len(r.Actions) < maxListedActions {
 		r.Actions = append(r.Actions, a)
