@@ -36,12 +36,17 @@ type cluster struct {
 	fpAddr  []string
 	proxies []*Proxy
 	http    *http.Client
+	broken  []string // "name=terms" set in every backend at each start
+	// unsyncedSince is when the backends stopped fsyncing (a broken
+	// build); zero when they never did. A power cut loses what was
+	// written since.
+	unsyncedSince time.Time
 }
 
 // startCluster starts a cluster whose front ends run with frontTerms
 // (GO_FAILPOINTS syntax), then restarts each backend with its own
 // failpoint port and puts a proxy in front of it.
-func startCluster(ctx context.Context, opt devcluster.Options, frontTerms string) (*cluster, error) {
+func startCluster(ctx context.Context, opt devcluster.Options, frontTerms string, broken []string) (*cluster, error) {
 	envMu.Lock()
 	os.Setenv(envFailpoints, frontTerms)
 	dc, err := devcluster.Start(ctx, opt)
@@ -50,7 +55,7 @@ func startCluster(ctx context.Context, opt devcluster.Options, frontTerms string
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{Cluster: dc, http: &http.Client{Timeout: 5 * time.Second}}
+	c := &cluster{Cluster: dc, http: &http.Client{Timeout: 5 * time.Second}, broken: broken}
 	if err := c.setup(ctx); err != nil {
 		c.close()
 		return nil, err
@@ -92,8 +97,26 @@ func (c *cluster) restartBackend(i int, kill bool) error {
 	envMu.Lock()
 	defer envMu.Unlock()
 	os.Setenv(envFailpointsHTTP, c.fpAddr[i])
-	defer os.Unsetenv(envFailpointsHTTP)
-	return c.StartBackend(i)
+	err := c.StartBackend(i)
+	os.Unsetenv(envFailpointsHTTP)
+	if err != nil {
+		return err
+	}
+	return c.applyBroken(i)
+}
+
+// applyBroken sets the deliberately broken build's failpoints in backend i.
+func (c *cluster) applyBroken(i int) error {
+	for _, kv := range c.broken {
+		name, terms, _ := strings.Cut(kv, "=")
+		if err := c.failpoint(i, name, terms); err != nil {
+			return err
+		}
+		if kv == BrokenFsync && c.unsyncedSince.IsZero() {
+			c.unsyncedSince = time.Now()
+		}
+	}
+	return nil
 }
 
 // installProxies points the userbase backends table at one proxy per

@@ -28,8 +28,8 @@ type Config struct {
 	MayLose      bool    `json:"may_lose"` // expected: acknowledged mail may be lost (W=1 and a lost disk)
 	MayResurrect bool    `json:"may_resurrect"`
 	Expect       string  `json:"expect,omitempty"` // the outcome this configuration allows, in words
-	// Broken is extra GO_FAILPOINTS for the front ends in every epoch: a
-	// deliberately broken build, for the checker's own test.
+	// Broken is GO_FAILPOINTS ("name=terms;...") set in every process in
+	// every epoch: a deliberately broken build, for the checker's own test.
 	Broken string `json:"broken,omitempty"`
 }
 
@@ -85,16 +85,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // runEpoch starts the cluster, runs traffic and the epoch's faults, stops it.
 func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken string, h *history, rng *rand.Rand) error {
-	front := []string{}
+	var front, brokenTerms []string
 	if broken != "" {
-		front = append(front, broken)
+		brokenTerms = strings.Split(broken, ";")
+		front = append(front, brokenTerms...)
 	}
 	for _, f := range ep.Faults {
 		if t := f.frontTerms(); t != "" {
 			front = append(front, t)
 		}
 	}
-	c, err := startCluster(ctx, opt, strings.Join(front, ";"))
+	c, err := startCluster(ctx, opt, strings.Join(front, ";"), brokenTerms)
 	if err != nil {
 		return err
 	}

@@ -139,3 +139,16 @@ func Acceptance(seed uint64, binDir, workDir, broken string) Config {
 			{DurationMs: 2500, Faults: []Fault{{Class: DiskLoss, Target: 1, AtMs: 500, ForMs: 500}}},
 		}}
 }
+
+// BrokenFsync is the other broken build: backends acknowledge without
+// fsync (the store's fsync seam returns success at once).
+const BrokenFsync = fpStore + `fsync=return("skip")`
+
+// AcceptanceFsync is a run that a correct build passes and a build that
+// acknowledges before fsync fails: two backends at R=W=2 take mail, then
+// power is cut on both (all that was not fsynced is lost).
+func AcceptanceFsync(seed uint64, binDir, workDir, broken string) Config {
+	return Config{Name: "acceptance-fsync", Seed: seed, BinDir: binDir, Dir: filepath.Join(workDir, "acceptance-fsync"),
+		Backends: 2, R: 2, W: 2, Users: 4, Broken: broken,
+		Epochs: []Epoch{{DurationMs: 4000, Faults: []Fault{{Class: PowerCut, AtMs: 2500, ForMs: 500}}}}}
+}

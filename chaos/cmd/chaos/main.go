@@ -30,7 +30,7 @@ type flags struct {
 func parseFlags() flags {
 	var f flags
 	flag.StringVar(&f.bin, "bin", "bin/fp", "directory of the failpoint-built daemons")
-	flag.StringVar(&f.tier, "tier", "smoke", "smoke, matrix, cell or acceptance")
+	flag.StringVar(&f.tier, "tier", "smoke", "smoke, matrix, cell, acceptance or acceptance-fsync")
 	flag.Uint64Var(&f.seed, "seed", 1, "schedule seed (replays a run)")
 	flag.StringVar(&f.out, "out", "results/chaos/smoke", "directory for the reports")
 	flag.StringVar(&f.work, "work", filepath.Join(os.TempDir(), "powermail-chaos"), "working directory (wiped)")
@@ -82,6 +82,8 @@ func configs(f flags) ([]chaos.Config, error) {
 		return []chaos.Config{chaos.Cell(f.seed, bin, f.work, f.r, f.w, flt)}, nil
 	case "acceptance":
 		return []chaos.Config{chaos.Acceptance(f.seed, bin, f.work, f.broken)}, nil
+	case "acceptance-fsync":
+		return []chaos.Config{chaos.AcceptanceFsync(f.seed, bin, f.work, f.broken)}, nil
 	}
 	return nil, fmt.Errorf("unknown tier %q", f.tier)
 }
