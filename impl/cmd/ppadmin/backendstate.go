@@ -26,8 +26,10 @@ type statusJSON struct {
 	Mailboxes    int    `json:"mailboxes"`
 }
 
-// cmdStatus shows each backend's state. A backend that does not answer
-// makes the exit status 1 after the table, for monitoring scripts.
+// cmdStatus shows the state of each backend the daemons use (the static
+// list, or the enabled rows of the backends table). A backend that does
+// not answer makes the exit status 1 after the table, for monitoring
+// scripts.
 func cmdStatus(e *env, args []string) error {
 	_, _, backends, err := e.clusterCommand("status", args, 0)
 	if err != nil {
