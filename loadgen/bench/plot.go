@@ -21,8 +21,11 @@ func (e *env) writePlots() error {
 		if pl == nil {
 			continue
 		}
-		if err := pl.Save(7*vg.Inch, 4*vg.Inch, filepath.Join(e.opt.OutDir, name)); err != nil {
-			return err
+		// SVG for papers, PNG for viewers that do not render SVG.
+		for _, f := range []string{name, strings.TrimSuffix(name, ".svg") + ".png"} {
+			if err := pl.Save(8*vg.Inch, 4.5*vg.Inch, filepath.Join(e.opt.OutDir, f)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -109,5 +112,6 @@ func (e *env) fractionPlot() (*plot.Plot, string, error) {
 
 func shortLabel(scenario, metric string) string {
 	s := strings.NewReplacer("smtp-throughput-", "smtp ", "pop3-retr-", "retr ").Replace(scenario)
-	return s + " " + strings.TrimSuffix(strings.TrimSuffix(metric, "_per_sec"), "s")
+	m := strings.NewReplacer("msgs_per_sec", "msg/s", "mb_per_sec", "MB/s", "_unverified", " noverify").Replace(metric)
+	return s + " " + m
 }
