@@ -12,7 +12,8 @@ const (
 	msgsPerMailboxDay   = 10
 	loginsPerMailboxDay = 24
 	secPerDay           = 86400
-	scaleGroups         = 10 // failure domains (racks)
+	rackBackends        = 10 // backends per failure domain (a rack)
+	minRacks            = 3
 	maxPointSec         = 3600
 	minRendezvousSec    = 30
 )
@@ -56,8 +57,8 @@ func ScaleOut(o Options) error {
 				if err != nil {
 					return err
 				}
-				o.logf("scale-out %s N=%d M=%.0e: capacity %.0f msg/s, contacted %.1f, balance %.2f (%.1fs)",
-					pol, n, float64(m), p.CapacityMsgS, p.ContactedPerLogin, p.WrittenMaxOverMean, p.WallSec)
+				o.logf("scale-out %s N=%d M=%.0e: capacity %.0f msg/s, contacted %.1f, files balance %.2f (%.1fs)",
+					pol, n, float64(m), p.CapacityMsgS, p.ContactedPerLogin, p.FilesMaxOverMean, p.WallSec)
 				points = append(points, p)
 			}
 		}
@@ -72,7 +73,7 @@ func ScaleOut(o Options) error {
 	}
 	out := map[string]any{"scenario": "scale-out", "model": scaleNote(o), "r": 2, "w": 2,
 		"msgs_per_mailbox_day": msgsPerMailboxDay, "logins_per_mailbox_day": loginsPerMailboxDay,
-		"groups": scaleGroups, "points": points, "zipf_s": skewZipfS, "skewed": skewed, "growth": growth}
+		"backends_per_rack": rackBackends, "min_racks": minRacks, "points": points, "zipf_s": skewZipfS, "skewed": skewed, "growth": growth}
 	if err := writeJSON(o.OutDir, "scale-out", out); err != nil {
 		return err
 	}
@@ -86,10 +87,14 @@ func scaleNote(o Options) string {
 		o.Budget, maxPointSec, minRendezvousSec)
 }
 
+// racks is the number of failure domains of n backends: racks of ten, at
+// least three (so that R <= 3 copies can always sit in distinct racks).
+func racks(n int) int { return max(minRacks, n/rackBackends) }
+
 func scaleConfig(o Options, pol string, n int, m uint64) cluster.Config {
 	c := cluster.Defaults()
 	c.Seed, c.Costs, c.Policy = o.Seed, o.Costs, pol
-	c.Backends, c.Groups, c.Mailboxes = n, min(n, scaleGroups), m
+	c.Backends, c.Groups, c.Mailboxes = n, racks(n), m
 	c.SMTPRate = float64(m) * msgsPerMailboxDay / secPerDay
 	c.LoginRate = float64(m) * loginsPerMailboxDay / secPerDay
 	c.Duration = min(maxPointSec, float64(o.Budget)/c.SMTPRate)

@@ -29,7 +29,7 @@ func Speed(o Options, policy string) error {
 	c := cluster.Defaults()
 	c.Seed, c.Costs, c.Policy = o.Seed, o.Costs, policy
 	c.Costs.NetRTTMs, c.Costs.NetGbitPerSec = 0.1, 10
-	c.Backends, c.Groups, c.Mailboxes = speedBackends, scaleGroups, speedMailboxes
+	c.Backends, c.Groups, c.Mailboxes = speedBackends, racks(speedBackends), speedMailboxes
 	c.SMTPRate, c.LoginRate = speedMsgsDay/secPerDay, speedLoginsDay/secPerDay
 	c.Duration = secPerDay
 	if o.Quick {
