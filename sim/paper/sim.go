@@ -1,0 +1,5 @@
+package paper
+
+func genSim(results string) (string, error) {
+	return "", errPending
+}
