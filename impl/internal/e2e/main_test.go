@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,31 +15,15 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "powermail-e2e-bin")
+	dir, err := devcluster.BuildTestBinaries("powermail-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
-	if err := build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "building daemons:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func build(dir string) error {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./impl/cmd/...")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(out)))
-	cmd.Stderr = os.Stderr
-	return cmd.Run()
 }
 
 // startCluster starts a cluster for one test and stops it at the end; on

@@ -28,29 +28,15 @@ var binDir string
 const cmdTimeout = 60 * time.Second
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "powermail-repair-e2e")
-	if err == nil {
-		binDir = dir
-		err = build(dir)
-	}
+	dir, err := devcluster.BuildTestBinaries("powermail-repair-e2e")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "building binaries:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func build(dir string) error {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./impl/cmd/pplistener", "./impl/cmd/powersmtp", "./impl/cmd/powerpop", "./impl/cmd/ppadmin")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(out)))
-	cmd.Stderr = os.Stderr
-	return cmd.Run()
 }
 
 const box = "ann@example.com"
