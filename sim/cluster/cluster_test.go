@@ -59,7 +59,7 @@ func TestMD1Backend(t *testing.T) {
 	c := Defaults()
 	c.Backends, c.Groups, c.R, c.W, c.Mailboxes = 1, 1, 1, 1, 100
 	c.Mix = workload.Fixed(4)
-	c.LoginRate, c.Duration, c.Warmup = 0, 2000, 10
+	c.LoginRate, c.Duration, c.Warmup = 0, 1000, 10
 	c.Costs.HostCPUs, c.Costs.SMTPCPUMs, c.Costs.WriteFlushMs, c.Costs.NetRTTMs = 1, 0, 0, 0
 	c.Costs.WriteCPUMs, c.Costs.WriteCPUPerKiBMs, c.Costs.NetGbitPerSec = 1, 0, 1e12
 	for _, rho := range []float64{0.5, 0.8} {
