@@ -168,5 +168,3 @@ func source(files ...string) string {
 	}
 	return "\n*Generated from " + strings.Join(files, ", ") + ".*\n"
 }
-
-var errPending = fmt.Errorf("generator not written yet")
