@@ -91,3 +91,8 @@ sim-day:
 	$(GO) build -o $(BIN)/ ./sim/cmd/...
 	$(BIN)/sim -scenario speed -full -policy powermail -out results/sim
 	$(BIN)/sim -scenario speed -full -policy rendezvous -out results/sim
+
+## paper: regenerate paper.md's tables from results/; fails if a cited result file is missing
+.PHONY: paper
+paper:
+	$(GO) run ./sim/cmd/paper -paper paper.md -root .
