@@ -79,7 +79,9 @@ func popComparison(name, metric, prefix string, n, perUser, size, runs int) comp
 			}
 		}
 		r, err := alternate(runs, metric, a, b, func(s side, _ int) (*load.Result, float64, error) {
-			res, err := load.RunPOP(ctx, peerPOP(s, prefix, n))
+			cfg := peerPOP(s, prefix, n)
+			cfg.Sessions = int64(n * retrPasses)
+			res, err := load.RunPOP(ctx, cfg)
 			if err == nil && (res.Failed > 0 || res.Verify.Corrupt > 0) {
 				err = fmt.Errorf("%s: errors %v, corrupt %d", s.name, res.Errors, res.Verify.Corrupt)
 			}
@@ -92,7 +94,7 @@ func popComparison(name, metric, prefix string, n, perUser, size, runs int) comp
 			return res, res.MessagesPerSec, nil
 		})
 		if r != nil {
-			r.Params = map[string]any{"mailboxes": n, "messages_per_mailbox": perUser, "size_bytes": size, "sessions": popSessions}
+			r.Params = map[string]any{"mailboxes": n, "messages_per_mailbox": perUser, "passes_per_run": retrPasses, "size_bytes": size, "sessions": popSessions}
 		}
 		return r, err
 	}}
