@@ -52,7 +52,8 @@ func Speed(o Options, policy string) error {
 	return writeJSON(o.OutDir, name, map[string]any{
 		"scenario": "speed", "policy": policy, "backends": c.Backends, "mailboxes": c.Mailboxes,
 		"simulated_sec": c.Duration, "msgs_per_day": speedMsgsDay, "logins_per_day": speedLoginsDay,
-		"wall_sec": r.Run.WallSec, "cpu_sec": cpu, "heap_mib_at_end": r.Run.HeapMiB, "peak_rss_mib": peakRSSMiB(),
+		"wall_sec": r.Run.WallSec, "cpu_sec": cpu, "heap_mib_at_end": r.Run.HeapMiB,
+		"live_heap_mib_at_end": r.Run.LiveHeapMiB, "peak_rss_mib": peakRSSMiB(),
 		"wall_limit_sec": 600, "cpus": runtime.NumCPU(), "load_avg_at_end": loadAvg(),
 		"note":   "the machine is shared: cpu_sec (user+system of the simulator) is the figure to compare with the limit",
 		"result": r,
