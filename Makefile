@@ -36,6 +36,9 @@ run: build
 clean:
 	rm -rf $(BIN)
 
+# chaos/ is also a directory: without .PHONY make could call the target up to date.
+.PHONY: build-failpoints chaos-smoke chaos
+
 ## build-failpoints: the daemons with failpoints compiled in, into bin/fp/ (never bin/ itself).
 # failpoint-toolexec rewrites the markers at compile time, so the tree is
 # never touched; its own GOCACHE keeps the rewritten objects apart from the
