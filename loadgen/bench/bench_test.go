@@ -29,7 +29,7 @@ func TestQuickSmallestScenario(t *testing.T) {
 	require.NoError(t, err)
 
 	var r Result
-	readJSON(t, filepath.Join(out, name+".json"), &r)
+	mustReadJSON(t, filepath.Join(out, name+".json"), &r)
 	require.Equal(t, name, r.Scenario)
 	require.Equal(t, 1, r.Runs)
 	rate := r.Metrics["msgs_per_sec"]
@@ -43,9 +43,9 @@ func TestQuickSmallestScenario(t *testing.T) {
 	}
 
 	var m map[string]any
-	readJSON(t, filepath.Join(out, "machine.json"), &m)
+	mustReadJSON(t, filepath.Join(out, "machine.json"), &m)
 	require.NotZero(t, m["cpus"])
-	readJSON(t, filepath.Join(out, "limits.json"), &m)
+	mustReadJSON(t, filepath.Join(out, "limits.json"), &m)
 	require.NotEmpty(t, m["fsync_4k_create"])
 	svg, err := os.ReadFile(filepath.Join(out, "smtp-throughput.svg"))
 	require.NoError(t, err)
@@ -55,7 +55,7 @@ func TestQuickSmallestScenario(t *testing.T) {
 	require.Contains(t, string(md), name)
 }
 
-func readJSON(t *testing.T, path string, v any) {
+func mustReadJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)

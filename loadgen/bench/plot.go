@@ -66,7 +66,7 @@ func (e *env) latencyPlot() (*plot.Plot, string, error) {
 	if !ok {
 		return nil, "", nil
 	}
-	fr, _ := r.Params["fractions"].([]float64)
+	fr := floats(r.Params["fractions"])
 	p := plot.New()
 	p.Title.Text = "SMTP accept latency vs offered load (R=2, 4 KiB, open loop)"
 	p.X.Label.Text, p.Y.Label.Text = "offered messages/s", "latency ms (median of runs)"
@@ -114,4 +114,21 @@ func shortLabel(scenario, metric string) string {
 	s := strings.NewReplacer("smtp-throughput-", "smtp ", "pop3-retr-", "retr ").Replace(scenario)
 	m := strings.NewReplacer("msgs_per_sec", "msg/s", "mb_per_sec", "MB/s", "_unverified", " noverify").Replace(metric)
 	return s + " " + m
+}
+
+// floats reads a []float64 parameter, also after a JSON round trip ([]any).
+func floats(v any) []float64 {
+	switch x := v.(type) {
+	case []float64:
+		return x
+	case []any:
+		var out []float64
+		for _, e := range x {
+			if f, ok := e.(float64); ok {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	return nil
 }

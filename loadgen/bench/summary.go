@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"powermail/loadgen/limits"
 )
 
 // Target is one performance target of issue 6 checked against this run.
@@ -112,16 +114,55 @@ func (e *env) limitsTable() string {
 	return b.String()
 }
 
-// peerSection includes the ratios written by bench-peers, if any.
+// peerSection renders the ratios written by bench-peers, if any.
 func peerSection(dir string) string {
 	data, err := os.ReadFile(filepath.Join(dir, "peers.json"))
 	if err != nil {
 		return "\nPeers: not measured in this directory (run `make bench-peers`).\n"
 	}
-	var v any
-	if json.Unmarshal(data, &v) != nil {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(data, &doc) != nil {
 		return "\nPeers: peers.json unreadable.\n"
 	}
-	pretty, _ := json.MarshalIndent(v, "", "  ")
-	return "\n## Peers (peers.json, from `make bench-peers`)\n\n```json\n" + string(pretty) + "\n```\n"
+	var b strings.Builder
+	b.WriteString("\n## Peers (peers.json, from `make bench-peers`: alternating runs, medians)\n\n")
+	b.WriteString("| workload | metric | ours | theirs | ours / theirs |\n|---|---|---|---|---|\n")
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
+		var r PeerRatio
+		if json.Unmarshal(doc[k], &r) != nil || r.Metric == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %.2f |\n", k, r.Metric, r.Ours.Median, r.Theirs.Median, r.Ratio)
+	}
+	var fan struct{ Files, Recipients int }
+	if json.Unmarshal(doc["fanout_100_rcpts_postfix"], &fan) == nil && fan.Recipients > 0 {
+		fmt.Fprintf(&b, "\nPostfix stored one message to %d recipients as %d files.\n", fan.Recipients, fan.Files)
+	}
+	return b.String()
+}
+
+// Resummarize rebuilds summary.md, summary.json and the plots from the
+// JSON files already in opt.OutDir (after bench-peers, say).
+func Resummarize(opt Options) error {
+	e := &env{opt: opt, results: map[string]*Result{}, limits: &limits.Limits{}}
+	if err := readJSON(filepath.Join(opt.OutDir, "limits.json"), e.limits); err != nil {
+		return err
+	}
+	for _, s := range scenarios() {
+		var r Result
+		if err := readJSON(filepath.Join(opt.OutDir, s.name+".json"), &r); err != nil {
+			continue // not run
+		}
+		e.results[s.name] = &r
+		e.opt.Quick, e.opt.Runs = r.Quick, r.Runs
+	}
+	return e.writeSummary()
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
 }

@@ -95,3 +95,5 @@ wait_port $SMTP_PORT
 wait_port $POP_PORT
 bin/pmbench -bin bin -out "$OUT" -peers-smtp 127.0.0.1:$SMTP_PORT -peers-pop 127.0.0.1:$POP_PORT \
 	-peers-maildir "$VMAIL" -note "${BENCH_NOTE:-}"
+# summary.md shows the new ratios next to the suite's results.
+bin/pmbench -out "$OUT" -resummarize

@@ -32,6 +32,7 @@ func main() {
 	flag.StringVar(&peer.SMTP, "peers-smtp", "", "peer mode: Postfix address; compare with a fresh cluster and write peers.json")
 	flag.StringVar(&peer.POP, "peers-pop", "127.0.0.1:1111", "peer mode: Dovecot POP3 address")
 	flag.StringVar(&peer.Maildir, "peers-maildir", "/var/lib/pmbench/vmail", "peer mode: Postfix virtual_mailbox_base")
+	resummarize := flag.Bool("resummarize", false, "only rebuild summary.md and the plots from the JSON files in -out")
 	flag.Parse()
 	if only != "" {
 		opt.Only = strings.Split(only, ",")
@@ -40,7 +41,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var err error
-	if peer.SMTP != "" {
+	if *resummarize {
+		err = bench.Resummarize(opt)
+	} else if peer.SMTP != "" {
 		err = bench.RunPeers(ctx, opt, peer)
 	} else {
 		_, err = bench.Run(ctx, opt)
