@@ -63,7 +63,7 @@ chaos-smoke: build-failpoints
 chaos: build-failpoints
 	$(BIN)/chaos -bin $(FPBIN) -tier matrix -seed 1 -out results/chaos/matrix
 
-## bench: the benchmark suite (loadgen/bench): machine limits, our cluster on loopback, results/ (~15 min)
+## bench: the benchmark suite (loadgen/bench): machine limits, our cluster on loopback, results/ (~10 min)
 # BENCH_MYSQL_DSN names a MariaDB for the userbase comparison (empty skips it).
 BENCH_MYSQL_DSN ?= root@tcp(127.0.0.1:3306)/test
 BENCH_NOTE      ?=
@@ -75,6 +75,7 @@ bench-quick: build
 	$(BIN)/pmbench -bin $(BIN) -out results/quick -quick -mysql-dsn '$(BENCH_MYSQL_DSN)'
 
 ## bench-peers: Postfix + Dovecot from Debian packages on ports 2526/1111, same loadgen scenarios; ratios in results/peers.json (root; not in CI)
+.PHONY: bench bench-quick bench-peers
 bench-peers: build
 	loadgen/peers/bench-peers.sh
 
