@@ -146,8 +146,20 @@ func genPeers(results string) (string, error) {
 		return "", err
 	}
 	var rows [][]string
-	for _, r := range listOf(s, "ratios") {
-		rows = append(rows, []string{str(r, "name"), fmtNum(num(r, "ours")), fmtNum(num(r, "theirs")), fmtNum(num(r, "ratio"))})
+	for _, w := range []struct{ key, name string }{
+		{"smtp_4k_accept", "SMTP accept, 4 KiB"},
+		{"pop3_retr_4k", "POP3 RETR, 4 KiB"},
+		{"pop3_retr_512k", "POP3 RETR, 512 KiB"},
+	} {
+		e := get(s, w.key)
+		if e == nil {
+			return "", fmt.Errorf("peers.json has no %s", w.key)
+		}
+		rows = append(rows, []string{w.name, str(e, "metric"), fmtNum(num(e, "ours", "median")),
+			fmtNum(num(e, "theirs", "median")), fmt.Sprintf("%.2f", num(e, "ratio"))})
 	}
-	return table([]string{"workload", "ours", "Postfix/Dovecot", "ours / theirs"}, rows) + source("peers.json"), nil
+	rows = append(rows, []string{"one message to 100 recipients", "files", "2 (R=2)",
+		fmtNum(num(s, "fanout_100_rcpts_postfix", "files")), ""})
+	head := fmt.Sprintf("Ours: %s. Medians of %s alternating runs.\n\n", str(s, "ours"), fmtNum(num(s, "runs")))
+	return head + table([]string{"workload", "metric", "ours", "Postfix/Dovecot", "ours / theirs"}, rows) + source("peers.json"), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,6 +18,7 @@ func genChaos(results string) (string, error) {
 		return "", fmt.Errorf("no chaos reports under %s: %w", filepath.Join(results, chaosDir), orNotExist(err))
 	}
 	sort.Strings(files)
+	files = slices.DeleteFunc(files, func(f string) bool { return filepath.Base(f) == "summary.json" })
 	var rows [][]string
 	totals := map[string]float64{}
 	for _, f := range files {
