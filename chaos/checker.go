@@ -54,6 +54,10 @@ type Counts struct {
 	// UnderReplicated counts acknowledged messages with fewer than R
 	// copies on disk after the run: measured, not a violation (repair's job).
 	UnderReplicated int `json:"under_replicated"`
+	// UnderReplicatedAfterRepair is the same measure after repair ran: a
+	// violation unless the cell may lose mail.
+	UnderReplicatedAfterRepair int          `json:"under_replicated_after_repair"`
+	Repair                     RepairCounts `json:"repair"`
 }
 
 // Violations lists what broke the promise. Refusals with 5xx count: every

@@ -38,7 +38,12 @@
 // on some backends. A kill -9 keeps the page cache, so these runs cannot
 // test fsync ordering; the store's crash-consistency test does that.
 // Redundancy is measured (acknowledged messages with fewer than R copies
-// on disk) but not restored: that is repair's job.
+// on disk, "under_replicated"), then powermail/impl/repair runs over the
+// recovered cluster with powersmtp's orphan log, redundancy is measured
+// again ("under_replicated_after_repair") and everything is read and
+// checked once more: a message still below R, or a finding that only the
+// read after repair shows, is a violation (below R is allowed only where
+// the cell may lose mail).
 //
 // Commands (see the Makefile):
 //

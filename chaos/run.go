@@ -1,9 +1,7 @@
 package chaos
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -61,7 +59,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	opt := cfg.options(filepath.Join(cfg.Dir, "cluster"))
-	h := &history{seed: cfg.Seed, users: opt.Users}
+	h := &history{seed: cfg.Seed, users: opt.Users, backendOf: map[string]int{}}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x63686173))
 	start := time.Now()
 	for i := range cfg.Epochs {
@@ -69,18 +67,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("epoch %d: %w", i, err)
 		}
 	}
-	copies, tmpLeft, err := finalRead(ctx, opt)
+	counts, copies, err := recoverAndCheck(ctx, opt, cfg.R, h)
 	if err != nil {
-		return nil, fmt.Errorf("final read: %w", err)
+		return nil, err
 	}
-	counts := Check(h.sends, h.deletes, copies, readOrphanLog(opt.Dir))
-	counts.TmpLeft = tmpLeft
-	var roots []string
-	for i := 0; i < cfg.Backends; i++ {
-		roots = append(roots, filepath.Join(opt.Dir, fmt.Sprintf("backend-%d", i)))
-	}
-	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(roots), cfg.R)
 	return newReport(cfg, h, counts, copies, time.Since(start)), nil
+}
+
+// recoverAndCheck restarts the cluster cleanly, checks the history
+// against the final read, measures redundancy, then repairs and measures
+// it again.
+func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *history) (Counts, []Copy, error) {
+	dc, err := devcluster.Start(ctx, opt)
+	if err != nil {
+		return Counts{}, nil, fmt.Errorf("final start: %w", err)
+	}
+	defer dc.Close()
+	copies, tmpLeft, err := finalRead(dc, opt.Users)
+	if err != nil {
+		return Counts{}, nil, fmt.Errorf("final read: %w", err)
+	}
+	orphans := readOrphans(opt.Dir)
+	counts := Check(h.sends, h.deletes, copies, orphanIDs(orphans))
+	counts.TmpLeft = tmpLeft
+	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(backendRoots(dc)), r)
+	if err := restoreRedundancy(ctx, dc, r, h, orphans, copies, &counts); err != nil {
+		return Counts{}, nil, fmt.Errorf("repair: %w", err)
+	}
+	return counts, copies, nil
 }
 
 // runEpoch starts the cluster, runs traffic and the epoch's faults, stops it.
@@ -100,6 +114,9 @@ func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken str
 		return err
 	}
 	defer c.close()
+	for i, b := range c.Backends {
+		h.backendOf[b.Addr], h.backendOf[c.proxies[i].Addr()] = i, i
+	}
 	tctx, stop := context.WithTimeout(ctx, time.Duration(ep.DurationMs)*time.Millisecond)
 	defer stop()
 	refusedBefore := h.refusals()
@@ -158,35 +175,35 @@ func markFrontFaults(ep *Epoch, c *cluster, refused bool) {
 	}
 }
 
-// finalRead restarts the cluster cleanly (every backend recovers), reads
-// every mailbox through POP and counts what recovery left in tmp/.
-func finalRead(ctx context.Context, opt devcluster.Options) ([]Copy, int, error) {
-	dc, err := devcluster.Start(ctx, opt)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer dc.Close()
+// finalRead reads every mailbox of the freshly restarted cluster dc
+// through POP and counts what recovery left in tmp/.
+func finalRead(dc *devcluster.Cluster, users []devcluster.User) ([]Copy, int, error) {
 	time.Sleep(settle)
 	tmp := 0
 	for _, b := range dc.Backends {
 		ents, _ := os.ReadDir(filepath.Join(b.Root, "tmp"))
 		tmp += len(ents)
 	}
-	// A backend not yet seen healthy by powerpop would hide its messages:
-	// read until two reads agree.
+	copies, err := stableRead(dc.POPAddr, users)
+	return copies, tmp, err
+}
+
+// stableRead reads every mailbox until two reads agree: a backend not yet
+// seen healthy by powerpop would hide its messages.
+func stableRead(addr string, users []devcluster.User) ([]Copy, error) {
 	var prev []Copy
 	for attempt := 0; attempt < maxFinalReads; attempt++ {
-		copies, err := readAll(dc.POPAddr, opt.Users)
+		copies, err := readAll(addr, users)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if attempt > 0 && sameCopies(prev, copies) {
-			return copies, tmp, nil
+			return copies, nil
 		}
 		prev = copies
 		time.Sleep(settle)
 	}
-	return nil, 0, fmt.Errorf("final read: no two of %d reads agree", maxFinalReads)
+	return nil, fmt.Errorf("no two of %d reads agree", maxFinalReads)
 }
 
 // maxFinalReads bounds the reads of finalRead.
@@ -240,25 +257,4 @@ func readMailbox(addr string, u devcluster.User) ([]Copy, error) {
 		out = append(out, Copy{Box: u.Name, UID: uid, ChaosID: chaosID(stored), Stored: stored})
 	}
 	return out, p.quit()
-}
-
-// readOrphanLog returns the message ids powersmtp logged as possibly left
-// behind by an abort that did not reach a backend.
-func readOrphanLog(dir string) map[string]bool {
-	out := map[string]bool{}
-	f, err := os.Open(filepath.Join(dir, "orphans.jsonl"))
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var o struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(sc.Bytes(), &o) == nil {
-			out[o.ID] = true
-		}
-	}
-	return out
 }

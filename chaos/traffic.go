@@ -31,6 +31,10 @@ type history struct {
 	next    atomic.Int64
 	seed    uint64
 	users   []devcluster.User
+	// backendOf maps every address powersmtp knew a backend by (its
+	// fault proxy's, which changes each epoch) to the backend's index,
+	// so that the orphan log can be read against the final cluster.
+	backendOf map[string]int
 }
 
 func (h *history) addSend(s SendRecord) {
