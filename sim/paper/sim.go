@@ -8,14 +8,15 @@ import (
 // genSim renders the three simulation scenarios.
 func genSim(results string) (string, error) {
 	var parts []string
-	for _, g := range []func(string) (string, error){simCalibration, simScaleOut, simDurability} {
+	for _, g := range []func(string) (string, error){simCalibration, simScaleOut, simDurability, simSpeed} {
 		s, err := g(results)
 		if err != nil {
 			return "", err
 		}
 		parts = append(parts, s)
 	}
-	return strings.Join(parts, "\n") + source("sim/calibration.json", "sim/scale-out.json", "sim/durability.json"), nil
+	return strings.Join(parts, "\n") + source("sim/calibration.json", "sim/scale-out.json", "sim/durability.json",
+		"sim/speed-powermail.json", "sim/speed-rendezvous.json"), nil
 }
 
 func simCalibration(results string) (string, error) {
@@ -76,3 +77,19 @@ func simDurability(results string) (string, error) {
 }
 
 func pctOf(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+// simSpeed reports the simulator's own cost for one simulated day.
+func simSpeed(results string) (string, error) {
+	var rows [][]string
+	for _, policy := range []string{"powermail", "rendezvous"} {
+		d, err := load(results, "sim/speed-"+policy+".json")
+		if err != nil {
+			return "", err
+		}
+		rows = append(rows, []string{policy, fmtNum(num(d, "backends")), fmt.Sprintf("%.0e", num(d, "mailboxes")),
+			fmtNum(num(d, "simulated_sec") / 3600), fmtNum(num(d, "wall_sec")), fmtNum(num(d, "cpu_sec")),
+			fmtNum(num(d, "peak_rss_mib"))})
+	}
+	return "**Speed** of the simulator itself (limit: one simulated day in 600 s of wall time):\n\n" +
+		table([]string{"policy", "backends", "mailboxes", "simulated hours", "wall s", "CPU s", "peak RSS MiB"}, rows), nil
+}
