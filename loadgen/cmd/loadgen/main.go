@@ -92,6 +92,25 @@ func progressWriter() io.Writer {
 }
 
 // emit writes the summary and the JSON document.
+// run opens the id log (when named) into *idlog and the CPU profile around
+// one load run.
+func (o *output) run(path string, idlog *io.Writer, runLoad func() (*load.Result, error)) (*load.Result, error) {
+	if path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		*idlog = f
+	}
+	stop, err := o.profile()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	return runLoad()
+}
+
 func (o *output) emit(res *load.Result, doc any) error {
 	if !o.quiet && res != nil {
 		res.WriteSummary(os.Stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"os"
 
 	"powermail/loadgen/load"
 )
@@ -38,20 +37,7 @@ func runSMTP(ctx context.Context, args []string) error {
 	out.register(fs)
 	fs.Parse(args)
 	c.Progress = progressWriter()
-	if idlog != "" {
-		f, err := os.Create(idlog)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		c.IDLog = f
-	}
-	stop, err := out.profile()
-	if err != nil {
-		return err
-	}
-	res, err := load.RunSMTP(ctx, c)
-	stop()
+	res, err := out.run(idlog, &c.IDLog, func() (*load.Result, error) { return load.RunSMTP(ctx, c) })
 	if err != nil {
 		return err
 	}
@@ -78,20 +64,7 @@ func runPOP(ctx context.Context, args []string) error {
 	out.register(fs)
 	fs.Parse(args)
 	c.Progress = progressWriter()
-	if idlog != "" {
-		f, err := os.Create(idlog)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		c.IDLog = f
-	}
-	stop, err := out.profile()
-	if err != nil {
-		return err
-	}
-	res, err := load.RunPOP(ctx, c)
-	stop()
+	res, err := out.run(idlog, &c.IDLog, func() (*load.Result, error) { return load.RunPOP(ctx, c) })
 	if err != nil {
 		return err
 	}
