@@ -32,7 +32,8 @@ func genChaos(results string) (string, error) {
 	head := fmt.Sprintf("%d cells; in total %s messages acknowledged with 250, %s lost, %s duplicated, %s phantom, %s resurrected, %s orphans after a refusal.\n\n",
 		len(rows), fmtNum(totals["acked"]), fmtNum(totals["lost"]), fmtNum(totals["duplicated"]),
 		fmtNum(totals["phantom"]), fmtNum(totals["resurrected"]), fmtNum(totals["orphans_after_fail"]))
-	return head + table([]string{"cell", "R", "W", "fault (phase)", "acked", "refused", "lost", "dup", "phantom", "resurr.", "orphans", "verdict", "expected"}, rows) +
+	return head + table([]string{"cell", "R", "W", "fault (phase)", "acked", "refused", "lost", "dup", "phantom", "resurr.", "orphans",
+		"below R", "below R after repair", "verdict", "expected"}, rows) +
 		source(chaosDir+"/*.json"), nil
 }
 
@@ -64,5 +65,6 @@ func chaosRow(r object, totals map[string]float64) []string {
 	c := func(k string) string { return fmtNum(num(r, "counts", k)) }
 	return []string{str(r, "config", "name"), fmtNum(num(r, "config", "r")), fmtNum(num(r, "config", "w")),
 		strings.Join(faults, ", "), c("acked"), c("failed"), c("lost"), c("duplicated"), c("phantom"),
-		c("resurrected"), c("orphans_after_fail"), verdict, str(r, "config", "expect")}
+		c("resurrected"), c("orphans_after_fail"), c("under_replicated"), c("under_replicated_after_repair"),
+		verdict, str(r, "config", "expect")}
 }
