@@ -188,11 +188,15 @@ func (e *PartialError) Error() string {
 func (e *PartialError) Unwrap() error { return e.Err }
 
 // Retrieve writes message i's stored form to w from one replica, falling
-// back to the next copy when a replica fails before sending anything.
+// back to the next copy when a replica fails before sending anything. The
+// first copy tried is chosen by the id, so reads spread over the replicas
+// instead of all going to the first backend in the list.
 func (d *Maildrop) Retrieve(ctx context.Context, i int, w io.Writer) error {
 	msg := d.msgs[i]
 	var lastErr error = ErrUnreachable
-	for n, b := range msg.holders {
+	start := rotation(msg.ID, len(msg.holders))
+	for n := range msg.holders {
+		b := msg.holders[(start+n)%len(msg.holders)]
 		if n > 0 {
 			fallbacks.Inc()
 		}

@@ -197,8 +197,9 @@ func TestRetrieveFallsBackToAnotherCopy(t *testing.T) {
 	bs[1].put(box, id, "hello")
 	d, err := drops(2, bs).Open(context.Background(), box)
 	require.NoError(t, err)
-	first := d.Messages()[0].holders[0].(*memBackend)
-	first.setDown(true) // dies after login
+	msg := d.Messages()[0]
+	first := msg.holders[rotation(msg.ID, len(msg.holders))].(*memBackend)
+	first.setDown(true) // the copy tried first dies after login
 	var out bytes.Buffer
 	require.NoError(t, d.Retrieve(context.Background(), 0, &out))
 	assert.Equal(t, "hello", out.String())
