@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -86,13 +85,9 @@ func loadSecret(path string) (string, error) {
 	if path == "" {
 		return "", usagef("-backend-secret-file is required")
 	}
-	b, err := os.ReadFile(path)
+	s, err := wire.ReadSecretFile(path)
 	if err != nil {
-		return "", err
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) < wire.MinSecretBytes {
-		return "", fmt.Errorf("backend secret in %s: shorter than %d bytes", path, wire.MinSecretBytes)
+		return "", fmt.Errorf("backend secret in %s: %w", path, err)
 	}
 	return s, nil
 }

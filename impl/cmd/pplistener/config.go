@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"strings"
 	"time"
 
 	"powermail/impl/internal/config"
@@ -82,13 +80,13 @@ func (c Config) SecretBytes() ([]byte, error) {
 	case c.Secret != "" && c.SecretFile != "":
 		return nil, config.Errorf("secret", "set secret or secret-file, not both")
 	case c.SecretFile != "":
-		b, err := os.ReadFile(c.SecretFile)
+		s, err := wire.ReadSecretFile(c.SecretFile)
 		if err != nil {
 			return nil, config.Errorf("secret-file", "%v", err)
 		}
-		key, secret = "secret-file", strings.TrimSpace(string(b))
+		key, secret = "secret-file", s
 	}
-	if len(secret) < wire.MinSecretBytes {
+	if err := wire.CheckSecret(secret); err != nil {
 		return nil, config.Errorf(key, "secret must be at least %d bytes (got %d)", wire.MinSecretBytes, len(secret))
 	}
 	return []byte(secret), nil

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -25,11 +24,8 @@ import (
 	"powermail/impl/internal/config"
 	"powermail/impl/ppclient"
 	"powermail/impl/userbase"
+	"powermail/impl/wire"
 )
-
-// MinSecretBytes is the shortest backend secret accepted: the original
-// accepted an empty password from anywhere.
-const MinSecretBytes = 16
 
 // BackendConfig is the backend side of a front end's configuration.
 type BackendConfig struct {
@@ -78,18 +74,17 @@ func (c BackendConfig) Validate() error {
 
 // LoadSecret returns the shared secret from the file or the value.
 func (c BackendConfig) LoadSecret() (string, error) {
-	s := c.Secret
 	if c.SecretFile != "" {
-		b, err := os.ReadFile(c.SecretFile)
+		s, err := wire.ReadSecretFile(c.SecretFile)
 		if err != nil {
 			return "", config.Errorf("backend-secret-file", "%v", err)
 		}
-		s = strings.TrimSpace(string(b))
+		return s, nil
 	}
-	if len(s) < MinSecretBytes {
-		return "", config.Errorf("backend-secret", "must be at least %d bytes", MinSecretBytes)
+	if err := wire.CheckSecret(c.Secret); err != nil {
+		return "", config.Errorf("backend-secret", "must be at least %d bytes", wire.MinSecretBytes)
 	}
-	return s, nil
+	return c.Secret, nil
 }
 
 // Cluster is the backend cluster as the front ends use it.
