@@ -265,18 +265,23 @@ func (s *Server) expireLoop() {
 		case <-s.done:
 			return
 		case now := <-t.C:
-			n, err := s.store.ExpireTombstones(now)
-			if err != nil {
-				s.cfg.Logger.Error("tombstone expiry failed", "err", err)
-				continue
-			}
-			tombstonesExpired.Add(float64(n))
-			s.cfg.Logger.Debug("tombstones expired", "count", n)
-			if n, err := s.store.ExpireUploads(now.Add(-UploadTTL)); err != nil {
-				s.cfg.Logger.Error("upload expiry failed", "err", err)
-			} else if n > 0 {
-				s.cfg.Logger.Info("abandoned uploads removed", "count", n)
-			}
+			s.expire(now)
 		}
+	}
+}
+
+// expire removes old tombstones and abandoned uploads; a failure of one does
+// not keep the other from running.
+func (s *Server) expire(now time.Time) {
+	if n, err := s.store.ExpireTombstones(now); err != nil {
+		s.cfg.Logger.Error("tombstone expiry failed", "err", err)
+	} else {
+		tombstonesExpired.Add(float64(n))
+		s.cfg.Logger.Debug("tombstones expired", "count", n)
+	}
+	if n, err := s.store.ExpireUploads(now.Add(-UploadTTL)); err != nil {
+		s.cfg.Logger.Error("upload expiry failed", "err", err)
+	} else if n > 0 {
+		s.cfg.Logger.Info("abandoned uploads removed", "count", n)
 	}
 }
