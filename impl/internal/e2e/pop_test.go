@@ -78,10 +78,17 @@ func TestPoplibRetrievesExactBytes(t *testing.T) {
 
 func TestOneBackendDownStillListsTheOther(t *testing.T) {
 	c := startCluster(t, devcluster.Options{Backends: 2, Redundancy: 1})
-	for i := 0; i < 6; i++ {
+	// Send until both backends hold mail, so the listing below must really
+	// leave out what the down backend holds (bounded: placement is random).
+	for i := 0; i < 40; i++ {
 		require.NoError(t, send(c.SMTPAddr, "s@remote.example", []string{"demo@example.com"}, sample))
+		if i >= 5 && len(messageFiles(t, c.Backends[0].Root)) > 0 && len(messageFiles(t, c.Backends[1].Root)) > 0 {
+			break
+		}
 	}
 	onFirst := len(messageFiles(t, c.Backends[0].Root))
+	require.NotZero(t, onFirst)
+	require.NotZero(t, len(messageFiles(t, c.Backends[1].Root)), "the backend taken down holds mail")
 	require.NoError(t, c.KillBackend(1))
 	p := popLogin(t, c.POPAddr, "demo@example.com", "demo")
 	assert.Len(t, p.uidl(), onFirst, "login works and shows what the reachable backend holds")
