@@ -51,6 +51,8 @@ type Counts struct {
 	DeletesAcked     int `json:"deletes_acked"`
 	DeletesInfo      int `json:"deletes_info"`
 	TmpLeft          int `json:"tmp_left"`
+	TopChecked       int `json:"top_checked"`
+	TopWrong         int `json:"top_wrong"` // TOP cut short or not the message's first lines
 	// UnderReplicated counts acknowledged messages with fewer than R
 	// copies on disk after the run: measured, not a violation (repair's job).
 	UnderReplicated int `json:"under_replicated"`
@@ -70,7 +72,7 @@ func (c Counts) Violations() []string {
 		n    int
 	}{{"lost", c.Lost}, {"duplicated", c.Duplicated}, {"corrupt", c.Corrupt}, {"phantom", c.Phantom},
 		{"resurrected", c.Resurrected}, {"orphans_unlogged", c.OrphansUnlogged},
-		{"tmp_left", c.TmpLeft}, {"refused_5xx", c.Refused5xx}} {
+		{"tmp_left", c.TmpLeft}, {"refused_5xx", c.Refused5xx}, {"top_wrong", c.TopWrong}} {
 		if x.n > 0 {
 			v = append(v, fmt.Sprintf("%s=%d", x.name, x.n))
 		}

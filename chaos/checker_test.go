@@ -73,3 +73,16 @@ func TestFingerprintNeedsTheWholeTail(t *testing.T) {
 	require.False(t, fp.matches(m.Wire[1:]), "a truncated copy")
 	require.Equal(t, "m1", chaosID(m.Wire))
 }
+
+func TestTopOf(t *testing.T) {
+	stored := []byte("A: 1\r\nB: 2\r\n\r\none\r\n..two\r\nthree\r\n")
+	for lines, want := range map[int]string{
+		0: "A: 1\r\nB: 2\r\n\r\n",
+		2: "A: 1\r\nB: 2\r\n\r\none\r\n..two\r\n",
+		9: string(stored),
+	} {
+		if got := string(topOf(stored, lines)); got != want {
+			t.Errorf("topOf(%d) = %q, want %q", lines, got, want)
+		}
+	}
+}

@@ -86,7 +86,17 @@ func (p *popConn) uidl() (map[int]string, error) {
 // retr returns message n as sent on the wire (still dot-stuffed, CRLF),
 // without the final ".\r\n": exactly the stored form.
 func (p *popConn) retr(n int) ([]byte, error) {
-	if _, err := p.cmd(fmt.Sprintf("RETR %d", n)); err != nil {
+	return p.multiLine(fmt.Sprintf("RETR %d", n))
+}
+
+// top returns TOP n lines as sent on the wire, without the final ".\r\n".
+func (p *popConn) top(n, lines int) ([]byte, error) {
+	return p.multiLine(fmt.Sprintf("TOP %d %d", n, lines))
+}
+
+// multiLine sends cmd and reads its multi-line reply, still dot-stuffed.
+func (p *popConn) multiLine(cmd string) ([]byte, error) {
+	if _, err := p.cmd(cmd); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
@@ -109,4 +119,23 @@ func (p *popConn) quit() error {
 	_, err := p.cmd("QUIT")
 	p.conn.Close()
 	return err
+}
+
+// topOf is what TOP with lines body lines must send for the stored form of
+// a message (RFC 1939 section 7): the header, the blank line, then lines
+// lines of the body; both forms are dot-stuffed alike.
+func topOf(stored []byte, lines int) []byte {
+	head := bytes.Index(stored, []byte("\r\n\r\n"))
+	if head < 0 {
+		return stored
+	}
+	end := head + 4
+	for ; lines > 0 && end < len(stored); lines-- {
+		next := bytes.Index(stored[end:], []byte("\r\n"))
+		if next < 0 {
+			return stored
+		}
+		end += next + 2
+	}
+	return stored[:end]
 }

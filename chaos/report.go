@@ -111,6 +111,7 @@ func (r *Report) Summary(w io.Writer) {
 	fmt.Fprintf(w, "  lost %d, duplicated %d, corrupt %d, phantom %d, resurrected %d, orphans after fail %d (unlogged %d), tmp left %d, 5xx %d; under-replicated %d\n",
 		c.Lost, c.Duplicated, c.Corrupt, c.Phantom, c.Resurrected, c.OrphansAfterFail, c.OrphansUnlogged, c.TmpLeft,
 		c.Refused5xx, c.UnderReplicated)
+	fmt.Fprintf(w, "  TOP checked against RETR %d, wrong %d\n", c.TopChecked, c.TopWrong)
 	rp := c.Repair
 	fmt.Fprintf(w, "  repair: re-replicated %d, tombstoned removed %d, orphans removed %d (kept %d), below R %d, errors %d, unreachable %d; under-replicated after repair %d\n",
 		rp.ReReplicated, rp.TombstonedRemoved, rp.OrphansRemoved, rp.OrphansKept, rp.BelowTarget, rp.Errors,

@@ -90,6 +90,7 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *hist
 	orphans := readOrphans(opt.Dir)
 	counts := Check(h.sends, h.deletes, copies, orphanIDs(orphans))
 	counts.TmpLeft = tmpLeft
+	counts.TopChecked, counts.TopWrong = int(h.topChecked.Load()), int(h.topWrong.Load())
 	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(backendRoots(dc)), r)
 	if err := restoreRedundancy(ctx, dc, r, h, orphans, copies, &counts); err != nil {
 		return Counts{}, nil, fmt.Errorf("repair: %w", err)

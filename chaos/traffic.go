@@ -1,7 +1,9 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -21,6 +23,7 @@ const (
 	twoRcptPercent  = 25
 	maxRecordedErrs = 200
 	failPause       = 20 * time.Millisecond
+	maxTopLines     = 3
 )
 
 // history is everything the clients did, for the checker.
@@ -30,7 +33,10 @@ type history struct {
 	deletes []DeleteRecord
 	next    atomic.Int64
 	seed    uint64
-	users   []devcluster.User
+	// TOP replies checked against the RETR that followed, and those that
+	// differed from the stored message's first lines (a violation).
+	topChecked, topWrong atomic.Int64
+	users                []devcluster.User
 	// backendOf maps every address powersmtp knew a backend by (its
 	// fault proxy's, which changes each epoch) to the backend's index,
 	// so that the orphan log can be read against the final cluster.
@@ -100,16 +106,17 @@ func (h *history) run(ctx context.Context, smtpAddr, popAddr string, rng *rand.R
 	wg.Go(func() {
 		for ctx.Err() == nil {
 			u := h.users[pick.IntN(len(h.users))]
-			h.addDeletes(deleteSome(popAddr, u, pick))
+			h.addDeletes(h.deleteSome(popAddr, u, pick))
 			sleep(ctx, deletePause)
 		}
 	})
 	wg.Wait()
 }
 
-// deleteSome deletes up to maxDeletes messages of u in one POP session.
+// deleteSome deletes up to maxDeletes messages of u in one POP session,
+// reading each first with TOP and RETR.
 // A delete is acknowledged only by the +OK to QUIT (RFC 1939 section 6).
-func deleteSome(addr string, u devcluster.User, pick *rand.Rand) []DeleteRecord {
+func (h *history) deleteSome(addr string, u devcluster.User, pick *rand.Rand) []DeleteRecord {
 	p, err := popLogin(addr, u.Name, u.Password)
 	if err != nil {
 		return nil
@@ -122,10 +129,13 @@ func deleteSome(addr string, u devcluster.User, pick *rand.Rand) []DeleteRecord 
 	var out []DeleteRecord
 	for k := 0; k < maxDeletes; k++ {
 		n := 1 + pick.IntN(len(list))
+		lines := pick.IntN(maxTopLines + 1)
+		top, topErr := p.top(n, lines)
 		stored, err := p.retr(n)
 		if err != nil {
 			break
 		}
+		h.checkTop(top, topErr, stored, lines)
 		if _, err := p.cmd(fmt.Sprintf("DELE %d", n)); err == nil {
 			out = append(out, DeleteRecord{ID: chaosID(stored), Box: u.Name})
 		}
@@ -135,4 +145,17 @@ func deleteSome(addr string, u devcluster.User, pick *rand.Rand) []DeleteRecord 
 		out[i].Acked = acked
 	}
 	return out
+}
+
+// checkTop compares a TOP reply with the message that RETR returned next in
+// the same session. A TOP refused with -ERR (no copy reachable under a
+// fault) is not checked; a TOP cut short, or one with other bytes, is wrong.
+func (h *history) checkTop(top []byte, err error, stored []byte, lines int) {
+	if errors.Is(err, errNegative) {
+		return
+	}
+	h.topChecked.Add(1)
+	if err != nil || !bytes.Equal(top, topOf(stored, lines)) {
+		h.topWrong.Add(1)
+	}
 }

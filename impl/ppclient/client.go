@@ -200,7 +200,8 @@ func isShutdown(err error) bool {
 func (c *Client) wrap(op string, ctx context.Context, err error) error {
 	var werr *wire.Error
 	var terr *TransportError
-	if err == nil || errors.As(err, &werr) || errors.As(err, &terr) {
+	var derr *DestinationError
+	if err == nil || errors.As(err, &werr) || errors.As(err, &terr) || errors.As(err, &derr) {
 		return err
 	}
 	return &TransportError{Addr: c.cfg.Addr, Op: op, Err: orCtx(ctx, err)}

@@ -49,6 +49,22 @@ func IsTemporary(err error) bool {
 	return errors.Is(err, ErrUnreachable)
 }
 
+// ErrDestination is matched by every *DestinationError.
+var ErrDestination = errors.New("the destination stopped the copy")
+
+// DestinationError means that a GET failed on the caller's side: the writer
+// it gave failed (the POP client went away) or stopped the copy on purpose
+// (TOP has its lines). The backend is not at fault and must not be marked
+// down for it; the connection is closed, since the rest of the body is unread.
+type DestinationError struct{ Err error }
+
+func (e *DestinationError) Error() string { return "copy to destination stopped: " + e.Err.Error() }
+
+func (e *DestinationError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrDestination) true.
+func (e *DestinationError) Is(target error) bool { return target == ErrDestination }
+
 // malformed is a reply that does not parse; the connection is discarded.
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", wire.ErrMalformedReply, fmt.Sprintf(format, args...))

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
@@ -94,9 +97,9 @@ func (c *Client) Mailboxes(ctx context.Context) ([]mailbox.Name, error) {
 // Get writes the message to dst and returns the number of bytes written.
 // When dst is a *net.TCPConn the body moves socket to socket by splice(2)
 // without passing through user space (see readBody). If an error comes
-// after some bytes reached dst, dst holds a partial message: with splice
-// the failing side cannot be told apart, so the error is a TransportError
-// either way.
+// after some bytes reached dst, dst holds a partial message. The error is a
+// *DestinationError when the backend's side of the copy is still sound (dst
+// failed, or stopped the copy on purpose), a *TransportError otherwise.
 func (c *Client) Get(ctx context.Context, box mailbox.Name, id msgid.ID, dst io.Writer) (int64, error) {
 	var n int64
 	err := c.do(ctx, wire.VerbGet, func(cn *conn) error {
@@ -125,15 +128,41 @@ func (cn *conn) readBody(dst io.Writer, size int64) (int64, error) {
 		cn.r.Discard(m)
 		n += int64(m)
 		if err != nil {
-			return n, err
+			return n, &DestinationError{err}
 		}
 	}
 	m, err := io.Copy(dst, io.LimitReader(cn.nc, size-n))
 	n += m
-	if err == nil && n < size {
+	switch {
+	case err != nil && cn.sourceAlive():
+		return n, &DestinationError{err}
+	case err == nil && n < size:
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err
+}
+
+// sourceAlive tells, after a failed copy, whether the backend's socket is
+// still sound: splice(2) reports a failure of either side the same way, so
+// the socket is asked directly, without blocking, whether it has been
+// closed or reset. A backend that merely stalled also counts as alive; the
+// health checks are what find a stalled backend.
+func (cn *conn) sourceAlive() bool {
+	sc, ok := cn.nc.(syscall.Conn)
+	if !ok {
+		return false // no socket to ask (a fault-injecting conn in tests): blame the backend
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	var b [1]byte
+	cerr := rc.Control(func(fd uintptr) {
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		alive = n > 0 || err == unix.EAGAIN
+	})
+	return cerr == nil && alive
 }
 
 // Delete removes id from box and leaves a tombstone (also when absent).

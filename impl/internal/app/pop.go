@@ -131,7 +131,8 @@ func (p popDrop) Messages() []pop3d.Message { return p.msgs }
 
 func (p popDrop) Retrieve(ctx context.Context, i int, w io.Writer) error {
 	if err := p.d.Retrieve(ctx, i, w); err != nil {
-		return fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
+		// %w twice: pop3d must still recognise its own TOP writer's stop.
+		return fmt.Errorf("%w: %w", pop3d.ErrTemporary, err)
 	}
 	return nil
 }

@@ -190,6 +190,7 @@ func (c *Cluster[C]) Choose(req placement.Request) (primary, spares []*Node[C], 
 // MarkDown records a failure seen by a session, so the next message avoids
 // the node without waiting for the next health check.
 func (n *Node[C]) MarkDown(err error) {
+	markedDown.WithLabelValues(n.Addr).Inc()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.up, n.err = false, err

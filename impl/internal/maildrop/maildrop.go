@@ -37,6 +37,7 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/ppclient"
 	"powermail/impl/wire"
 )
 
@@ -188,7 +189,9 @@ func (e *PartialError) Error() string {
 func (e *PartialError) Unwrap() error { return e.Err }
 
 // Retrieve writes message i's stored form to w from one replica, falling
-// back to the next copy when a replica fails before sending anything. The
+// back to the next copy when a replica fails before sending anything. An
+// error matching ppclient.ErrDestination comes from w's side (Backend.Get
+// must report it so) and is returned as it is. The
 // first copy tried is chosen by the id, so reads spread over the replicas
 // instead of all going to the first backend in the list.
 func (d *Maildrop) Retrieve(ctx context.Context, i int, w io.Writer) error {
@@ -204,6 +207,11 @@ func (d *Maildrop) Retrieve(ctx context.Context, i int, w io.Writer) error {
 		_, err := b.Get(ctx, d.box, msg.ID, cw)
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, ppclient.ErrDestination) {
+			// w stopped the copy (TOP has its lines) or the POP client went
+			// away: not the backend's fault, and no other copy would help.
+			return err
 		}
 		backendErrors.WithLabelValues(b.Name(), "get").Inc()
 		if cw.n > 0 {
