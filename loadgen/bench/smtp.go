@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"powermail/loadgen/load"
 )
@@ -26,11 +27,21 @@ func smtpThroughput(r, size int) scenario {
 		var raw []any
 		for i := range e.opt.Runs {
 			cfg := smtpLoad(c.SMTPAddr, size, conc, count, fmt.Sprintf("%s-%d", name, i))
+			meter, err := startMeter(c)
+			if err != nil {
+				return nil, err
+			}
 			res, err := load.RunSMTP(ctx, cfg)
 			if err != nil {
 				return nil, err
 			}
-			samples = append(samples, smtpSample(res))
+			s := smtpSample(res)
+			cost, err := meter.perMessage(res.Messages)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(s, cost)
+			samples = append(samples, s)
 			raw = append(raw, res)
 		}
 		res := aggregate(map[string]any{"redundancy": r, "write_quorum": r, "backends": 3,

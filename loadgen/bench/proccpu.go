@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"powermail/impl/devcluster"
+)
+
+// clockTicksPerSec is USER_HZ, the unit of utime and stime in
+// /proc/<pid>/stat; 100 on every Linux this suite runs on.
+const clockTicksPerSec = 100
+
+// procCPUSec is the CPU time (user + system, all threads) that process pid
+// has used so far, in seconds.
+func procCPUSec(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, may hold spaces; it ends at the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	var ticks float64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += v
+	}
+	return ticks / clockTicksPerSec, nil
+}
+
+// clusterMeter measures, over one run, each daemon's CPU time and the
+// backends' fsyncs and flushes, from /proc and the backends' metrics.
+type clusterMeter struct {
+	procs   []*devcluster.Proc
+	metrics []string // backends' /metrics addresses
+	cpu     []float64
+	fsyncs  float64
+	flushes float64
+}
+
+func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
+	m := &clusterMeter{procs: []*devcluster.Proc{c.SMTP(), c.POP()}}
+	for _, b := range c.Backends {
+		m.procs = append(m.procs, b.Proc())
+		m.metrics = append(m.metrics, b.MetricsAddr)
+	}
+	var err error
+	m.cpu, m.fsyncs, m.flushes, err = m.read()
+	return m, err
+}
+
+func (m *clusterMeter) read() (cpu []float64, fsyncs, flushes float64, err error) {
+	for _, p := range m.procs {
+		s, err := procCPUSec(p.Pid())
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		cpu = append(cpu, s)
+	}
+	for _, addr := range m.metrics {
+		f, err := metric(addr, "powermail_store_fsyncs_total")
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		fl, err := metric(addr, "powermail_store_flushes_total")
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		fsyncs, flushes = fsyncs+f, flushes+fl
+	}
+	return cpu, fsyncs, flushes, nil
+}
+
+// perMessage returns what the run since startMeter cost per message:
+// cpu_us_per_msg_<process> for every daemon, their sum over the backends
+// and over all daemons, and fsyncs and flushes per message (all backends).
+func (m *clusterMeter) perMessage(messages int64) (sample, error) {
+	cpu, fsyncs, flushes, err := m.read()
+	if err != nil || messages <= 0 {
+		return nil, err
+	}
+	n := float64(messages)
+	s := sample{"fsyncs_per_msg": (fsyncs - m.fsyncs) / n, "flushes_per_msg": (flushes - m.flushes) / n}
+	var daemons, backends float64
+	for i, p := range m.procs {
+		us := (cpu[i] - m.cpu[i]) * 1e6 / n
+		s["cpu_us_per_msg_"+p.Name] = us
+		daemons += us
+		if strings.HasPrefix(p.Name, "pplistener") {
+			backends += us
+		}
+	}
+	s["cpu_us_per_msg_pplisteners"] = backends
+	s["cpu_us_per_msg_daemons"] = daemons
+	return s, nil
+}
