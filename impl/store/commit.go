@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
@@ -14,7 +14,7 @@ import (
 var errNoBoxes = errors.New("store: no mailboxes given")
 
 // Commit links prepared message id into each of boxes and returns after
-// every mailbox directory touched is fsynced; the tmp name is removed after.
+// every mailbox directory touched is durable; the tmp name is removed after.
 // It is idempotent: a mailbox that already holds id counts as done, and when
 // the tmp file is gone (an earlier commit of the same id), a link of id in
 // one of boxes is the source. Without either, ErrNotPrepared. A mailbox
@@ -29,24 +29,27 @@ func (s *Store) Commit(id msgid.ID, boxes []mailbox.Name) error {
 	}
 	unlock := s.lockID(id)
 	defer unlock()
-	src, fromTmp, boxLinks, err := s.commitSource(id, boxes)
+	handles, err := s.boxDirs(boxes)
+	defer s.putDirs(handles)
+	if err != nil {
+		return err
+	}
+	src, fromTmp, boxLinks, err := s.commitSource(id, handles)
 	if err != nil {
 		return err
 	}
 	failBeforeLink()
-	dirs, err := s.linkAll(id, src, boxLinks == 0, boxes)
+	dirs, err := s.linkAll(id, src, boxLinks == 0, handles)
 	if err != nil {
 		return err
 	}
 	failBeforeDirSync()
-	if len(dirs) > 0 {
-		if err := s.syncDirs(dirs); err != nil {
-			return err
-		}
+	if err := s.persistDirs(dirs...); err != nil {
+		return err
 	}
 	if fromTmp {
-		// Not fsynced: if the removal is lost in a crash, Open removes it.
-		if err := s.root.Remove(src); err != nil {
+		// Not made durable: if the removal is lost in a crash, Open removes it.
+		if err := unlinkAt(s.tmp, string(id)); err != nil {
 			s.log.Warn("cannot remove committed tmp file", "id", id, "err", err)
 		}
 	}
@@ -75,51 +78,69 @@ func checkCommand(id msgid.ID, boxes []mailbox.Name) ([]mailbox.Name, error) {
 	return out, nil
 }
 
+// boxDirs returns the directory of each box, created durably where missing;
+// the caller puts them back (also after an error: those opened so far).
+func (s *Store) boxDirs(boxes []mailbox.Name) ([]*dirHandle, error) {
+	handles := make([]*dirHandle, 0, len(boxes))
+	for _, b := range boxes {
+		h, err := s.ensureBox(b)
+		if err != nil {
+			return handles, err
+		}
+		handles = append(handles, h)
+	}
+	return handles, nil
+}
+
+func (s *Store) putDirs(hs []*dirHandle) {
+	for _, h := range hs {
+		s.dirs.put(h)
+	}
+}
+
 // commitSource finds the file to link: tmp/<id>, else a link of id already
 // in one of boxes (a repeated or extended commit). It also returns how many
 // mailbox links that file has: its link count, less the tmp name.
-func (s *Store) commitSource(id msgid.ID, boxes []mailbox.Name) (src string, fromTmp bool, boxLinks uint64, err error) {
-	if fi, err := s.root.Lstat(tmpPath(id)); err == nil {
-		if !isPrepared(fi) { // a COMMIT racing its own upload: never link a partial file
-			return "", false, 0, fmt.Errorf("%w: %s: upload not finished", ErrNotPrepared, id)
+func (s *Store) commitSource(id msgid.ID, boxes []*dirHandle) (src *dirHandle, fromTmp bool, boxLinks uint64, err error) {
+	if st, err := statAt(s.tmp, string(id)); err == nil {
+		if !isPrepared(st) { // a COMMIT racing its own upload: never link a partial file
+			return nil, false, 0, fmt.Errorf("%w: %s: upload not finished", ErrNotPrepared, id)
 		}
-		return tmpPath(id), true, nlink(fi) - 1, nil
+		return s.tmp, true, uint64(st.Nlink) - 1, nil
 	}
 	for _, b := range boxes {
-		p := messagePath(boxPath(b), id)
-		if fi, err := s.root.Lstat(p); err == nil {
-			return p, false, nlink(fi), nil
+		if st, err := statAt(b, string(id)); err == nil {
+			return b, false, uint64(st.Nlink), nil
 		}
 	}
-	return "", false, 0, fmt.Errorf("%w: %s", ErrNotPrepared, id)
+	return nil, false, 0, fmt.Errorf("%w: %s", ErrNotPrepared, id)
 }
 
-// linkAll links src into every box without a tombstone for id and returns
-// the directories to fsync. A box that already holds id is fsynced too: the
-// earlier commit that linked it may have failed before its fsync. fresh
-// reports that src had no mailbox link before.
-func (s *Store) linkAll(id msgid.ID, src string, fresh bool, boxes []mailbox.Name) ([]string, error) {
-	var dirs []string
+// linkAll links id from src into every box without a tombstone for id and
+// returns the directories to make durable. A box that already holds id is
+// flushed too: the earlier commit that linked it may have failed before its
+// flush. fresh reports that the file had no mailbox link before.
+func (s *Store) linkAll(id msgid.ID, src *dirHandle, fresh bool, boxes []*dirHandle) ([]*dirHandle, error) {
+	var dirs []*dirHandle
 	linked := 0
 	defer func() { // also after an error: the links made so far exist
 		if fresh && linked > 0 {
 			s.messages.Add(1)
 		}
 	}()
-	for k, b := range boxes {
-		box, err := s.ensureBox(b)
-		if err != nil {
-			return nil, err
-		}
-		if s.exists(tombPath(box, id)) {
+	for k, box := range boxes {
+		if existsAt(box, tombName(id)) {
 			continue
 		}
-		err = s.root.Link(src, messagePath(box, id))
+		var err error
+		if box != src {
+			err = linkAt(src, box, string(id))
+		}
 		switch {
-		case err == nil:
+		case err == nil && box != src:
 			linked++
 			failBetweenLinks(k < len(boxes)-1)
-		case !errors.Is(err, fs.ErrExist):
+		case err != nil && !errors.Is(err, fs.ErrExist):
 			return nil, noSpace(fmt.Errorf("store: commit %s: %w", id, err))
 		}
 		dirs = append(dirs, box)
@@ -127,13 +148,9 @@ func (s *Store) linkAll(id msgid.ID, src string, fresh bool, boxes []mailbox.Nam
 	return dirs, nil
 }
 
-func nlink(fi os.FileInfo) uint64 {
-	return uint64(fi.Sys().(*syscall.Stat_t).Nlink)
-}
-
 // Abort removes everything of message id: the tmp file and its links in
-// boxes (each directory fsynced). Missing pieces are not an error, so a
-// retried abort succeeds. Allowed in read-only mode: it frees space.
+// boxes (each directory made durable). Missing pieces are not an error, so
+// a retried abort succeeds. Allowed in read-only mode: it frees space.
 func (s *Store) Abort(id msgid.ID, boxes []mailbox.Name) error {
 	if err := checkID(id); err != nil {
 		return err
@@ -146,43 +163,48 @@ func (s *Store) Abort(id msgid.ID, boxes []mailbox.Name) error {
 	unlock := s.lockID(id)
 	defer unlock()
 	// The tmp name goes first, so the link counts below are mailbox links only.
-	if err := s.root.Remove(tmpPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := unlinkAt(s.tmp, string(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: abort %s: %w", id, err)
 	}
-	var dirs []string
+	var dirs []*dirHandle
+	defer func() { s.putDirs(dirs) }()
 	for _, b := range boxes {
-		box := boxPath(b)
-		removed, err := s.unlinkMessage(box, id)
+		box, err := s.dirs.get(boxPath(b))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // no such mailbox here: nothing to remove
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("store: abort %s: %w", id, err)
 		}
-		if removed {
-			dirs = append(dirs, box)
+		removed, err := s.unlinkMessage(box, id)
+		if err != nil || !removed {
+			s.dirs.put(box)
+			if err != nil {
+				return err
+			}
+			continue
 		}
+		dirs = append(dirs, box)
 	}
-	if len(dirs) == 0 {
-		return nil
-	}
-	return s.syncDirs(dirs)
+	return s.persistDirs(dirs...)
 }
 
 // unlinkMessage removes the link of id in box, if any, and keeps the message
 // count: the count drops when the last mailbox link of the file goes. The
-// caller holds the id lock and fsyncs box.
-func (s *Store) unlinkMessage(box string, id msgid.ID) (bool, error) {
-	p := messagePath(box, id)
-	fi, err := s.root.Lstat(p)
+// caller holds the id lock and makes box durable.
+func (s *Store) unlinkMessage(box *dirHandle, id msgid.ID) (bool, error) {
+	st, err := statAt(box, string(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("store: %w", err)
 	}
-	links := nlink(fi)
-	if tfi, err := s.root.Lstat(tmpPath(id)); err == nil && os.SameFile(tfi, fi) {
+	links := uint64(st.Nlink)
+	if tst, err := statAt(s.tmp, string(id)); err == nil && sameFile(tst, st) {
 		links--
 	}
-	if err := s.root.Remove(p); err != nil {
+	if err := unlinkAt(box, string(id)); err != nil {
 		return false, fmt.Errorf("store: %w", err)
 	}
 	if links == 1 {
@@ -190,3 +212,5 @@ func (s *Store) unlinkMessage(box string, id msgid.ID) (bool, error) {
 	}
 	return true, nil
 }
+
+func sameFile(a, b unix.Stat_t) bool { return a.Dev == b.Dev && a.Ino == b.Ino }

@@ -129,12 +129,12 @@ func TestCoalescerSharesOneRunAmongWaiters(t *testing.T) {
 
 func TestDirSyncFailureIsNotRetried(t *testing.T) {
 	s, _ := openTemp(t)
-	// Syncing a directory that does not exist fails; the error reaches the
+	// Syncing a descriptor that is not open fails; the error reaches the
 	// caller, and the coalescer state is clean for the next caller.
-	err := s.syncDir("mbox/zz")
+	err := s.syncDir(&dirHandle{fd: -1, path: "mbox/zz"})
 	require.Error(t, err)
 	assert.False(t, s.dirSyncs.has("mbox/zz"))
-	require.NoError(t, s.syncDir(boxesDir))
+	require.NoError(t, s.syncDir(s.tmp))
 }
 
 // Every caller returns only after a run that started after its change:

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -227,9 +229,10 @@ func expectAt(done, started []event) expectation {
 
 // crashRun runs the workload under the recorder and returns the crash
 // points; broken sets the recorder's skip switches first.
-func crashRun(t *testing.T, broken func(*recorder), workload func(*crashWorkload)) (*crashWorkload, []crashPoint) {
+func crashRun(t *testing.T, mode FlushMode, broken func(*recorder), workload func(*crashWorkload)) (*crashWorkload, []crashPoint) {
 	dir := t.TempDir()
-	s := openAt(t, dir, Options{})
+	s := openAt(t, dir, Options{Flush: mode})
+	require.Equal(t, mode, s.FlushMode(), "this file system must allow the flush mode under test")
 	w := &crashWorkload{t: t, s: s, bodies: map[msgid.ID][]byte{}, clock: t0}
 	r := record(t, dir, w.events)
 	if broken != nil {
@@ -352,32 +355,44 @@ func (c *crashCheck) read(box mailbox.Name, id msgid.ID) []byte {
 	return data
 }
 
+// flushModes are both ways the store makes writes durable; the power-loss
+// tests run under each (the test directory is on ext4 here, where syncfs is
+// allowed).
+var flushModes = []FlushMode{FlushFsync, FlushSyncfs}
+
 func TestPowerLossKeepsAcknowledgedMail(t *testing.T) {
-	w, points := crashRun(t, nil, (*crashWorkload).run)
-	violations, states := checkAll(t, w, points)
-	t.Logf("%d crash points, %d crash states recovered and checked", len(points), states)
-	if len(points) < 20 {
-		t.Errorf("only %d crash points: is the fsync seam still in use?", len(points))
-	}
-	for _, v := range violations {
-		t.Error(v)
+	for _, mode := range flushModes {
+		t.Run(string(mode), func(t *testing.T) {
+			w, points := crashRun(t, mode, nil, (*crashWorkload).run)
+			violations, states := checkAll(t, w, points)
+			t.Logf("%d crash points, %d crash states recovered and checked", len(points), states)
+			if len(points) < 10 {
+				t.Errorf("only %d crash points: are the flush seams still in use?", len(points))
+			}
+			for _, v := range violations {
+				t.Error(v)
+			}
+		})
 	}
 }
 
 // The check can fail: a store that skips directory fsyncs (links and new
-// mailboxes never reach the disk) loses acknowledged mail, and one that
-// skips file fsyncs shows empty messages.
+// mailboxes never reach the disk) loses acknowledged mail, one that skips
+// file fsyncs shows empty messages, and one whose group flushes do nothing
+// loses acknowledged mail.
 func TestPowerLossCheckCatchesBrokenStores(t *testing.T) {
 	for _, c := range []struct {
 		name   string
+		mode   FlushMode
 		broken func(*recorder)
 		want   string
 	}{
-		{"skip directory fsync", func(r *recorder) { r.skipDirSync = true }, "lost: acknowledged"},
-		{"skip file fsync", func(r *recorder) { r.skipFileSync = true }, "partial or altered"},
+		{"skip directory fsync", FlushFsync, func(r *recorder) { r.skipDirSync = true }, "lost: acknowledged"},
+		{"skip file fsync", FlushFsync, func(r *recorder) { r.skipFileSync = true }, "partial or altered"},
+		{"skip syncfs", FlushSyncfs, func(r *recorder) { r.skipSyncfs = true }, "lost: acknowledged"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			w, points := crashRun(t, c.broken, (*crashWorkload).run)
+			w, points := crashRun(t, c.mode, c.broken, (*crashWorkload).run)
 			violations, _ := checkAll(t, w, points)
 			if !strings.Contains(strings.Join(violations, "\n"), c.want) {
 				t.Fatalf("no %q among %d violations: %q", c.want, len(violations), violations)
@@ -387,13 +402,17 @@ func TestPowerLossCheckCatchesBrokenStores(t *testing.T) {
 	}
 }
 
-// Concurrent deliveries: shared directory fsyncs and racing creators of
-// new mailboxes keep every acknowledged message.
+// Concurrent deliveries: shared directory fsyncs and group flushes, and
+// racing creators of new mailboxes keep every acknowledged message.
 func TestPowerLossConcurrentDeliveries(t *testing.T) {
-	w, points := crashRun(t, nil, (*crashWorkload).concurrent)
-	violations, states := checkAll(t, w, points)
-	t.Logf("%d crash points, %d crash states recovered and checked", len(points), states)
-	for _, v := range violations {
-		t.Error(v)
+	for _, mode := range flushModes {
+		t.Run(string(mode), func(t *testing.T) {
+			w, points := crashRun(t, mode, nil, (*crashWorkload).concurrent)
+			violations, states := checkAll(t, w, points)
+			t.Logf("%d crash points, %d crash states recovered and checked", len(points), states)
+			for _, v := range violations {
+				t.Error(v)
+			}
+		})
 	}
 }

@@ -259,21 +259,23 @@ func sortedKeys[V any](m map[ino]V) []ino {
 	return keys
 }
 
-// recorder replaces the fsync seam while a workload runs. The skip switches
-// make a deliberately broken store, to show that the check catches it.
+// recorder replaces the flush seams while a workload runs. The skip
+// switches make a deliberately broken store, to show that the check catches
+// it.
 type recorder struct {
 	root   string
-	events func() int // length of the workload's log, read at each fsync
+	events func() int // length of the workload's log, read at each flush
 
-	mu           sync.Mutex // concurrent fsyncs: Commit syncs its mailbox directories in parallel
+	mu           sync.Mutex // concurrent flushes: Commit syncs its mailbox directories in parallel
 	durable      *image
 	points       []crashPoint
 	skipDirSync  bool
 	skipFileSync bool
+	skipSyncfs   bool
 	err          error // first failure to read the tree
 }
 
-// record starts recording fsyncs of the store at root. The store was just
+// record starts recording flushes of the store at root. The store was just
 // opened: Open's syncfs made the whole tree durable, so it is the base.
 func record(t *testing.T, root string, events func() int) *recorder {
 	base, err := readImage(root)
@@ -281,9 +283,9 @@ func record(t *testing.T, root string, events func() int) *recorder {
 		t.Fatal(err)
 	}
 	r := &recorder{root: root, durable: base, events: events}
-	orig := fsync
-	fsync = r.fsync
-	t.Cleanup(func() { fsync = orig })
+	origFsync, origSyncfs := fsync, syncfs
+	fsync, syncfs = r.fsync, r.syncfs
+	t.Cleanup(func() { fsync, syncfs = origFsync, origSyncfs })
 	return r
 }
 
@@ -292,7 +294,7 @@ func (r *recorder) stop(t *testing.T) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.addPoint()
-	fsync = (*os.File).Sync
+	fsync, syncfs = unix.Fsync, unix.Syncfs
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -314,10 +316,10 @@ var errSkipped = errors.New("fsync skipped by the broken-store switch")
 // fsync returns; that can only make a crash point's image more complete for
 // operations still in flight, never for acknowledged ones, which are
 // logged after their fsync returned.
-func (r *recorder) fsync(f *os.File) error {
-	switch err := r.recordSync(f); err {
+func (r *recorder) fsync(fd int) error {
+	switch err := r.recordSync(fd); err {
 	case nil:
-		return f.Sync()
+		return unix.Fsync(fd)
 	case errSkipped:
 		return nil // the broken store: the fsync "succeeds", nothing becomes durable
 	default:
@@ -325,19 +327,36 @@ func (r *recorder) fsync(f *os.File) error {
 	}
 }
 
-func (r *recorder) recordSync(f *os.File) error {
+// syncfs records the whole tree as durable (the broken-store switches
+// apply to per-file fsyncs only), then syncs.
+func (r *recorder) syncfs(fd int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.addPoint()
-	fi, err := f.Stat()
+	cur := r.points[len(r.points)-1].current
+	switch {
+	case cur == nil:
+		return r.err
+	case r.skipSyncfs:
+		return nil // the broken store: the flush "succeeds", nothing becomes durable
+	}
+	r.durable = cur
+	return unix.Syncfs(fd)
+}
+
+func (r *recorder) recordSync(fd int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addPoint()
+	self := fmt.Sprintf("/proc/self/fd/%d", fd)
+	fi, err := os.Stat(self)
 	if err != nil {
 		return err
 	}
-	id, _, err := statIno(int(f.Fd()), "", unix.AT_EMPTY_PATH)
+	id, _, err := statIno(fd, "", unix.AT_EMPTY_PATH)
 	if err != nil {
 		return err
 	}
-	self := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
 	next := r.durable.clone()
 	switch {
 	case fi.IsDir() && r.skipDirSync, !fi.IsDir() && r.skipFileSync:

@@ -24,8 +24,9 @@
 // whatever a client sends, only hex digits reach the file system, so no name
 // can climb out of mbox/, and the mapping is the same on every platform and
 // replica (an operator finds a mailbox with `printf %s NAME | sha256sum`). All
-// access also goes through an os.Root, which refuses any path that resolves
-// outside the root. The name file lets Mailboxes list names again.
+// access also goes through an os.Root or openat2(RESOLVE_BENEATH), which
+// refuse any path that resolves outside the root. The name file lets
+// Mailboxes list names again.
 //
 // A message delivered to N mailboxes of this backend is one file with N hard
 // links, so a message to thousands of recipients is stored once.
@@ -61,6 +62,54 @@
 // fsync, Linux may mark the dirty pages clean, so a second fsync can succeed
 // although the data is gone (Rebello et al., ATC '20).
 //
+// # Group commit: two ways to flush
+//
+// "fsync" above stands for "make durable", which the store does in one of
+// two ways (Options.Flush, pplistener's flush key):
+//
+//   - FlushFsync: each writer fsyncs its own file, then the directories it
+//     changed; concurrent fsyncs of one directory are shared.
+//   - FlushSyncfs (group commit): a writer that needs durability waits for
+//     the next syncfs(2) of the store's file system. One syncfs runs at a
+//     time; every writer that arrives while one runs joins the next, so a
+//     batch of any size costs one flush, and a lone writer never waits for
+//     a timer. The leader runs the flush; all members get its result.
+//
+// Why syncfs is enough: it writes back every dirty inode and page of the
+// file system (data, inodes, directory blocks) and then flushes the
+// device's cache (on ext4 without a journal, and with one through the
+// journal commit), so everything a writer did before the flush started is
+// on stable storage when it returns. The order the contract needs still
+// holds, because a writer waits for a flush at each step where the order
+// matters: the upload's bytes are durable (one flush) before END is
+// answered, and so before any COMMIT can link them; the links are durable
+// (a second flush) before COMMIT is answered. A message therefore costs a
+// backend two flushes, shared with every writer in flight, and never a
+// link to bytes that a power cut could lose. A mailbox directory is built
+// and flushed under tmp/, renamed into place and flushed again, as above.
+//
+// Why only on some systems: syncfs reports write-back errors reliably only
+// since Linux 5.8 (errseq on the superblock; an error seen by any writer
+// fails the next flush, and so the whole batch, which is never retried),
+// and only file systems that implement sync_fs with a cache flush make it
+// a durability barrier; FUSE, for one, may not pass it on. FlushAuto
+// therefore takes syncfs on ext4, xfs and btrfs with Linux >= 5.8 and
+// FlushFsync elsewhere, and an explicit FlushSyncfs is refused elsewhere.
+// syncfs also flushes other programs' dirty data on the same file system:
+// a backend should own its disk (one pplistener per disk).
+//
+// # Directory handles
+//
+// The hot paths do not resolve paths: each mailbox directory (and tmp/) is
+// opened once with openat2(2) and RESOLVE_BENEATH from the root's
+// descriptor, so the kernel refuses any lookup that would leave the root,
+// and kept in a bounded cache (dirfs.go); files are then created, linked,
+// stat'ed and unlinked by a single name relative to the handle. A delivery
+// to a known mailbox costs one openat, one fchmod, one close, one fstatat
+// of the tmp file, one of the tombstone name, a linkat and an unlinkat,
+// besides its writes and its share of the flushes. Cold paths (recovery,
+// walks over every mailbox) go through an os.Root.
+//
 // Deletes write the tombstone first (file and directory fsynced) and unlink
 // the message after, with a second directory fsync: a crash in between leaves
 // a message with a tombstone, which Open finishes deleting. The other order
@@ -76,13 +125,12 @@
 //
 // # Concurrency
 //
-// Deliveries run in parallel; there is no global lock around any fsync. Two
-// things are serialised: operations on the same message id (Commit, Abort,
+// Deliveries run in parallel; no lock is held across a flush. Two things
+// are serialised: operations on the same message id (Commit, Abort,
 // Delete; so a commit racing a delete cannot resurrect the message), and
-// fsyncs of the same directory, which are coalesced (group commit): callers
-// that arrive while an fsync of their directory is in flight share the next
-// one, so eight deliveries to one mailbox cost two directory fsyncs, not
-// eight.
+// flushes, which are coalesced: callers that arrive while a flush (a
+// syncfs, or an fsync of their directory) is in flight share the next one,
+// so eight deliveries to one mailbox cost two flushes, not eight.
 //
 // # Read-only mode and the free-space floor
 //

@@ -32,7 +32,7 @@ func fsyncsDuring(fn func()) (file, dir int) {
 // The fsync sequence of the package doc, counted. These tests must not run
 // in parallel with others: the counters are global.
 func TestFsyncSequence(t *testing.T) {
-	s, _ := openTemp(t)
+	s := openAt(t, t.TempDir(), Options{Flush: FlushFsync})
 	var id msgid.ID
 	file, dir := fsyncsDuring(func() { id = deliver(t, s, body(10), alice) })
 	// New mailbox: name file + message; mbox/ (for xx/), xx/ (for yy/),
@@ -47,6 +47,29 @@ func TestFsyncSequence(t *testing.T) {
 
 	file, dir = fsyncsDuring(func() { require.NoError(t, s.Delete(alice, id, t0)) })
 	assert.Equal(t, [2]int{1, 2}, [2]int{file, dir}, "delete: tombstone file, dir, unlink, dir")
+}
+
+// flushesDuring returns how many group flushes (syncfs) fn caused.
+func flushesDuring(fn func()) int {
+	f0 := testutil.ToFloat64(flushRounds)
+	fn()
+	return int(testutil.ToFloat64(flushRounds) - f0)
+}
+
+// The same sequence under group commit: one flush where the fsync mode
+// needs a file and a directory fsync, and none per file.
+func TestSyncfsSequence(t *testing.T) {
+	s := openAt(t, t.TempDir(), Options{Flush: FlushSyncfs})
+	var id msgid.ID
+	var file, dir int
+	n := flushesDuring(func() { file, dir = fsyncsDuring(func() { id = deliver(t, s, body(10), alice) }) })
+	assert.Equal(t, [2]int{0, 0}, [2]int{file, dir}, "no fsync of single files or directories")
+	// mbox/ (for xx/), xx/ (for yy/), the box being built, yy/ (for the
+	// box), then the prepare and the commit.
+	assert.Equal(t, 6, n, "first delivery")
+	assert.Equal(t, 2, flushesDuring(func() { deliver(t, s, body(10), alice) }), "delivery: prepare, commit")
+	assert.Equal(t, 1, flushesDuring(func() { require.NoError(t, s.Commit(id, []mailbox.Name{alice})) }), "re-commit")
+	assert.Equal(t, 2, flushesDuring(func() { require.NoError(t, s.Delete(alice, id, t0)) }), "delete: tombstone, unlink")
 }
 
 func TestConcurrentFirstDeliveriesCreateOneMailbox(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
-	"os"
 	"path"
+
+	"golang.org/x/sys/unix"
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
@@ -42,9 +43,13 @@ func boxPath(n mailbox.Name) string {
 	return boxesDir + "/" + h[0:2] + "/" + h[2:4] + "/" + h
 }
 
-func tmpPath(id msgid.ID) string                 { return tmpDir + "/" + string(id) }
+func tmpPath(id msgid.ID) string { return tmpDir + "/" + string(id) }
+
+// tombName is the name of id's tombstone in a mailbox directory.
+func tombName(id msgid.ID) string { return string(id) + tombSuffix }
+
 func messagePath(box string, id msgid.ID) string { return box + "/" + string(id) }
-func tombPath(box string, id msgid.ID) string    { return box + "/" + string(id) + tombSuffix }
+func tombPath(box string, id msgid.ID) string    { return box + "/" + tombName(id) }
 
 func randomHex() string {
 	var b [8]byte
@@ -52,69 +57,87 @@ func randomHex() string {
 	return hex.EncodeToString(b[:])
 }
 
-// exists reports whether name exists; errors other than "does not exist"
-// count as existing, so that a caller goes on to the operation and gets the
-// real error there.
+// exists reports whether name exists below the root (cold paths); errors
+// other than "does not exist" count as existing, as in existsAt.
 func (s *Store) exists(name string) bool {
 	_, err := s.root.Lstat(name)
 	return !errors.Is(err, fs.ErrNotExist)
 }
 
-// durable reports whether dir exists and its entry is known to be on disk:
-// it existed at Open (which ran syncfs) or its creator has fsynced the parent.
-func (s *Store) durable(dir string) bool {
-	return s.exists(dir) && !s.pending.has(dir)
-}
-
-// ensureBox returns the directory of mailbox n, creating it durably if
-// needed: after it returns nil, a link made in the directory and followed by
-// an fsync of the directory survives a crash.
-func (s *Store) ensureBox(n mailbox.Name) (string, error) {
+// ensureBox returns the directory of mailbox n (to be put back), creating
+// it durably if needed: after it returns, a link made in the directory and
+// then made durable survives a crash. A cached handle is durable: it was
+// opened after its creator's flush, or after Open's syncfs.
+func (s *Store) ensureBox(n mailbox.Name) (*dirHandle, error) {
 	box := boxPath(n)
-	if s.durable(box) {
-		return box, nil
+	// Open first, then ask whether a creator is still flushing: a creator
+	// marks the directory pending before it can exist (see ensureDir).
+	h, err := s.dirs.get(box)
+	switch {
+	case err == nil && !s.pending.has(box):
+		return h, nil
+	case err == nil:
+		s.dirs.put(h)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, noSpace(err)
 	}
 	fan2 := path.Dir(box)
 	if err := s.ensureDir(path.Dir(fan2)); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := s.ensureDir(fan2); err != nil {
-		return "", err
+		return nil, err
 	}
-	return box, s.createBox(box, n)
+	if err := s.createBox(box, n); err != nil {
+		return nil, err
+	}
+	return s.dirs.get(box)
 }
 
-// ensureDir creates a fan-out directory and fsyncs its parent. A directory
-// is marked pending from before it may exist until its parent's fsync is
-// done, so a concurrent caller never takes a fresh directory for durable.
-// After a failed fsync it stays pending: later callers fsync the parent too.
+// ensureDir creates a fan-out directory and makes its entry in the parent
+// durable. A directory is marked pending from before it may exist until
+// its parent's flush is done, so a concurrent caller never takes a fresh
+// directory for durable. After a failed flush it stays pending: later
+// callers flush the parent too.
 func (s *Store) ensureDir(dir string) error {
-	if s.durable(dir) {
+	if s.exists(dir) && !s.pending.has(dir) { // this order: see ensureBox
 		return nil
 	}
 	s.pending.acquire(dir)
-	err := s.root.Mkdir(dir, dirPerm)
+	parent, err := s.dirs.get(path.Dir(dir))
+	if err != nil {
+		s.pending.release(dir)
+		return noSpace(err)
+	}
+	defer s.dirs.put(parent)
+	err = mkdirAt(parent, path.Base(dir), dirPerm)
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		s.pending.release(dir)
 		return noSpace(err)
 	}
-	if err := s.syncDir(path.Dir(dir)); err != nil {
+	if err := s.persistDirs(parent); err != nil {
 		return err
 	}
 	s.pending.release(dir)
 	return nil
 }
 
-// createBox places the mailbox directory and fsyncs its parent; the
-// directory is pending meanwhile (see ensureDir).
+// createBox places the mailbox directory and makes its entry in the parent
+// durable; the directory is pending meanwhile (see ensureDir).
 func (s *Store) createBox(box string, n mailbox.Name) error {
 	s.pending.acquire(box)
-	created, err := s.placeBox(box, n)
+	parent, err := s.dirs.get(path.Dir(box))
+	if err != nil {
+		s.pending.release(box)
+		return noSpace(err)
+	}
+	defer s.dirs.put(parent)
+	created, err := s.placeBox(parent, box, n)
 	if err != nil {
 		s.pending.release(box)
 		return err
 	}
-	if err := s.syncDir(path.Dir(box)); err != nil {
+	if err := s.persistDirs(parent); err != nil {
 		return err
 	}
 	s.pending.release(box)
@@ -128,47 +151,56 @@ func (s *Store) createBox(box string, n mailbox.Name) error {
 // renames it into place, so that a mailbox directory never lacks its name.
 // If another caller's directory is there, or lands first, that one is used;
 // created reports whether this caller's directory landed.
-func (s *Store) placeBox(box string, n mailbox.Name) (created bool, err error) {
-	if s.exists(box) {
+func (s *Store) placeBox(parent *dirHandle, box string, n mailbox.Name) (created bool, err error) {
+	if existsAt(parent, path.Base(box)) {
 		return false, nil
 	}
-	build := tmpDir + "/" + boxPrefix + randomHex()
+	build := boxPrefix + randomHex()
 	err = s.buildBox(build, n)
 	if err == nil {
-		err = s.root.Rename(build, box)
+		err = renameAt(s.tmp, build, parent, path.Base(box))
 	}
 	if err == nil {
 		return true, nil
 	}
-	_ = s.root.RemoveAll(build)
-	if s.exists(box) {
+	_ = s.root.RemoveAll(tmpDir + "/" + build)
+	if existsAt(parent, path.Base(box)) {
 		return false, nil
 	}
 	return false, noSpace(err)
 }
 
-// buildBox makes dir with a durable name file: file and directory fsynced.
-func (s *Store) buildBox(dir string, n mailbox.Name) error {
-	if err := s.root.Mkdir(dir, dirPerm); err != nil {
+// buildBox makes tmp/<build> with a durable name file: file and directory
+// made durable before the rename can publish them. The directory is not
+// cached: its path changes with the rename.
+func (s *Store) buildBox(build string, n mailbox.Name) error {
+	if err := mkdirAt(s.tmp, build, dirPerm); err != nil {
 		return err
 	}
-	f, err := s.root.OpenFile(dir+"/"+nameFile, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	path := tmpDir + "/" + build
+	dfd, err := openBeneath(s.rootFd, path, dirOpenFlags)
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(string(n) + "\n")
-	if err == nil {
-		err = syncFile(f, kindFile)
+	defer unix.Close(dfd)
+	d := &dirHandle{fd: dfd, path: path}
+	fd, err := createAt(d, nameFile, filePerm)
+	if err != nil {
+		return err
 	}
-	if cerr := f.Close(); err == nil {
+	_, err = writeAll(fd, []byte(string(n)+"\n"))
+	if err == nil {
+		err = s.persistBeforeDir(fd)
+	}
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	return s.fsyncDir(dir)
+	return s.persistDirs(d)
 }
 
 // isPrepared tells a finished upload from one still being written (or one
 // whose Finish failed): only Finish makes the file owner-readable.
-func isPrepared(fi os.FileInfo) bool { return fi.Mode().Perm()&0o400 != 0 }
+func isPrepared(st unix.Stat_t) bool { return st.Mode&0o400 != 0 }

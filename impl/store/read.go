@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -41,17 +43,22 @@ func (s *Store) List(box mailbox.Name) (Listing, error) {
 		return Listing{}, err
 	}
 	var l Listing
-	err := s.readBox(boxPath(box), func(e boxEntry) error {
-		if e.tomb {
-			l.Tombstones = append(l.Tombstones, Tombstone{ID: e.id, Deleted: e.info.ModTime()})
-		} else {
-			l.Messages = append(l.Messages, Entry{ID: e.id, Size: e.info.Size()})
-		}
-		return nil
-	})
+	h, err := s.dirs.get(boxPath(box))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Listing{}, nil
 	}
+	if err != nil {
+		return Listing{}, fmt.Errorf("store: %w", err)
+	}
+	err = s.readDir(h, func(e boxEntry) error {
+		if e.tomb {
+			l.Tombstones = append(l.Tombstones, Tombstone{ID: e.id, Deleted: time.Unix(e.st.Mtim.Unix())})
+		} else {
+			l.Messages = append(l.Messages, Entry{ID: e.id, Size: e.st.Size})
+		}
+		return nil
+	})
+	s.dirs.put(h)
 	if err != nil {
 		return Listing{}, err
 	}
@@ -69,23 +76,30 @@ func (s *Store) List(box mailbox.Name) (Listing, error) {
 type boxEntry struct {
 	id   msgid.ID
 	tomb bool
-	info os.FileInfo
+	st   unix.Stat_t
 }
 
-// readBox calls fn for each message and tombstone in dir. Entries removed
-// while reading are skipped; foreign names are logged and skipped.
+// readBox calls fn for each message and tombstone in the mailbox directory
+// dir (a path below the root, for walks over every mailbox: the handle is
+// not cached).
 func (s *Store) readBox(dir string, fn func(boxEntry) error) error {
-	f, err := s.root.Open(dir)
+	fd, err := openBeneath(s.rootFd, dir, dirOpenFlags)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	ents, err := f.ReadDir(-1)
+	defer unix.Close(fd)
+	return s.readDir(&dirHandle{fd: fd, path: dir}, fn)
+}
+
+// readDir calls fn for each message and tombstone in h. Entries removed
+// while reading are skipped; foreign names are logged and skipped.
+func (s *Store) readDir(h *dirHandle, fn func(boxEntry) error) error {
+	names, err := readNames(h)
 	if err != nil {
-		return fmt.Errorf("store: read %s: %w", dir, err)
+		return fmt.Errorf("store: read %s: %w", h.path, err)
 	}
-	for _, de := range ents {
-		e, ok := s.parseEntry(dir, de)
+	for _, name := range names {
+		e, ok := s.parseEntry(h, name)
 		if !ok {
 			continue
 		}
@@ -96,22 +110,50 @@ func (s *Store) readBox(dir string, fn func(boxEntry) error) error {
 	return nil
 }
 
-func (s *Store) parseEntry(dir string, de fs.DirEntry) (boxEntry, bool) {
-	name := de.Name()
+// readNames lists h with getdents(2) on a fresh descriptor of the directory
+// (h's own offset is shared by every holder of the handle).
+func readNames(h *dirHandle) ([]string, error) {
+	fd, err := unix.Openat(h.fd, ".", dirOpenFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+func (s *Store) parseEntry(h *dirHandle, name string) (boxEntry, bool) {
 	if name == nameFile {
 		return boxEntry{}, false
 	}
 	base, tomb := strings.CutSuffix(name, tombSuffix)
 	id, err := msgid.Parse(base)
-	if err != nil || !de.Type().IsRegular() {
-		s.log.Warn("foreign entry in mailbox directory", "dir", dir, "name", name)
+	if err != nil {
+		s.log.Warn("foreign entry in mailbox directory", "dir", h.path, "name", name)
 		return boxEntry{}, false
 	}
-	info, err := de.Info()
-	if err != nil { // removed since ReadDir
+	st, err := statAt(h, name)
+	if err != nil { // removed since it was listed
 		return boxEntry{}, false
 	}
-	return boxEntry{id: id, tomb: tomb, info: info}, true
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		s.log.Warn("foreign entry in mailbox directory", "dir", h.path, "name", name)
+		return boxEntry{}, false
+	}
+	return boxEntry{id: id, tomb: tomb, st: st}, true
 }
 
 // OpenMessage opens message id of box for reading (GET sends it with
@@ -123,19 +165,27 @@ func (s *Store) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, err
 	if err := checkID(id); err != nil {
 		return nil, 0, err
 	}
-	f, err := s.root.Open(messagePath(boxPath(box), id))
+	h, err := s.dirs.get(boxPath(box))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, fmt.Errorf("%w: %s in %s", ErrNotFound, id, box)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: %w", err)
 	}
-	fi, err := f.Stat()
+	fd, err := openFileAt(h, string(id))
+	s.dirs.put(h)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, fmt.Errorf("%w: %s in %s", ErrNotFound, id, box)
+	}
 	if err != nil {
-		f.Close()
 		return nil, 0, fmt.Errorf("store: %w", err)
 	}
-	return f, fi.Size(), nil
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, 0, fmt.Errorf("store: %w", err)
+	}
+	return os.NewFile(uintptr(fd), messagePath(boxPath(box), id)), st.Size, nil
 }
 
 // Mailboxes returns the names of all mailbox directories, sorted.

@@ -21,7 +21,7 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
-	if err := syncFS(s.rootDir); err != nil {
+	if err := syncFS(s.rootFd); err != nil {
 		return fmt.Errorf("syncfs: %w", err)
 	}
 	s.boxes.Store(sc.boxes)
@@ -97,7 +97,7 @@ func (s *Store) scanBox(dir string, r *scanResult) error {
 	}
 	for _, e := range msgs {
 		if !tombs[string(e.id)] {
-			r.byLinks[nlink(e.info)]++
+			r.byLinks[uint64(e.st.Nlink)]++
 			continue
 		}
 		if err := s.root.Remove(messagePath(dir, e.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {

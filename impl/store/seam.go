@@ -1,8 +1,12 @@
 package store
 
-import "os"
+import "golang.org/x/sys/unix"
 
-// fsync is the system call behind syncFile. The crash-consistency test
-// (crash_test.go) replaces it to record, at every fsync, what a power cut
-// at that instant would leave on disk; nothing else may change it.
-var fsync = (*os.File).Sync
+// fsync and syncfs are the system calls behind syncFD and syncFS. The
+// crash-consistency test (crash_test.go) replaces them to record, at every
+// flush, what a power cut at that instant would leave on disk; nothing else
+// may change them.
+var (
+	fsync  = unix.Fsync
+	syncfs = unix.Syncfs
+)

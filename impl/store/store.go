@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,8 @@ type Options struct {
 	TombstoneTTL    time.Duration // 0 = DefaultTombstoneTTL
 	MaxMessageBytes int64         // 0 = DefaultMaxMessageBytes
 	Logger          *slog.Logger  // nil = slog.Default()
+	// Flush: how changes are made durable; "" = FlushAuto (package doc).
+	Flush FlushMode
 }
 
 // Store is the message store under one root directory. Its methods are safe
@@ -50,10 +53,17 @@ type Options struct {
 type Store struct {
 	root     *os.Root
 	rootDir  *os.File // for statfs and syncfs
+	rootFd   int      // rootDir's descriptor: handles are opened beneath it
 	lock     *os.File // holds the flock
 	log      *slog.Logger
 	ttl      time.Duration
 	maxBytes int64
+
+	flush   FlushMode  // resolved: FlushSyncfs or FlushFsync
+	flushes coalescer  // group flushes (FlushSyncfs)
+	dirs    *dirCache  // open directory handles (see dirfs.go)
+	tmp     *dirHandle // tmp/, held from Open to Close
+	free    freeSpace  // statfs, read at most every freeSpaceMaxAge
 
 	readOnly atomic.Bool
 	minFree  atomic.Uint64
@@ -97,7 +107,7 @@ func Open(root string, opt Options) (*Store, error) {
 }
 
 func newStore(r *os.Root, opt Options) *Store {
-	s := &Store{root: r, log: opt.Logger, ttl: opt.TombstoneTTL, maxBytes: opt.MaxMessageBytes}
+	s := &Store{root: r, log: opt.Logger, ttl: opt.TombstoneTTL, maxBytes: opt.MaxMessageBytes, flush: opt.Flush}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -124,13 +134,36 @@ func (s *Store) open() error {
 	if s.rootDir, err = s.root.Open("."); err != nil {
 		return err
 	}
+	s.rootFd = int(s.rootDir.Fd())
+	if err := s.chooseFlush(); err != nil {
+		return err
+	}
 	for _, d := range []string{tmpDir, boxesDir} {
 		if err := s.root.Mkdir(d, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
 	}
+	s.dirs = newDirCache(s.rootFd, maxCachedDirs)
+	if s.tmp, err = s.dirs.get(tmpDir); err != nil {
+		return err
+	}
 	return s.recover()
 }
+
+// chooseFlush resolves Options.Flush for this file system and logs it.
+func (s *Store) chooseFlush() error {
+	asked := cmp.Or(s.flush, FlushAuto)
+	mode, why, err := resolveFlushMode(asked, s.rootFd)
+	if err != nil {
+		return err
+	}
+	s.flush = mode
+	s.log.Info("flush mode", "asked", asked, "mode", mode, "because", why)
+	return nil
+}
+
+// FlushMode returns the flush mode in use.
+func (s *Store) FlushMode() FlushMode { return s.flush }
 
 // Close releases the store. Operations still running may fail.
 func (s *Store) Close() error {
@@ -141,6 +174,12 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeFiles() error {
+	if s.dirs != nil {
+		if s.tmp != nil {
+			s.dirs.put(s.tmp)
+		}
+		s.dirs.close()
+	}
 	var errs []error
 	for _, f := range []*os.File{s.rootDir, s.lock} { // closing the lock file drops the flock
 		if f != nil {
@@ -160,9 +199,10 @@ func (s *Store) SetMinFreeBytes(n uint64) { s.minFree.Store(n) }
 // Status reports free space, inodes, counts and the write switches.
 func (s *Store) Status() (Status, error) {
 	var fs unix.Statfs_t
-	if err := unix.Fstatfs(int(s.rootDir.Fd()), &fs); err != nil {
+	if err := unix.Fstatfs(s.rootFd, &fs); err != nil {
 		return Status{}, fmt.Errorf("store: statfs: %w", err)
 	}
+	s.free.set(fs.Bavail * uint64(fs.Bsize))
 	return Status{
 		FreeBytes:    fs.Bavail * uint64(fs.Bsize),
 		TotalBytes:   fs.Blocks * uint64(fs.Bsize),
@@ -184,14 +224,39 @@ func (s *Store) checkWritable() error {
 	if floor == 0 {
 		return nil
 	}
-	st, err := s.Status()
-	if err != nil {
-		return err
+	free, ok := s.free.get()
+	if !ok {
+		st, err := s.Status()
+		if err != nil {
+			return err
+		}
+		free = st.FreeBytes
 	}
-	if st.FreeBytes < floor {
-		return fmt.Errorf("%w: %d bytes free, floor is %d", ErrNoSpace, st.FreeBytes, floor)
+	if free < floor {
+		return fmt.Errorf("%w: %d bytes free, floor is %d", ErrNoSpace, free, floor)
 	}
 	return nil
+}
+
+// freeSpaceMaxAge: checkWritable trusts a free-space reading this old.
+// The floor is a safety margin of hundreds of megabytes, and a statfs(2)
+// per upload and per commit was a tenth of the store's system calls.
+const freeSpaceMaxAge = 100 * time.Millisecond
+
+// freeSpace is the last statfs reading of the bytes available.
+type freeSpace struct {
+	bytes atomic.Uint64
+	at    atomic.Int64 // unix nanoseconds of the reading; 0: none
+}
+
+func (f *freeSpace) set(n uint64) {
+	f.bytes.Store(n)
+	f.at.Store(time.Now().UnixNano())
+}
+
+func (f *freeSpace) get() (uint64, bool) {
+	at := f.at.Load()
+	return f.bytes.Load(), at != 0 && time.Now().UnixNano()-at < int64(freeSpaceMaxAge)
 }
 
 // noSpace marks a full disk (or quota) as ErrNoSpace so that callers answer

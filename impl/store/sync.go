@@ -1,17 +1,12 @@
 package store
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/pingcap/failpoint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"golang.org/x/sys/unix"
-
 	"powermail/impl/internal/fault"
 )
 
@@ -19,7 +14,7 @@ import (
 const (
 	kindFile = "file"
 	kindDir  = "dir"
-	kindFS   = "fs" // syncfs(2) at Open
+	kindFS   = "fs" // syncfs(2): group flushes, and once at Open
 )
 
 // maxParallelDirSyncs bounds the directory fsyncs one Commit runs at once
@@ -42,7 +37,15 @@ var (
 	}, []string{"kind"})
 	dirSyncsShared = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "powermail_store_dir_syncs_shared_total",
-		Help: "Directory syncs served by another caller's fsync (group commit).",
+		Help: "Directory syncs served by another caller's fsync (flush mode fsync).",
+	})
+	flushRounds = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "powermail_store_flushes_total",
+		Help: "Group flushes (syncfs) run; each made a whole batch of writers durable (flush mode syncfs).",
+	})
+	flushShared = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "powermail_store_flush_waits_shared_total",
+		Help: "Waits for durability served by a flush that another writer ran (flush mode syncfs).",
 	})
 	bytesWritten = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "powermail_store_bytes_written_total",
@@ -50,34 +53,46 @@ var (
 	})
 )
 
-// syncFile is the only place where the store calls fsync(2), so that fault
-// injection (chaos tests) has one seam to hook.
-func syncFile(f *os.File, kind string) error {
-	failpoint.Inject("fsync", func(val failpoint.Value) {
-		// Deliberately broken builds for the chaos checker's own tests:
-		// "skip" drops every fsync, "skip-dir" only those of directories
-		// (a store that trusts fsync(file) to persist the name).
-		if val == "skip" || val == "skip-dir" && kind == kindDir {
-			failpoint.Return(nil)
-		}
-		if err := fault.Err(val); err != nil { // EIO, ENOSPC: the disk said no
-			observeSync(kind, time.Now(), err)
-			failpoint.Return(err)
-		}
-	})
+// syncFD is the only place where the store calls fsync(2), and syncFS the
+// only one for syncfs(2), so that fault injection (chaos tests) and the
+// power-loss model (crash_test.go, through seam.go) have one seam each.
+func syncFD(fd int, kind string) error {
+	if err, injected := injectedSyncError(kind); injected {
+		return err
+	}
 	start := time.Now()
-	err := fsync(f)
+	err := fsync(fd)
 	observeSync(kind, start, err)
 	return err
 }
 
-// syncFS flushes the whole file system holding f (syncfs(2)). Linux >= 5.8
-// reports write-back errors from it reliably.
-func syncFS(f *os.File) error {
+// syncFS flushes the whole file system holding fd (syncfs(2)). Linux >= 5.8
+// reports write-back errors from it reliably (see resolveFlushMode).
+func syncFS(fd int) error {
+	if err, injected := injectedSyncError(kindFS); injected {
+		return err
+	}
 	start := time.Now()
-	err := unix.Syncfs(int(f.Fd()))
+	err := syncfs(fd)
 	observeSync(kindFS, start, err)
 	return err
+}
+
+// injectedSyncError is the failpoint of every flush: a skipped one (a
+// deliberately broken store for the chaos checker's own tests: "skip"
+// drops every flush, "skip-dir" only directory fsyncs, so a store that
+// trusts fsync(file) to persist the name) or a disk error (EIO, ENOSPC).
+func injectedSyncError(kind string) (err error, injected bool) {
+	failpoint.Inject("fsync", func(val failpoint.Value) {
+		if val == "skip" || val == "skip-dir" && kind == kindDir {
+			failpoint.Return(nil, true)
+		}
+		if ferr := fault.Err(val); ferr != nil {
+			observeSync(kind, time.Now(), ferr)
+			failpoint.Return(ferr, true)
+		}
+	})
+	return nil, false
 }
 
 func observeSync(kind string, start time.Time, err error) {
@@ -86,54 +101,6 @@ func observeSync(kind string, start time.Time, err error) {
 	if err != nil {
 		fsyncErrors.WithLabelValues(kind).Inc()
 	}
-}
-
-// syncDir makes every change made in dir before the call durable, sharing an
-// fsync with concurrent callers for the same directory.
-func (s *Store) syncDir(dir string) error {
-	c := s.dirSyncs.acquire(dir)
-	defer s.dirSyncs.release(dir)
-	led, err := c.do(func() error { return s.fsyncDir(dir) })
-	if !led {
-		dirSyncsShared.Inc()
-	}
-	if err != nil {
-		s.log.Error("directory fsync failed; the operation fails, no retry", "dir", dir, "err", err)
-		return noSpace(fmt.Errorf("store: fsync %s: %w", dir, err))
-	}
-	return nil
-}
-
-func (s *Store) fsyncDir(dir string) error {
-	f, err := s.root.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = syncFile(f, kindDir)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDirs runs syncDir for each of dirs, in parallel: a commit to many
-// mailboxes then waits for about one fsync, not one per mailbox.
-func (s *Store) syncDirs(dirs []string) error {
-	if len(dirs) == 1 {
-		return s.syncDir(dirs[0])
-	}
-	errs := make([]error, len(dirs))
-	sem := make(chan struct{}, maxParallelDirSyncs)
-	var wg sync.WaitGroup
-	for i, d := range dirs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			errs[i] = s.syncDir(d)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // coalescer runs a sync function so that callers arriving while one run is in

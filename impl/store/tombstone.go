@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,23 +32,24 @@ func (s *Store) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	defer s.dirs.put(dir)
 	if err := s.writeTombstone(dir, id, now); err != nil {
 		return err
 	}
-	if err := s.syncDir(dir); err != nil {
+	if err := s.persistDirs(dir); err != nil {
 		return err
 	}
 	removed, err := s.unlinkMessage(dir, id)
 	if err != nil || !removed {
 		return err
 	}
-	return s.syncDir(dir)
+	return s.persistDirs(dir)
 }
 
 // writeTombstone creates the empty tombstone file of id in dir with mtime
-// now and fsyncs it (the fsync persists the mtime). The caller fsyncs dir.
-func (s *Store) writeTombstone(dir string, id msgid.ID, now time.Time) error {
-	f, err := s.root.OpenFile(tombPath(dir, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+// now; it is durable, mtime included, once the caller has made dir durable.
+func (s *Store) writeTombstone(dir *dirHandle, id msgid.ID, now time.Time) error {
+	fd, err := createAt(dir, tombName(id), filePerm)
 	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}
@@ -57,16 +57,16 @@ func (s *Store) writeTombstone(dir string, id msgid.ID, now time.Time) error {
 		return noSpace(fmt.Errorf("store: tombstone %s: %w", id, err))
 	}
 	tv := unix.NsecToTimeval(now.UnixNano())
-	err = unix.Futimes(int(f.Fd()), []unix.Timeval{tv, tv})
+	err = unix.Futimes(fd, []unix.Timeval{tv, tv})
 	if err == nil {
-		err = syncFile(f, kindFile)
+		err = s.persistBeforeDir(fd)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		// A tombstone that is not durable must not count: remove it, fail.
-		_ = s.root.Remove(tombPath(dir, id))
+		_ = unlinkAt(dir, tombName(id))
 		return noSpace(fmt.Errorf("store: tombstone %s: %w", id, err))
 	}
 	return nil
@@ -83,7 +83,12 @@ func (s *Store) ExpireTombstones(now time.Time) (int, error) {
 		if err != nil || n == 0 {
 			return err
 		}
-		return s.syncDir(dir)
+		h, err := s.dirs.get(dir)
+		if err != nil {
+			return err
+		}
+		defer s.dirs.put(h)
+		return s.persistDirs(h)
 	})
 	return total, err
 }
@@ -91,7 +96,7 @@ func (s *Store) ExpireTombstones(now time.Time) (int, error) {
 func (s *Store) expireBox(dir string, cutoff time.Time) (int, error) {
 	var old []msgid.ID
 	err := s.readBox(dir, func(e boxEntry) error {
-		if e.tomb && e.info.ModTime().Before(cutoff) {
+		if e.tomb && time.Unix(e.st.Mtim.Unix()).Before(cutoff) {
 			old = append(old, e.id)
 		}
 		return nil

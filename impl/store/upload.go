@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
-	"os"
 
 	"github.com/pingcap/failpoint"
+	"golang.org/x/sys/unix"
 
 	"powermail/impl/internal/fault"
 	"powermail/impl/msgid"
@@ -19,7 +19,7 @@ import (
 type Upload struct {
 	s     *Store
 	id    msgid.ID
-	f     *os.File
+	fd    int // tmp/<id>, open for writing; -1 once closed
 	sum   hash.Hash
 	n     int64
 	state uploadState
@@ -45,14 +45,14 @@ func (s *Store) Begin(id msgid.ID) (*Upload, error) {
 	if err := s.checkWritable(); err != nil {
 		return nil, err
 	}
-	f, err := s.root.OpenFile(tmpPath(id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, uploadPerm)
+	fd, err := createAt(s.tmp, string(id), uploadPerm)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, id)
 	}
 	if err != nil {
 		return nil, noSpace(fmt.Errorf("store: begin %s: %w", id, err))
 	}
-	return &Upload{s: s, id: id, f: f, sum: sha256.New()}, nil
+	return &Upload{s: s, id: id, fd: fd, sum: sha256.New()}, nil
 }
 
 // Write appends p. A write that would pass Options.MaxMessageBytes writes
@@ -64,7 +64,7 @@ func (u *Upload) Write(p []byte) (int, error) {
 	if int64(len(p)) > u.s.maxBytes-u.n {
 		return 0, fmt.Errorf("%w: over %d bytes", ErrTooLarge, u.s.maxBytes)
 	}
-	n, err := u.f.Write(p)
+	n, err := writeAll(u.fd, p)
 	u.sum.Write(p[:n])
 	u.n += int64(n)
 	bytesWritten.Add(float64(n))
@@ -75,24 +75,24 @@ func (u *Upload) Write(p []byte) (int, error) {
 }
 
 // Finish checks that exactly size bytes with SHA-256 sum were written, then
-// fsyncs and closes the file: the message is prepared, durable but in no
-// mailbox. On any error the upload is cancelled (nothing is left behind) and
-// a failed fsync is not retried.
+// makes the file durable (its own fsync, or the next group flush) and
+// closes it: the message is prepared, durable but in no mailbox. On any
+// error the upload is cancelled (nothing is left behind) and a failed
+// flush is not retried.
 func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
 	if u.state != writing {
 		return errUploadDone
 	}
 	err := u.verify(size, sum)
 	if err == nil {
-		err = u.f.Chmod(filePerm) // prepared; the fsync below persists it
+		err = unix.Fchmod(u.fd, filePerm) // prepared; the flush below persists it
 	}
 	failpoint.Inject("beforeFsync", func(val failpoint.Value) { fault.Crash(val) }) // P3: written, not durable
 	if err == nil {
-		err = syncFile(u.f, kindFile)
+		err = u.s.persistFile(u.fd)
 	}
-	if err == nil {
-		err = u.f.Close()
-		u.f = nil
+	if cerr := u.close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		u.Cancel()
@@ -100,6 +100,15 @@ func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
 	}
 	u.state = prepared
 	return nil
+}
+
+func (u *Upload) close() error {
+	if u.fd < 0 {
+		return nil
+	}
+	err := unix.Close(u.fd)
+	u.fd = -1
+	return err
 }
 
 func (u *Upload) verify(size int64, sum [sha256.Size]byte) error {
@@ -120,11 +129,8 @@ func (u *Upload) Cancel() {
 		return
 	}
 	u.state = cancelled
-	if u.f != nil {
-		_ = u.f.Close()
-		u.f = nil
-	}
-	if err := u.s.root.Remove(tmpPath(u.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	_ = u.close()
+	if err := unlinkAt(u.s.tmp, string(u.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		u.s.log.Warn("cannot remove cancelled upload; recovery will", "id", u.id, "err", err)
 	}
 }

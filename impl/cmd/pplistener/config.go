@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/store"
 	"powermail/impl/wire"
 )
 
@@ -19,6 +20,7 @@ type Config struct {
 	MinFreeBytes    uint64        `key:"min-free-bytes" help:"refuse new mail below this much free space"`
 	MaxMessageBytes int64         `key:"max-message-bytes" help:"largest message accepted"`
 	TombstoneTTL    time.Duration `key:"tombstone-ttl" help:"how long delete tombstones are kept"`
+	Flush           string        `key:"flush" help:"how writes are made durable: auto, syncfs (group commit) or fsync (per file)"`
 	ExpireInterval  time.Duration `key:"tombstone-expire-interval" help:"how often expired tombstones are removed"`
 	MetricsListen   string        `key:"metrics-listen" help:"address:port for /metrics (empty: off)"`
 	MaxConns        int           `key:"max-conns" help:"most concurrent connections"`
@@ -36,6 +38,7 @@ func Defaults() Config {
 		MinFreeBytes:    256 << 20,
 		MaxMessageBytes: 64 << 20,
 		TombstoneTTL:    30 * 24 * time.Hour,
+		Flush:           string(store.FlushAuto),
 		ExpireInterval:  time.Hour,
 		MetricsListen:   "127.0.0.1:9101",
 		MaxConns:        1000,
@@ -63,6 +66,9 @@ func (c Config) Validate() error {
 		return config.Errorf("max-conns", "must be positive")
 	case c.IOTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0:
 		return config.Errorf("io-timeout", "io-timeout, idle-timeout and shutdown-timeout must be positive")
+	}
+	if _, err := store.ParseFlushMode(c.Flush); err != nil {
+		return config.Errorf("flush", "%v", err)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err

@@ -56,7 +56,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	level, _ := parseLevel(cfg.LogLevel)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	st, err := store.Open(cfg.Root, store.Options{ReadOnly: cfg.ReadOnly, MinFreeBytes: cfg.MinFreeBytes,
-		TombstoneTTL: cfg.TombstoneTTL, MaxMessageBytes: cfg.MaxMessageBytes, Logger: log})
+		TombstoneTTL: cfg.TombstoneTTL, MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
+		Flush: store.FlushMode(cfg.Flush)})
 	if err != nil {
 		return err
 	}
