@@ -36,7 +36,10 @@ type Config struct {
 const (
 	DefaultDialTimeout = 5 * time.Second
 	DefaultIOTimeout   = 30 * time.Second
-	DefaultMaxIdle     = 8
+	// DefaultMaxIdle: a front end keeps about one connection per session
+	// in flight to each backend; dialling (with its authentication) for
+	// every message beyond the pool costs more than an idle socket.
+	DefaultMaxIdle = 64
 	// pingAfterIdle: a connection idle longer than this is checked with
 	// PING before reuse, since the server may have closed it meanwhile.
 	pingAfterIdle = 2 * time.Second
@@ -89,15 +92,17 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// acquire returns a healthy connection: a pooled one (checked with PING if
-// it sat idle for checkAfter or longer) or a new one. reused tells which.
+// acquire returns a healthy connection: a pooled one or a new one; reused
+// tells which. A pooled connection is taken if the server has not closed
+// it (conn.alive, no round trip) and, if it sat idle for checkAfter or
+// longer, it also answers PING (a peer that vanished without closing).
 func (c *Client) acquire(ctx context.Context, checkAfter time.Duration) (cn *conn, reused bool, err error) {
 	for {
 		cn := c.popIdle()
 		if cn == nil {
 			break
 		}
-		if time.Since(cn.lastUsed) < checkAfter || c.healthy(ctx, cn) {
+		if cn.alive() && (time.Since(cn.lastUsed) < checkAfter || c.healthy(ctx, cn)) {
 			return cn, true, nil
 		}
 		cn.nc.Close()

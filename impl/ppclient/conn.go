@@ -10,7 +10,10 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"powermail/impl/wire"
 )
@@ -83,6 +86,54 @@ func (cn *conn) authenticate(cfg Config) error {
 		return ErrImpostor
 	}
 	return nil
+}
+
+// alive reports, without blocking, that the server has neither closed the
+// connection nor sent anything unasked (a 421 at its shutdown) since its
+// last reply: a pooled connection must hold no unread bytes.
+func (cn *conn) alive() bool {
+	if cn.r.Buffered() > 0 {
+		return false
+	}
+	st := cn.peek()
+	return st == peekIdle || st == peekNoSocket // without a socket, PING and retries cover it
+}
+
+// What a non-blocking look at the socket shows.
+type peekState int
+
+const (
+	peekIdle     peekState = iota // open, nothing to read
+	peekData                      // open, bytes waiting
+	peekClosed                    // closed or reset by the peer, or unknown
+	peekNoSocket                  // not a socket (net.Pipe in tests)
+)
+
+// peek looks at the socket with recv(MSG_PEEK|MSG_DONTWAIT), reading nothing.
+func (cn *conn) peek() peekState {
+	sc, ok := cn.nc.(syscall.Conn)
+	if !ok {
+		return peekNoSocket
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return peekClosed
+	}
+	st := peekClosed
+	var b [1]byte
+	cerr := rc.Control(func(fd uintptr) {
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN:
+			st = peekIdle
+		case err == nil && n > 0:
+			st = peekData
+		}
+	})
+	if cerr != nil {
+		return peekClosed
+	}
+	return st
 }
 
 // watch makes ctx's cancellation interrupt any blocked read or write by

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
@@ -146,23 +143,11 @@ func (cn *conn) readBody(dst io.Writer, size int64) (int64, error) {
 // still sound: splice(2) reports a failure of either side the same way, so
 // the socket is asked directly, without blocking, whether it has been
 // closed or reset. A backend that merely stalled also counts as alive; the
-// health checks are what find a stalled backend.
+// health checks are what find a stalled backend. Without a socket to ask
+// (a fault-injecting conn in tests) the backend is blamed.
 func (cn *conn) sourceAlive() bool {
-	sc, ok := cn.nc.(syscall.Conn)
-	if !ok {
-		return false // no socket to ask (a fault-injecting conn in tests): blame the backend
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	alive := false
-	var b [1]byte
-	cerr := rc.Control(func(fd uintptr) {
-		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		alive = n > 0 || err == unix.EAGAIN
-	})
-	return cerr == nil && alive
+	st := cn.peek()
+	return st == peekIdle || st == peekData
 }
 
 // Delete removes id from box and leaves a tombstone (also when absent).

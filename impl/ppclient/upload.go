@@ -4,117 +4,203 @@ import (
 	"context"
 	"errors"
 
+	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
 )
 
-// uploadChunkBytes is the payload of each CHUNK frame the client sends.
-// Callers such as powersmtp write line by line; collecting 64 KiB per frame
-// keeps the framing overhead and the number of writes low.
+// uploadChunkBytes is the largest CHUNK frame the client sends. Each Write
+// becomes one or more frames in the connection's write buffer, which goes
+// out when it is full or when a step is sent.
 const uploadChunkBytes = 64 << 10
 
-// ErrUploadDone is returned by Write or Finish after Finish or Cancel.
+// ErrUploadDone is returned by Write or a step after the upload ended.
 var ErrUploadDone = errors.New("ppclient: upload already finished or cancelled")
 
-// Upload streams one message to the backend (PREPARE ... END). It holds a
-// connection until Finish or Cancel; one of them must be called. It is not
-// safe for concurrent use.
+// errStepOrder: a step was sent while another one's reply is unread.
+var errStepOrder = errors.New("ppclient: a step was sent before the previous one was waited for")
+
+// Upload is one replica's whole conversation about one message, on one
+// connection held from Begin to the end: the stream (PREPARE, CHUNK frames,
+// END) and then COMMIT or ABORT. Each step is sent at once and answered
+// later (Step.Wait), so a caller with several replicas sends the step to
+// all of them and then waits for each: the backends work in parallel
+// without a goroutine per replica. The connection returns to the pool when
+// a COMMIT or ABORT is answered; it is closed by Cancel or on any failure.
+// An Upload is not safe for concurrent use.
 type Upload struct {
-	c   *Client
-	ctx context.Context
-	cn  *conn
-	sum *wire.Summer
-	buf []byte // payload of the next CHUNK
-	err error  // first failure; sticky
+	c    *Client
+	ctx  context.Context
+	id   msgid.ID
+	cn   *conn
+	sum  *wire.Summer
+	err  error // first failure, or ErrUploadDone; sticky
+	busy bool  // a step's reply is unread
 }
 
-// Begin starts sending message id. Nothing is visible in any mailbox until
-// Commit. A pooled connection is checked with PING first: an upload cannot
-// be repeated transparently (its bytes are gone), so it should not start on
-// a connection that died while idle; one round trip is cheap next to the
-// fsyncs that storing the message costs.
+// Begin starts sending message id; nothing is visible in any mailbox until
+// a COMMIT. A pooled connection is checked as for every request (see
+// acquire): an upload cannot be repeated transparently, since its bytes
+// are gone.
 func (c *Client) Begin(ctx context.Context, id msgid.ID) (*Upload, error) {
-	cn, _, err := c.acquire(ctx, 0)
+	cn, _, err := c.acquire(ctx, pingAfterIdle)
 	if err != nil {
 		return nil, c.wrap("dial", ctx, err)
 	}
 	cn.watch(ctx)
-	u := &Upload{c: c, ctx: ctx, cn: cn, sum: wire.NewSummer(), buf: make([]byte, 0, uploadChunkBytes)}
+	u := &Upload{c: c, ctx: ctx, id: id, cn: cn, sum: wire.NewSummer()}
 	if err := cn.send(wire.Command{Verb: wire.VerbPrepare, Args: []string{string(id)}}); err != nil {
-		u.Cancel()
-		return nil, c.wrap(wire.VerbPrepare, ctx, err)
+		u.fail(err)
+		return nil, u.err
 	}
 	return u, nil
 }
 
-// Write adds p to the message. Errors are transport errors; a refusal by the
-// server (read-only, disk full) is only reported by Finish, because the
-// server answers once, after END.
+// Write adds p to the message as CHUNK frames. Errors are transport errors;
+// a refusal by the server (read-only, disk full) is only reported by the
+// END step, because the server answers once, after END.
 func (u *Upload) Write(p []byte) (int, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
-	u.sum.Write(p)
-	n := len(p)
-	for len(p) > 0 {
-		k := copy(u.buf[len(u.buf):cap(u.buf)], p)
-		u.buf, p = u.buf[:len(u.buf)+k], p[k:]
-		if len(u.buf) == cap(u.buf) {
-			if err := u.sendChunk(); err != nil {
-				return n - len(p), err
-			}
-		}
+	if err := u.cn.refresh(u.ctx, u.c.cfg.IOTimeout); err != nil {
+		u.fail(err)
+		return 0, u.err
 	}
-	return n, nil
+	u.sum.Write(p)
+	for rest := p; len(rest) > 0; {
+		n := min(len(rest), uploadChunkBytes)
+		if err := wire.WriteChunk(u.cn.w, rest[:n]); err != nil {
+			u.fail(err)
+			return len(p) - len(rest), u.err
+		}
+		rest = rest[n:]
+	}
+	return len(p), nil
 }
 
-func (u *Upload) sendChunk() error {
-	err := u.cn.refresh(u.ctx, u.c.cfg.IOTimeout)
-	if err == nil {
-		err = wire.WriteChunk(u.cn.w, u.buf)
+// Flush sends what Write buffered, so that a slow message keeps its
+// backend stream alive (the server bounds the silence between frames).
+func (u *Upload) Flush() error {
+	if u.err != nil {
+		return u.err
 	}
-	u.buf = u.buf[:0]
-	if err != nil {
+	if err := u.cn.w.Flush(); err != nil {
 		u.fail(err)
 	}
 	return u.err
 }
 
-// Finish sends the last chunk and END with the size and SHA-256 of all
-// bytes written, and waits for the server to verify and fsync.
-func (u *Upload) Finish() error {
-	if u.err != nil {
+// Step is a command sent and not yet answered.
+type Step struct {
+	u     *Upload
+	verb  string
+	final bool // COMMIT or ABORT: the connection is released after it
+	err   error
+}
+
+// Wait reads the step's reply: nil, the server's *wire.Error (4xx, 5xx),
+// or a *TransportError.
+func (s Step) Wait() error {
+	if s.err != nil {
+		return s.err
+	}
+	u := s.u
+	if err := u.cn.refresh(u.ctx, u.c.cfg.IOTimeout); err != nil {
+		u.fail(err)
 		return u.err
 	}
-	if len(u.buf) > 0 && u.sendChunk() != nil {
+	_, err := u.cn.readReply()
+	u.busy = false
+	var werr *wire.Error
+	switch {
+	case err != nil && !errors.As(err, &werr):
+		u.fail(err)
 		return u.err
+	case s.final || err != nil && isShutdown(err):
+		u.release(err)
+	}
+	return u.c.wrap(s.verb, u.ctx, err)
+}
+
+// End sends END with the size and SHA-256 of all bytes written. Its reply
+// (OK once the backend verified the bytes and made them durable in tmp/)
+// is read by Wait.
+func (u *Upload) End() Step {
+	return u.step(wire.VerbEnd, false, func() error { return wire.WriteLine(u.cn.w, u.sum.End().String()) })
+}
+
+// Commit sends COMMIT for boxes after a successful End (the message then
+// becomes visible there once Wait returns nil).
+func (u *Upload) Commit(boxes []mailbox.Name) Step {
+	return u.boxStep(wire.VerbCommit, boxes)
+}
+
+// Abort sends ABORT for boxes: the backend removes the prepared file and
+// any links of the message in boxes.
+func (u *Upload) Abort(boxes []mailbox.Name) Step {
+	return u.boxStep(wire.VerbAbort, boxes)
+}
+
+func (u *Upload) boxStep(verb string, boxes []mailbox.Name) Step {
+	if len(boxes) > wire.MaxBoxes {
+		return Step{err: wire.ErrTooManyBoxes}
+	}
+	return u.step(verb, true, func() error { return wire.WriteBoxCommand(u.cn.w, verb, u.id, boxes) })
+}
+
+// step writes a command with write and flushes it.
+func (u *Upload) step(verb string, final bool, write func() error) Step {
+	switch {
+	case u.err != nil:
+		return Step{err: u.err}
+	case u.busy:
+		return Step{err: errStepOrder}
 	}
 	err := u.cn.refresh(u.ctx, u.c.cfg.IOTimeout)
 	if err == nil {
-		err = wire.WriteLine(u.cn.w, u.sum.End().String())
+		err = write()
 	}
 	if err == nil {
 		err = u.cn.w.Flush()
 	}
-	if err == nil {
-		_, err = u.cn.readReply()
+	if err != nil {
+		u.fail(err)
+		return Step{err: u.err}
 	}
-	u.cn.unwatch()
-	u.c.release(u.cn, err)
-	u.err = ErrUploadDone
-	return u.c.wrap(wire.VerbPrepare, u.ctx, err)
+	u.busy = true
+	return Step{u: u, verb: verb, final: final}
 }
 
-// Cancel abandons the upload. The connection is closed, which makes the
-// server discard the partial file; closing is the only way to stop a
-// stream midway without a valid END.
+// Finish is End and its Wait, and ends the upload: the connection goes
+// back to the pool, and the caller commits with Client.Commit. (A caller
+// that commits on the same connection uses End and Commit instead.)
+func (u *Upload) Finish() error {
+	err := u.End().Wait()
+	if u.err == nil {
+		u.release(err)
+	}
+	return err
+}
+
+// Cancel abandons the upload unless it has ended. The connection is closed,
+// which makes the server discard a partial file; closing is the only way to
+// stop a stream midway without a valid END. A prepared message stays in
+// the backend's tmp/ until an ABORT or its expiry.
 func (u *Upload) Cancel() {
-	if u.err == ErrUploadDone {
+	if u.err != nil {
 		return
 	}
+	u.err = ErrUploadDone
 	u.cn.unwatch()
 	u.cn.nc.Close()
+}
+
+// release ends the upload after a final reply, pooling the connection.
+func (u *Upload) release(err error) {
 	u.err = ErrUploadDone
+	u.cn.unwatch()
+	u.c.release(u.cn, err)
 }
 
 func (u *Upload) fail(err error) {

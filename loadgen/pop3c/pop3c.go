@@ -49,7 +49,10 @@ type Client struct {
 
 // Dial connects and reads the greeting.
 func Dial(ctx context.Context, addr string, timeout time.Duration) (*Client, error) {
-	d := net.Dialer{Timeout: timeout}
+	// No TCP keepalive: a load generator's sessions are short and bounded
+	// by timeout, and its four setsockopt calls per connection would count
+	// against every server measured.
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &Error{Cmd: "CONNECT", Text: err.Error(), Net: true}

@@ -40,13 +40,25 @@ func (b Backend) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error
 	if err != nil {
 		return nil, b.seen(err)
 	}
-	return up, nil
+	return upload{up, b}, nil
 }
 
-// Commit links a prepared message into boxes.
-func (b Backend) Commit(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
-	return b.seen(b.n.Client.Commit(ctx, id, boxes))
+// upload adapts *ppclient.Upload to delivery.Upload; its steps' transport
+// failures mark the backend down like any other.
+type upload struct {
+	*ppclient.Upload
+	b Backend
 }
+
+func (u upload) End() delivery.Step                        { return step{u.Upload.End(), u.b} }
+func (u upload) Commit(boxes []mailbox.Name) delivery.Step { return step{u.Upload.Commit(boxes), u.b} }
+
+type step struct {
+	s ppclient.Step
+	b Backend
+}
+
+func (s step) Wait() error { return s.b.seen(s.s.Wait()) }
 
 // Abort removes every trace of id in boxes.
 func (b Backend) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {

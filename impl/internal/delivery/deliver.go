@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/pingcap/failpoint"
 
@@ -51,6 +52,7 @@ type replica struct {
 }
 
 func (t *txn) run(ctx context.Context, m Message, forwards []string, body io.Reader) (Result, error) {
+	defer t.cancelUploads() // a no-op for uploads whose COMMIT was answered
 	if err := t.open(ctx, m, forwards); err != nil {
 		drain(body)
 		t.abort(ctx)
@@ -83,7 +85,7 @@ func (t *txn) open(ctx context.Context, m Message, forwards []string) error {
 	if t.d.relay == nil {
 		return errNoRelay
 	}
-	rctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
+	rctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimeout)
 	defer cancel()
 	sink, err := t.d.relay.Start(rctx, m.From, forwards)
 	if err != nil {
@@ -101,12 +103,19 @@ func (t *txn) begin(ctx context.Context) error {
 	if err != nil || len(chosen)+len(spares) < t.d.cfg.WriteQuorum {
 		return errNoBackends
 	}
-	candidates := append(append([]Backend{}, chosen...), spares...)
-	for len(t.replicas) < r && len(candidates) > 0 {
-		need := min(r-len(t.replicas), len(candidates))
-		batch := candidates[:need]
-		candidates = candidates[need:]
-		t.replicas = append(t.replicas, t.beginAll(ctx, batch)...)
+	for _, b := range append(chosen, spares...) {
+		if len(t.replicas) == r {
+			break
+		}
+		// The upload lives on after Begin, so it gets the session's
+		// context; the client bounds every step of it by its I/O timeout.
+		up, err := b.Begin(ctx, t.id)
+		replicaOutcome(b.Name(), "begin", err)
+		if err != nil {
+			t.d.log.Warn("replica refused", "backend", b.Name(), "id", t.id, "err", err)
+			continue
+		}
+		t.replicas = append(t.replicas, &replica{b: b, up: up})
 	}
 	if len(t.replicas) < t.d.cfg.WriteQuorum {
 		return errNoBackends
@@ -114,46 +123,35 @@ func (t *txn) begin(ctx context.Context) error {
 	return nil
 }
 
-// beginAll opens uploads on bs concurrently and returns those that opened.
-func (t *txn) beginAll(ctx context.Context, bs []Backend) []*replica {
-	out := make([]*replica, len(bs))
-	parallel(len(bs), func(i int) {
-		// The upload lives on after Begin, so it gets the session's context;
-		// the client bounds every step of it by its own I/O timeout.
-		up, err := bs[i].Begin(ctx, t.id)
-		replicaOutcome(bs[i].Name(), "begin", err)
-		if err != nil {
-			t.d.log.Warn("replica refused", "backend", bs[i].Name(), "id", t.id, "err", err)
-			return
-		}
-		out[i] = &replica{b: bs[i], up: up}
-	})
-	opened := out[:0]
-	for _, r := range out {
-		if r != nil {
-			opened = append(opened, r)
-		}
-	}
-	return opened
-}
+// streamBuffers recycles the body buffers: one per message would be the
+// largest allocation of the SMTP path.
+var streamBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// stream copies body to every live replica and to the relay. A replica that
-// fails is dropped (the quorum decides later); a relay failure is fatal for
-// the message, since the forwarded recipients would not get it.
+// stream copies body to every live replica and to the relay as it arrives.
+// A replica that fails is dropped (the quorum decides later); a relay
+// failure is fatal for the message, since the forwarded recipients would
+// not get it.
 func (t *txn) stream(body io.Reader) (int64, error) {
-	buf := make([]byte, t.d.cfg.ChunkBytes)
+	bp := streamBuffers.Get().(*[]byte)
+	defer streamBuffers.Put(bp)
+	if cap(*bp) < t.d.cfg.ChunkBytes {
+		*bp = make([]byte, t.d.cfg.ChunkBytes)
+	}
+	buf := (*bp)[:t.d.cfg.ChunkBytes]
 	var total int64
+	lastFlush := t.d.now()
 	for {
-		n, rerr := io.ReadFull(body, buf)
+		n, rerr := body.Read(buf)
 		if n > 0 {
 			total += int64(n)
 			if err := t.write(buf[:n]); err != nil {
 				drain(body)
 				return total, err
 			}
+			lastFlush = t.keepAlive(lastFlush)
 		}
 		switch {
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+		case rerr == io.EOF:
 			return total, nil
 		case rerr != nil:
 			return total, rerr // the DATA reader's own refusal (size, bare LF, ...)
@@ -161,23 +159,33 @@ func (t *txn) stream(body io.Reader) (int64, error) {
 	}
 }
 
+// keepAlive flushes the replicas' buffered frames when the last flush is
+// older than the keepalive interval, and returns the time of the last flush.
+func (t *txn) keepAlive(last time.Time) time.Time {
+	every := t.d.cfg.KeepaliveInterval
+	now := t.d.now()
+	if every <= 0 || now.Sub(last) < every {
+		return last
+	}
+	for _, r := range t.live() {
+		if err := r.up.Flush(); err != nil {
+			t.fail(r, "write", err)
+		}
+	}
+	return now
+}
+
 func (t *txn) write(p []byte) error {
 	failpoint.Inject("beforeChunk", func(val failpoint.Value) { fault.Crash(val) }) // P2: frames in flight
-	live := t.live()
-	var relayErr error
-	parallel(len(live)+1, func(i int) {
-		if i == len(live) {
-			if t.relay != nil {
-				_, relayErr = t.relay.Write(p)
-			}
-			return
+	for _, r := range t.live() {
+		if _, err := r.up.Write(p); err != nil {
+			t.fail(r, "write", err)
 		}
-		if _, err := live[i].up.Write(p); err != nil {
-			t.fail(live[i], "write", err)
+	}
+	if t.relay != nil {
+		if _, err := t.relay.Write(p); err != nil {
+			return relayError(err)
 		}
-	})
-	if relayErr != nil {
-		return relayError(relayErr)
 	}
 	return nil
 }
@@ -203,7 +211,7 @@ func (t *txn) complete(ctx context.Context) error {
 	if len(t.replicas) == 0 {
 		return nil
 	}
-	t.commitAll(ctx)
+	t.commitAll()
 	if t.count(func(r *replica) bool { return r.linked }) < quorum {
 		return errReplicas
 	}
@@ -212,31 +220,41 @@ func (t *txn) complete(ctx context.Context) error {
 	return nil
 }
 
+// finishAll sends END to every live replica, then reads each answer: the
+// backends verify and flush in parallel.
 func (t *txn) finishAll() {
 	live := t.live()
-	parallel(len(live), func(i int) {
-		if err := live[i].up.Finish(); err != nil {
-			t.fail(live[i], "prepare", err)
-			return
+	steps := make([]Step, len(live))
+	for i, r := range live {
+		steps[i] = r.up.End()
+	}
+	for i, r := range live {
+		if err := steps[i].Wait(); err != nil {
+			t.fail(r, "prepare", err)
+			continue
 		}
-		live[i].prepared = true
-		replicaOutcome(live[i].b.Name(), "prepare", nil)
-	})
+		r.prepared = true
+		replicaOutcome(r.b.Name(), "prepare", nil)
+	}
 }
 
-func (t *txn) commitAll(ctx context.Context) {
+// commitAll sends one COMMIT naming every local recipient to each prepared
+// replica, on its upload's connection, then reads each answer.
+func (t *txn) commitAll() {
 	live := t.live()
-	parallel(len(live), func(i int) {
-		cctx, cancel := context.WithTimeout(ctx, t.d.cfg.BackendTimout)
-		defer cancel()
-		if err := live[i].b.Commit(cctx, t.id, t.boxes); err != nil {
-			t.fail(live[i], "commit", err)
-			return
+	steps := make([]Step, len(live))
+	for i, r := range live {
+		steps[i] = r.up.Commit(t.boxes)
+	}
+	for i, r := range live {
+		if err := steps[i].Wait(); err != nil {
+			t.fail(r, "commit", err)
+			continue
 		}
-		live[i].linked = true
-		replicaOutcome(live[i].b.Name(), "commit", nil)
+		r.linked = true
+		replicaOutcome(r.b.Name(), "commit", nil)
 		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
-	})
+	}
 }
 
 // cleanupStragglers aborts replicas that failed after the quorum was met, so
@@ -261,12 +279,19 @@ func (t *txn) abort(ctx context.Context) {
 	t.abortReplicas(ctx, t.replicas)
 }
 
+// cancelUploads drops every replica connection still open.
+func (t *txn) cancelUploads() {
+	for _, r := range t.replicas {
+		r.up.Cancel()
+	}
+}
+
 func (t *txn) abortReplicas(ctx context.Context, rs []*replica) {
 	parallel(len(rs), func(i int) {
 		rs[i].up.Cancel()
 		// Abort even without a context deadline left: the sender is told 451
 		// and will retry, so a copy left here would become a duplicate.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.d.cfg.BackendTimout)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.d.cfg.BackendTimeout)
 		defer cancel()
 		err := rs[i].b.Abort(actx, t.id, t.boxes)
 		replicaOutcome(rs[i].b.Name(), "abort", err)

@@ -41,19 +41,33 @@ import (
 	"powermail/impl/msgid"
 )
 
-// Upload is one replica's stream (satisfied by *ppclient.Upload).
+// Upload is one replica's conversation about one message, on one
+// connection: the stream, then COMMIT (adapted from *ppclient.Upload).
+// Each step is sent at once and answered by its Wait, so that all replicas
+// of a message work in parallel without a goroutine each.
 type Upload interface {
 	io.Writer
-	// Finish announces size and checksum; nil means the replica is durable in tmp/.
-	Finish() error
+	// Flush sends what Write buffered (a slow sender's stream stays alive).
+	Flush() error
+	// End announces size and checksum; Wait nil: durable in the backend's tmp/.
+	End() Step
+	// Commit links the prepared message into boxes; Wait nil: committed.
+	Commit(boxes []mailbox.Name) Step
+	// Cancel drops the connection unless a Commit was answered.
 	Cancel()
+}
+
+// Step is a request sent to a backend whose reply is not read yet.
+type Step interface {
+	Wait() error
 }
 
 // Backend is what delivery needs of one pplistener.
 type Backend interface {
 	Name() string
 	Begin(ctx context.Context, id msgid.ID) (Upload, error)
-	Commit(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
+	// Abort removes every trace of id in boxes, on a connection of its own
+	// (the upload's may be broken).
 	Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
 }
 
@@ -99,10 +113,14 @@ type Message struct {
 
 // Config holds the redundancy policy and deadlines.
 type Config struct {
-	Redundancy    int           // R: replicas written per message
-	WriteQuorum   int           // W: committed replicas needed before 250
-	BackendTimout time.Duration // bound for one backend step (begin, finish, commit, abort)
-	ChunkBytes    int           // read size when streaming the body
+	Redundancy     int           // R: replicas written per message
+	WriteQuorum    int           // W: committed replicas needed before 250
+	BackendTimeout time.Duration // bound for one backend step (begin, finish, commit, abort)
+	ChunkBytes     int           // read size when streaming the body
+	// KeepaliveInterval: while a slow sender's body trickles in, what has
+	// arrived is sent to the backends at least this often, so that they do
+	// not drop the stream as idle (0: only when a chunk is full).
+	KeepaliveInterval time.Duration
 }
 
 // Validate rejects combinations that cannot keep the promise.
@@ -112,7 +130,7 @@ func (c Config) Validate() error {
 		return errors.New("redundancy must be at least 1")
 	case c.WriteQuorum < 1 || c.WriteQuorum > c.Redundancy:
 		return fmt.Errorf("write quorum must be between 1 and redundancy (%d)", c.Redundancy)
-	case c.BackendTimout <= 0:
+	case c.BackendTimeout <= 0:
 		return errors.New("backend timeout must be positive")
 	case c.ChunkBytes < 512:
 		return errors.New("chunk size must be at least 512 bytes")

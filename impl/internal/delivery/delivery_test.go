@@ -17,7 +17,7 @@ import (
 const body = "Received: by test\r\nSubject: hi\r\n\r\n..dot-stuffed line\r\nbye\r\n"
 
 func cfg(r, w int) Config {
-	return Config{Redundancy: r, WriteQuorum: w, BackendTimout: time.Second, ChunkBytes: 512}
+	return Config{Redundancy: r, WriteQuorum: w, BackendTimeout: time.Second, ChunkBytes: 512}
 }
 
 func msgTo(names ...string) Message {

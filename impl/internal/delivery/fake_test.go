@@ -42,7 +42,7 @@ func (f *fakeBackend) Begin(_ context.Context, id msgid.ID) (Upload, error) {
 	return &fakeUpload{f: f, id: id}, nil
 }
 
-func (f *fakeBackend) Commit(_ context.Context, id msgid.ID, boxes []mailbox.Name) error {
+func (f *fakeBackend) commit(id msgid.ID, boxes []mailbox.Name) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failCommit {
@@ -98,15 +98,24 @@ func (u *fakeUpload) Write(p []byte) (int, error) {
 	return u.buf.Write(p)
 }
 
-func (u *fakeUpload) Finish() error {
+func (u *fakeUpload) Flush() error { return nil }
+
+// fakeStep is an answered step.
+type fakeStep struct{ err error }
+
+func (s fakeStep) Wait() error { return s.err }
+
+func (u *fakeUpload) End() Step {
 	u.f.mu.Lock()
 	defer u.f.mu.Unlock()
 	if u.f.failFinish {
-		return errInjected
+		return fakeStep{errInjected}
 	}
 	u.f.prepared[u.id] = bytes.Clone(u.buf.Bytes())
-	return nil
+	return fakeStep{}
 }
+
+func (u *fakeUpload) Commit(boxes []mailbox.Name) Step { return fakeStep{u.f.commit(u.id, boxes)} }
 
 func (u *fakeUpload) Cancel() {}
 

@@ -1,6 +1,9 @@
 package smtpd
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // cmdDATA receives a message body (RFC 5321 section 4.1.1.4) and streams it
 // to the Deliverer as it arrives.
@@ -20,15 +23,33 @@ func (s *session) cmdDATA(arg string) *Reply {
 	if err := s.flush(); err != nil {
 		return s.connFailed(err)
 	}
-	d := s.startDelivery(tx)
 	dr := newDataReader(s.br, s.srv.cfg.MaxLineBytes, s.srv.cfg.MaxMessageBytes)
-	_, readErr := io.Copy(&d.sink, dr)
+	deliverErr, unread, readErr := s.deliverData(tx, dr)
 	metricBytes.Add(float64(dr.size))
-	deliverErr, unread := d.finish(readErr)
 	if readErr != nil {
 		return s.dataFailed(dr, readErr)
 	}
 	return s.outcome(tx, deliverErr, unread)
+}
+
+// deliverData runs the Deliverer in this goroutine on our Received: header
+// followed by the DATA reader: the body moves from the client's socket to
+// the backends without a pipe or another goroutine. What the Deliverer
+// leaves unread is read here (and reported as unread), so the session
+// always ends at the terminator or at the reader's failure, which readErr
+// returns (nil at the terminator).
+func (s *session) deliverData(tx *Transaction, dr *dataReader) (deliverErr error, unread bool, readErr error) {
+	s.stamp(tx)
+	body := io.MultiReader(bytes.NewReader(receivedHeader(s.srv.cfg.Hostname, tx)), dr)
+	deliverErr = s.srv.deliverer.Deliver(s.ctx, tx, body)
+	if dr.err == nil { // stopped before the end
+		unread = true
+		_, _ = io.Copy(io.Discard, dr)
+	}
+	if dr.err != io.EOF {
+		readErr = dr.err
+	}
+	return deliverErr, unread, readErr
 }
 
 // dataFailed answers a DATA body that broke a rule or never completed. The

@@ -27,11 +27,18 @@ type delivery struct {
 	cancel context.CancelCauseFunc
 }
 
-// startDelivery fixes the message id and receive time, starts Deliver on
-// the read end of a pipe, and writes our Received: header into it.
-func (s *session) startDelivery(tx *Transaction) *delivery {
+// stamp fixes the message id and receive time of tx.
+func (s *session) stamp(tx *Transaction) {
 	tx.Received = s.srv.now()
 	tx.ID = msgid.New(tx.Received)
+}
+
+// startDelivery starts Deliver on the read end of a pipe and writes our
+// Received: header into it: BDAT chunks arrive in separate commands, each
+// answered before the next, so their Deliverer must run alongside the
+// session (DATA's runs in the session's goroutine, see deliverData).
+func (s *session) startDelivery(tx *Transaction) *delivery {
+	s.stamp(tx)
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	d := &delivery{pw: pw, sink: stickyWriter{w: pw}, done: make(chan error, 1), cancel: cancel}

@@ -64,7 +64,7 @@ func (s *session) serve() {
 	defer cancel()
 	s.ctx = ctx
 	defer s.abortBDAT()
-	s.log.Info("session start")
+	s.log.Debug("session start")
 	s.verb = "greeting"
 	s.send(reply(220, "", "%s ESMTP powermail", s.srv.cfg.Hostname))
 	for !s.quit && s.flushIfIdle() == nil {
@@ -76,7 +76,7 @@ func (s *session) serve() {
 		s.dispatch(line)
 	}
 	s.bw.Flush()
-	s.log.Info("session end", "errors", s.errors)
+	s.log.Debug("session end", "errors", s.errors)
 }
 
 // flushIfIdle writes buffered replies once the client has sent everything it

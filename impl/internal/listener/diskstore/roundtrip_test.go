@@ -216,3 +216,55 @@ func TestContextCancelDiscardsConnection(t *testing.T) {
 		t.Fatalf("client unusable after a cancelled upload: %v", err)
 	}
 }
+
+// TestStepsPipelineOnOneConnection: the upload's steps (END, then COMMIT)
+// are sent to two backends before either answer is read, as powersmtp does
+// for the replicas of a message; each upload keeps its one connection from
+// PREPARE to COMMIT and returns it to the pool after, and a step sent before
+// the previous one was answered is refused.
+func TestStepsPipelineOnOneConnection(t *testing.T) {
+	be := []*backend{startBackend(t), startBackend(t)}
+	ctx := ctxT(t)
+	id := msgid.New(time.Now())
+	msg := message(4096)
+	var ups []*ppclient.Upload
+	var clients []*ppclient.Client
+	for _, b := range be {
+		c := b.client(t)
+		u, err := c.Begin(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		clients, ups = append(clients, c), append(ups, u)
+	}
+	ends := []ppclient.Step{ups[0].End(), ups[1].End()}
+	if err := ups[0].Commit([]mailbox.Name{ann}).Wait(); err == nil {
+		t.Fatal("a COMMIT sent before END was answered was accepted")
+	}
+	for i, s := range ends {
+		if err := s.Wait(); err != nil {
+			t.Fatalf("END %d: %v", i, err)
+		}
+	}
+	commits := []ppclient.Step{ups[0].Commit([]mailbox.Name{ann}), ups[1].Commit([]mailbox.Name{ann})}
+	for i, s := range commits {
+		if err := s.Wait(); err != nil {
+			t.Fatalf("COMMIT %d: %v", i, err)
+		}
+	}
+	if open := openConns(t); open != 2 {
+		t.Fatalf("%v connections open, want 2 (one pooled per backend)", open)
+	}
+	for i, c := range clients {
+		l, err := c.List(ctx, ann)
+		if err != nil || len(l.Messages) != 1 || l.Messages[0].ID != id {
+			t.Fatalf("backend %d: %+v %v", i, l, err)
+		}
+	}
+	if open := openConns(t); open != 2 {
+		t.Fatalf("%v connections open after LIST: the pooled ones were not reused", open)
+	}
+}
