@@ -223,37 +223,33 @@ func (t *txn) complete(ctx context.Context) error {
 // finishAll sends END to every live replica, then reads each answer: the
 // backends verify and flush in parallel.
 func (t *txn) finishAll() {
-	live := t.live()
-	steps := make([]Step, len(live))
-	for i, r := range live {
-		steps[i] = r.up.End()
-	}
-	for i, r := range live {
-		if err := steps[i].Wait(); err != nil {
-			t.fail(r, "prepare", err)
-			continue
-		}
-		r.prepared = true
-		replicaOutcome(r.b.Name(), "prepare", nil)
-	}
+	t.roundTrip("prepare", func(r *replica) Step { return r.up.End() }, func(r *replica) { r.prepared = true })
 }
 
 // commitAll sends one COMMIT naming every local recipient to each prepared
 // replica, on its upload's connection, then reads each answer.
 func (t *txn) commitAll() {
+	t.roundTrip("commit", func(r *replica) Step { return r.up.Commit(t.boxes) }, func(r *replica) {
+		r.linked = true
+		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
+	})
+}
+
+// roundTrip sends a step to every live replica before it reads any answer,
+// so that all backends work at once; ok runs for each replica that said OK.
+func (t *txn) roundTrip(phase string, send func(*replica) Step, ok func(*replica)) {
 	live := t.live()
 	steps := make([]Step, len(live))
 	for i, r := range live {
-		steps[i] = r.up.Commit(t.boxes)
+		steps[i] = send(r)
 	}
 	for i, r := range live {
 		if err := steps[i].Wait(); err != nil {
-			t.fail(r, "commit", err)
+			t.fail(r, phase, err)
 			continue
 		}
-		r.linked = true
-		replicaOutcome(r.b.Name(), "commit", nil)
-		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
+		replicaOutcome(r.b.Name(), phase, nil)
+		ok(r)
 	}
 }
 
