@@ -11,6 +11,7 @@ import (
 	"powermail/impl/internal/config"
 	"powermail/impl/internal/delivery"
 	"powermail/impl/internal/maildrop"
+	"powermail/impl/internal/quota"
 	"powermail/impl/internal/relay"
 	"powermail/impl/internal/smtpd"
 	"powermail/impl/mailbox"
@@ -139,8 +140,9 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	if cfg.RelayHost != "" {
 		rl = relay.New(relay.Config{Addr: cfg.RelayHost, HeloName: cfg.Hostname, IOTimeout: cfg.Backend.IOTimeout})
 	}
-	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, drops, orphans, log)
-	return smtpd.New(scfg, Resolver{Userbase: ub, Usage: drops}, Deliverer{d}, log)
+	meter := quota.New(quota.Config{}, drops, nil)
+	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, meter, orphans, log)
+	return smtpd.New(scfg, Resolver{Userbase: ub, Usage: meter}, Deliverer{d}, log)
 }
 
 // Resolver answers RCPT from the userbase (smtpd.Resolver).
@@ -171,12 +173,20 @@ func (r Resolver) Resolve(ctx context.Context, rcpt string) (smtpd.Recipient, er
 		return smtpd.Recipient{}, replyUserbase
 	}
 	// RFC 5321 section 4.5.3.1.10: 452 when full is known at RCPT time.
-	if e.QuotaBytes > 0 && len(e.Forward) == 0 && r.Usage != nil {
-		if used, err := r.Usage.Usage(ctx, e.Name); err == nil && used >= e.QuotaBytes {
-			return smtpd.Recipient{}, replyFull
-		}
+	if e.QuotaBytes > 0 && len(e.Forward) == 0 && r.Usage != nil && r.full(ctx, e.Name, e.QuotaBytes) {
+		return smtpd.Recipient{}, replyFull
 	}
 	return smtpd.Recipient{Mailbox: e.Name, Forward: e.Forward, QuotaBytes: e.QuotaBytes}, nil
+}
+
+// full: the estimate says full and an exact count confirms it.
+func (r Resolver) full(ctx context.Context, box mailbox.Name, quota int64) bool {
+	for _, exact := range []bool{false, true} {
+		if used, err := r.Usage.Usage(ctx, box, exact); err != nil || used < quota {
+			return false
+		}
+	}
+	return true
 }
 
 // Deliverer adapts delivery to smtpd.Deliverer.

@@ -69,6 +69,7 @@ func (t *txn) run(ctx context.Context, m Message, forwards []string, body io.Rea
 		t.abort(ctx)
 		return Result{}, err
 	}
+	t.d.counted(m.Recipients, n)
 	return Result{ID: t.id, Replicas: t.names(), Forwarded: len(forwards), Bytes: n}, nil
 }
 
@@ -346,12 +347,8 @@ func (d *Deliverer) checkQuota(ctx context.Context, rcpts []Recipient, size int6
 		if len(r.Forward) > 0 {
 			continue
 		}
-		if r.QuotaBytes <= 0 {
+		if r.QuotaBytes <= 0 || d.hasRoom(ctx, r, size) {
 			return nil
-		}
-		used, err := d.quota.Usage(ctx, r.Mailbox)
-		if err != nil || used+size <= r.QuotaBytes {
-			return nil // an unknown usage never refuses mail
 		}
 		limited++
 	}
@@ -359,6 +356,30 @@ func (d *Deliverer) checkQuota(ctx context.Context, rcpts []Recipient, size int6
 		return nil
 	}
 	return errQuota
+}
+
+// hasRoom: an estimate that leaves room is enough; a full mailbox is
+// confirmed by an exact count first, and an unknown usage never refuses mail.
+func (d *Deliverer) hasRoom(ctx context.Context, r Recipient, size int64) bool {
+	for _, exact := range []bool{false, true} {
+		used, err := d.quota.Usage(ctx, r.Mailbox, exact)
+		if err != nil || used+size <= r.QuotaBytes {
+			return true
+		}
+	}
+	return false
+}
+
+// counted tells the quota meter what an accepted message added.
+func (d *Deliverer) counted(rcpts []Recipient, size int64) {
+	if d.quota == nil {
+		return
+	}
+	for _, r := range rcpts {
+		if r.QuotaBytes > 0 && len(r.Forward) == 0 {
+			d.quota.Added(r.Mailbox, size)
+		}
+	}
 }
 
 // split separates local mailboxes (deduplicated, in order) from forwards.

@@ -91,9 +91,13 @@ type RelaySink interface {
 	Cancel()
 }
 
-// QuotaUsage reports the bytes a mailbox holds now (merged over backends).
+// QuotaUsage reports the bytes a mailbox holds (see package quota).
 type QuotaUsage interface {
-	Usage(ctx context.Context, box mailbox.Name) (int64, error)
+	// Usage with exact false may be a recent estimate; a refusal is only
+	// ever based on an exact figure.
+	Usage(ctx context.Context, box mailbox.Name, exact bool) (int64, error)
+	// Added records size bytes just stored in box.
+	Added(box mailbox.Name, size int64)
 }
 
 // Recipient is one accepted RCPT: a local mailbox or a forward.

@@ -153,4 +153,5 @@ func (r *fakeRelay) Cancel() {}
 
 type fakeUsage map[mailbox.Name]int64
 
-func (u fakeUsage) Usage(_ context.Context, b mailbox.Name) (int64, error) { return u[b], nil }
+func (u fakeUsage) Usage(_ context.Context, b mailbox.Name, _ bool) (int64, error) { return u[b], nil }
+func (u fakeUsage) Added(mailbox.Name, int64)                                      {}

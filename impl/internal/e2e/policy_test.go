@@ -144,3 +144,24 @@ func TestForwardWithoutRelayIsTemporary(t *testing.T) {
 	err := send(c.SMTPAddr, "s@remote.example", []string{"fwd@example.com"}, sample)
 	assert.Equal(t, 451, replyCode(t, err))
 }
+
+// A mailbox with a quota does not cost a listing on every backend per
+// message (issue 11): the front end keeps an estimate and counts exactly
+// only when it is old or says full.
+func TestQuotaChecksDoNotListPerMessage(t *testing.T) {
+	users := []devcluster.User{{Name: "big@example.com", Password: "x", QuotaBytes: 10 << 20}}
+	c := startCluster(t, devcluster.Options{Backends: 2, Redundancy: 2, Users: users})
+	lists := func() (n float64) {
+		for _, b := range c.Backends {
+			n += scrape(t, b.MetricsAddr, `powermail_listener_requests_total{result="ok",verb="LIST"}`)
+		}
+		return n
+	}
+	before := lists()
+	const messages = 20
+	for range messages {
+		require.NoError(t, send(c.SMTPAddr, "s@remote.example", []string{"big@example.com"}, padded(1000)))
+	}
+	assert.LessOrEqual(t, lists()-before, float64(len(c.Backends)),
+		"one exact count for %d messages (it was two per message per backend)", messages)
+}
