@@ -19,7 +19,10 @@ func (s *session) cmdRetr(arg string) reply {
 		return r
 	}
 	start := time.Now()
-	out := &messageWriter{s: s, status: fmt.Sprintf("+OK %d octets\r\n", s.msgs[i].Size), dst: s.conn}
+	// Into the session's buffer: a small message leaves with its status
+	// line and terminator in one write; a large one passes the buffer
+	// (bufio.Writer.ReadFrom hands an empty buffer's copy to the socket).
+	out := &messageWriter{s: s, status: fmt.Sprintf("+OK %d octets\r\n", s.msgs[i].Size), dst: s.w}
 	if r, ok := s.retrieve(i, out); !ok {
 		return r
 	}
@@ -67,10 +70,16 @@ func (s *session) cmdTop(arg string) reply {
 }
 
 // retrieve runs Maildrop.Retrieve into out. ok is false when r must be
-// sent instead: -ERR [SYS/TEMP] if nothing was sent yet; otherwise the
-// status line went out and only closing the connection can tell the client
-// that the message is incomplete (r.sent and r.close set).
+// sent instead: -ERR [SYS/TEMP] if nothing of the reply has left the
+// session's buffer yet (it is dropped); otherwise the status line went out
+// and only closing the connection can tell the client that the message is
+// incomplete (r.sent and r.close set).
 func (s *session) retrieve(i int, out *messageWriter) (r reply, ok bool) {
+	if s.w.Buffered() > 0 { // earlier pipelined replies: out, so a failure can drop only ours
+		if err := s.flush(s.srv.cfg.WriteTimeout); err != nil {
+			return reply{sent: true, close: true}, false
+		}
+	}
 	_ = s.raw.SetWriteDeadline(time.Now().Add(s.srv.cfg.RetrTimeout))
 	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.RetrTimeout)
 	defer cancel()
@@ -85,6 +94,9 @@ func (s *session) retrieve(i int, out *messageWriter) (r reply, ok bool) {
 	switch {
 	case err == nil:
 		return reply{}, true
+	case out.started && out.unsent():
+		s.w.Reset(s.conn) // nothing of this reply left: drop it and say so
+		fallthrough
 	case !out.started:
 		// Every copy unreachable, or similar: the client may try later.
 		s.log.Warn("pop3 retrieve failed", "box", s.box, "message", i+1, "uid", s.msgs[i].UID, "err", err)
@@ -108,13 +120,21 @@ type messageWriter struct {
 	n       int64 // message bytes written to dst
 }
 
+// begin puts the status line in the session's buffer (once); Write sends
+// the body after it, ReadFrom flushes it first.
 func (w *messageWriter) begin() error {
 	if w.started {
 		return nil
 	}
 	w.started = true
-	w.s.w.WriteString(w.status)
-	return w.s.w.Flush()
+	_, err := w.s.w.WriteString(w.status)
+	return err
+}
+
+// unsent: everything of the reply so far (status line and body) is still
+// in the session's buffer, which held nothing else (see retrieve).
+func (w *messageWriter) unsent() bool {
+	return int64(w.s.w.Buffered()) == int64(len(w.status))+w.n
 }
 
 func (w *messageWriter) Write(p []byte) (int, error) {
@@ -138,6 +158,9 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 		return io.Copy(writerOnly{w}, r) // Write counts and begins
 	}
 	if err := w.begin(); err != nil {
+		return 0, err
+	}
+	if err := w.s.w.Flush(); err != nil { // the socket-to-socket copy bypasses the buffer
 		return 0, err
 	}
 	n, err := rf.ReadFrom(r)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -57,16 +58,35 @@ func TestRetrFailureBeforeFirstByteIsSysTemp(t *testing.T) {
 	}
 }
 
-func TestRetrFailureMidMessageClosesConnection(t *testing.T) {
+// A failure in the middle of a message that still sits whole in the
+// session's buffer is answered -ERR [SYS/TEMP], and the session goes on.
+func TestRetrFailureMidSmallMessageIsSysTemp(t *testing.T) {
 	w := newWorld()
 	w.drops.retrFail = 10
 	c := dial(t, w.server(t, testConfig(), nil), "127.0.0.1:5000")
 	c.login("alice@example.com", "secret")
+	if got := c.cmd("RETR 1"); got != "-ERR [SYS/TEMP] message 1 temporarily unavailable" {
+		t.Fatalf("RETR failing mid-message: %q", got)
+	}
+	if got := c.cmd("NOOP"); got != "+OK" {
+		t.Fatalf("session after the failure: %q", got)
+	}
+}
+
+// Once part of the reply has left (a message larger than the buffer), only
+// closing the connection can tell the client the message is incomplete.
+func TestRetrFailureMidMessageClosesConnection(t *testing.T) {
+	w := newWorld()
+	big := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("b", 78)+"\r\n", 200)
+	w.drops.boxes[bob] = []fakeMsg{{"0009eeee", stuff(big)}}
+	w.drops.retrFail = 3 * writeBufferBytes
+	c := dial(t, w.server(t, testConfig(), nil), "127.0.0.1:5000")
+	c.login("bob@example.com", "hunter 2")
 	c.send("RETR 1")
-	c.expectPrefix("+OK 59 octets")
-	partial, err := c.r.ReadString('\n')
-	if partial != stuffedPrefix(msgPlain, 10) || err == nil {
-		t.Fatalf("after a mid-message failure: %q, %v; want the 10 bytes then EOF", partial, err)
+	c.expectPrefix(fmt.Sprintf("+OK %d octets", len(stuff(big))))
+	got, err := io.ReadAll(c.r)
+	if err != nil || len(got) == 0 || len(got) >= len(stuff(big)) || !bytes.HasPrefix(stuff(big), got) {
+		t.Fatalf("after a mid-message failure: %d bytes, %v; want part of the message then EOF", len(got), err)
 	}
 }
 
