@@ -34,25 +34,27 @@ type Copy struct {
 
 // Counts are the checker's findings.
 type Counts struct {
-	Sent             int `json:"sent"`
-	Acked            int `json:"acked"`
-	Failed           int `json:"failed"`
-	Info             int `json:"info"`
-	Refused5xx       int `json:"refused_5xx"`
-	Retrieved        int `json:"retrieved"`
-	Lost             int `json:"lost"`
-	Duplicated       int `json:"duplicated"`
-	Corrupt          int `json:"corrupt"`
-	Phantom          int `json:"phantom"`
-	Resurrected      int `json:"resurrected"`
-	OrphansAfterFail int `json:"orphans_after_fail"`
-	OrphansUnlogged  int `json:"orphans_unlogged"`
-	InfoPresent      int `json:"info_present"`
-	DeletesAcked     int `json:"deletes_acked"`
-	DeletesInfo      int `json:"deletes_info"`
-	TmpLeft          int `json:"tmp_left"`
-	TopChecked       int `json:"top_checked"`
-	TopWrong         int `json:"top_wrong"` // TOP cut short or not the message's first lines
+	Sent        int `json:"sent"`
+	Acked       int `json:"acked"`
+	Failed      int `json:"failed"`
+	Info        int `json:"info"`
+	Refused5xx  int `json:"refused_5xx"`
+	Retrieved   int `json:"retrieved"`
+	Lost        int `json:"lost"`
+	Duplicated  int `json:"duplicated"`
+	Corrupt     int `json:"corrupt"`
+	Phantom     int `json:"phantom"`
+	Resurrected int `json:"resurrected"`
+	// VisibleAfter4xx counts copies of refused messages (4xx, or 5xx) that
+	// a POP3 read found: the sender retries a 4xx, so each is a duplicate
+	// in the user's mailbox. A violation in every cell.
+	VisibleAfter4xx int `json:"visible_after_4xx"`
+	InfoPresent     int `json:"info_present"`
+	DeletesAcked    int `json:"deletes_acked"`
+	DeletesInfo     int `json:"deletes_info"`
+	TmpLeft         int `json:"tmp_left"`
+	TopChecked      int `json:"top_checked"`
+	TopWrong        int `json:"top_wrong"` // TOP cut short or not the message's first lines
 	// UnderReplicated counts acknowledged messages with fewer than R
 	// copies on disk after the run: measured, not a violation (repair's job).
 	UnderReplicated int `json:"under_replicated"`
@@ -71,7 +73,7 @@ func (c Counts) Violations() []string {
 		name string
 		n    int
 	}{{"lost", c.Lost}, {"duplicated", c.Duplicated}, {"corrupt", c.Corrupt}, {"phantom", c.Phantom},
-		{"resurrected", c.Resurrected}, {"orphans_unlogged", c.OrphansUnlogged},
+		{"resurrected", c.Resurrected}, {"visible_after_4xx", c.VisibleAfter4xx},
 		{"tmp_left", c.TmpLeft}, {"refused_5xx", c.Refused5xx}, {"top_wrong", c.TopWrong}} {
 		if x.n > 0 {
 			v = append(v, fmt.Sprintf("%s=%d", x.name, x.n))
@@ -83,9 +85,8 @@ func (c Counts) Violations() []string {
 // key names one expected copy: a message in one mailbox.
 type key struct{ box, id string }
 
-// Check compares the history with what the final read found. orphanLog
-// holds the message ids powersmtp logged as possibly left behind.
-func Check(sends []SendRecord, deletes []DeleteRecord, copies []Copy, orphanLog map[string]bool) Counts {
+// Check compares the history with what the final read found.
+func Check(sends []SendRecord, deletes []DeleteRecord, copies []Copy) Counts {
 	var c Counts
 	found := map[key][]Copy{}
 	for _, cp := range copies {
@@ -109,7 +110,7 @@ func Check(sends []SendRecord, deletes []DeleteRecord, copies []Copy, orphanLog 
 			k := key{box, s.ID}
 			expected[k] = true
 			acked, wasDeleted := deleted[k]
-			c.checkCopies(s, found[k], wasDeleted, acked, orphanLog)
+			c.checkCopies(s, found[k], wasDeleted, acked)
 		}
 	}
 	for k, cps := range found {
@@ -136,7 +137,7 @@ func (c *Counts) countSend(s SendRecord) {
 }
 
 // checkCopies applies the rules to the copies of one message in one mailbox.
-func (c *Counts) checkCopies(s SendRecord, cps []Copy, wasDeleted, deleteAcked bool, orphanLog map[string]bool) {
+func (c *Counts) checkCopies(s SendRecord, cps []Copy, wasDeleted, deleteAcked bool) {
 	for _, cp := range cps {
 		if !s.fp.matches(cp.Stored) {
 			c.Corrupt++
@@ -161,10 +162,7 @@ func (c *Counts) checkCopies(s SendRecord, cps []Copy, wasDeleted, deleteAcked b
 		}
 	case Fail:
 		if n > 0 && !wasDeleted {
-			c.OrphansAfterFail++
-			if !orphanLog[cps[0].UID] {
-				c.OrphansUnlogged++
-			}
+			c.VisibleAfter4xx++
 		}
 	}
 }

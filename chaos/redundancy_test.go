@@ -76,8 +76,7 @@ func TestRelabelOrphans(t *testing.T) {
 {"torn`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "orphans.jsonl"), []byte(log), 0o600))
 	orphans := readOrphans(dir)
-	require.Len(t, orphans, 2)
-	require.Len(t, orphanIDs(orphans), 2, "every logged id counts for the checker")
+	require.Len(t, orphans, 2, "the torn last line is skipped")
 	dc := &devcluster.Cluster{Backends: []*devcluster.Backend{{Addr: "127.0.0.1:7000"}, {Addr: "127.0.0.1:7001"}}}
 	got := relabel(orphans, map[string]int{"127.0.0.1:9001": 1}, dc)
 	require.Len(t, got, 1, "an address of no known backend is dropped")

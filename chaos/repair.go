@@ -1,19 +1,15 @@
 package chaos
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
 	"powermail/impl/devcluster"
-	"powermail/impl/mailbox"
-	"powermail/impl/msgid"
+	"powermail/impl/orphanlog"
 	"powermail/impl/ppclient"
 	"powermail/impl/repair"
 )
@@ -44,7 +40,7 @@ const repairIOTimeout = 10 * time.Second
 // redundancy again over the messages the final read found and re-reads
 // everything to check that repair made no duplicate, loss or phantom.
 func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, h *history,
-	orphans []repair.Orphan, copies []Copy, c *Counts) error {
+	orphans []orphanlog.Entry, copies []Copy, c *Counts) error {
 	rep, err := runRepair(ctx, dc, r, relabel(orphans, h.backendOf, dc))
 	if err != nil {
 		return err
@@ -57,7 +53,7 @@ func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, h *hi
 	if err != nil {
 		return err
 	}
-	again := Check(h.sends, h.deletes, after, orphanIDs(orphans))
+	again := Check(h.sends, h.deletes, after)
 	before := c.Violations()
 	for _, v := range again.Violations() {
 		if !slices.Contains(before, v) {
@@ -69,7 +65,7 @@ func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, h *hi
 
 // runRepair is `ppadmin repair` as a library call, one group per backend
 // as devcluster registers them.
-func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, orphans []repair.Orphan) (*repair.Report, error) {
+func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, orphans []orphanlog.Entry) (*repair.Report, error) {
 	var backends []repair.Backend
 	for i, b := range dc.Backends {
 		cl := ppclient.New(ppclient.Config{Addr: b.Addr, Secret: dc.Secret(), ClientName: "chaos-repair",
@@ -89,28 +85,10 @@ func backendRoots(dc *devcluster.Cluster) []string {
 	return roots
 }
 
-// readOrphans parses powersmtp's orphan log (JSON lines with time,
-// backend, id, boxes: impl/internal/delivery/orphans.go, which chaos may
-// not import). A missing log is an empty one; a line that does not parse
-// is skipped, as a torn last line after a crash would be.
-func readOrphans(dir string) []repair.Orphan {
-	f, err := os.Open(filepath.Join(dir, "orphans.jsonl"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []repair.Orphan
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var o struct {
-			Backend string         `json:"backend"`
-			ID      msgid.ID       `json:"id"`
-			Boxes   []mailbox.Name `json:"boxes"`
-		}
-		if json.Unmarshal(sc.Bytes(), &o) == nil {
-			out = append(out, repair.Orphan{Backend: o.Backend, ID: o.ID, Boxes: o.Boxes})
-		}
-	}
+// readOrphans reads powersmtp's orphan log in dir; a torn last line (a
+// crash mid-append) is skipped, as repair does.
+func readOrphans(dir string) []orphanlog.Entry {
+	out, _ := orphanlog.Read(filepath.Join(dir, "orphans.jsonl"))
 	return out
 }
 
@@ -118,22 +96,13 @@ func readOrphans(dir string) []repair.Orphan {
 // the address powersmtp used (an epoch's fault proxy). A record of an
 // unknown address is dropped, which is safe: repair then keeps the copy
 // as a replica rather than remove it.
-func relabel(orphans []repair.Orphan, backendOf map[string]int, dc *devcluster.Cluster) []repair.Orphan {
-	var out []repair.Orphan
+func relabel(orphans []orphanlog.Entry, backendOf map[string]int, dc *devcluster.Cluster) []orphanlog.Entry {
+	var out []orphanlog.Entry
 	for _, o := range orphans {
 		if i, known := backendOf[o.Backend]; known && i < len(dc.Backends) {
 			o.Backend = dc.Backends[i].Addr
 			out = append(out, o)
 		}
-	}
-	return out
-}
-
-// orphanIDs is the set of message ids the orphan log names, for Check.
-func orphanIDs(orphans []repair.Orphan) map[string]bool {
-	out := map[string]bool{}
-	for _, o := range orphans {
-		out[string(o.ID)] = true
 	}
 	return out
 }

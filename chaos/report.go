@@ -108,8 +108,8 @@ func (r *Report) Summary(w io.Writer) {
 		r.Config.R, r.Config.W, r.Config.Backends, r.Seconds)
 	fmt.Fprintf(w, "  sent %d: acked %d, failed %d, info %d (present %d); retrieved %d; deletes acked %d, info %d\n",
 		c.Sent, c.Acked, c.Failed, c.Info, c.InfoPresent, c.Retrieved, c.DeletesAcked, c.DeletesInfo)
-	fmt.Fprintf(w, "  lost %d, duplicated %d, corrupt %d, phantom %d, resurrected %d, orphans after fail %d (unlogged %d), tmp left %d, 5xx %d; under-replicated %d\n",
-		c.Lost, c.Duplicated, c.Corrupt, c.Phantom, c.Resurrected, c.OrphansAfterFail, c.OrphansUnlogged, c.TmpLeft,
+	fmt.Fprintf(w, "  lost %d, duplicated %d, corrupt %d, phantom %d, resurrected %d, visible after 4xx %d, tmp left %d, 5xx %d; under-replicated %d\n",
+		c.Lost, c.Duplicated, c.Corrupt, c.Phantom, c.Resurrected, c.VisibleAfter4xx, c.TmpLeft,
 		c.Refused5xx, c.UnderReplicated)
 	fmt.Fprintf(w, "  TOP checked against RETR %d, wrong %d\n", c.TopChecked, c.TopWrong)
 	rp := c.Repair

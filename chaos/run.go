@@ -88,7 +88,7 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *hist
 		return Counts{}, nil, fmt.Errorf("final read: %w", err)
 	}
 	orphans := readOrphans(opt.Dir)
-	counts := Check(h.sends, h.deletes, copies, orphanIDs(orphans))
+	counts := Check(h.sends, h.deletes, copies)
 	counts.TmpLeft = tmpLeft
 	counts.TopChecked, counts.TopWrong = int(h.topChecked.Load()), int(h.topWrong.Load())
 	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(backendRoots(dc)), r)

@@ -56,6 +56,13 @@ func (c *Client) boxCommand(ctx context.Context, verb string, id msgid.ID, boxes
 	})
 }
 
+// Void leaves a tombstone for id in each of boxes, then removes the
+// prepared file and any links: the refusal of a delivery whose copy may
+// have been committed somewhere.
+func (c *Client) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	return c.boxCommand(ctx, wire.VerbVoid, id, boxes)
+}
+
 // List returns the messages and tombstones of box.
 func (c *Client) List(ctx context.Context, box mailbox.Name) (wire.Listing, error) {
 	var l wire.Listing

@@ -9,6 +9,7 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/orphanlog"
 	"powermail/impl/repair"
 	"powermail/impl/repair/repairtest"
 )
@@ -157,7 +158,7 @@ func TestOrphans(t *testing.T) {
 	bs[2].Put(refused.id, refused.body, ann)
 	bs[0].Put(delivered.id, delivered.body, ann)
 	bs[1].Put(delivered.id, delivered.body, ann)
-	orphans := []repair.Orphan{
+	orphans := []orphanlog.Entry{
 		{Backend: bs[2].Addr, ID: refused.id, Boxes: []mailbox.Name{ann}},
 		{Backend: bs[1].Addr, ID: delivered.id, Boxes: []mailbox.Name{ann}},
 	}
@@ -169,6 +170,24 @@ func TestOrphans(t *testing.T) {
 		t.Fatal("wrong copies removed")
 	}
 	assertNothingToDo(t, bs, repair.Options{Orphans: orphans})
+}
+
+// TestAckedOrphanIsNeverRemoved (issue 14): at W=1 a message was accepted
+// with its copy on b0, and its straggler on b1 could not be cleaned up
+// (logged with Acked). After b0's copy is lost, b1's copy is the last one:
+// repair keeps it and copies it back to R, never removes it as stray.
+func TestAckedOrphanIsNeverRemoved(t *testing.T) {
+	bs := repairtest.Start(t, 3)
+	m := newMessage(1)
+	bs[1].Put(m.id, m.body, ann)
+	orphans := []orphanlog.Entry{{Backend: bs[1].Addr, ID: m.id, Boxes: []mailbox.Name{ann}, Acked: true}}
+	rep := run(t, bs, repair.Options{Orphans: orphans, Redundancy: 2})
+	if rep.OrphansRemoved != 0 || rep.ReReplicated != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	if n := holders(t, bs, ann, m); n != 2 {
+		t.Fatalf("%d copies of an accepted message, want 2", n)
+	}
 }
 
 // TestDrain: a retiring backend's messages get R copies on the others; it

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"powermail/impl/mailbox"
-	"powermail/impl/msgid"
+	"powermail/impl/orphanlog"
 	"powermail/impl/ppclient"
 )
 
@@ -25,20 +25,13 @@ type Options struct {
 	// count and it receives none. Make it read-only first, or new mail
 	// keeps landing there.
 	Drain   string
-	Orphans []Orphan // from powersmtp's orphan log
-	Seed    uint64   // placement choices; the same seed makes the same plan
+	Orphans []orphanlog.Entry // from powersmtp's orphan log
+	Seed    uint64            // placement choices; the same seed makes the same plan
 	Log     *slog.Logger
 }
 
 // DefaultConcurrency is the number of mailboxes repaired at once.
 const DefaultConcurrency = 4
-
-// Orphan is a copy a failed delivery may have left (powersmtp's orphan log).
-type Orphan struct {
-	Backend string
-	ID      msgid.ID
-	Boxes   []mailbox.Name
-}
 
 // ErrDrainUnknown: the drained backend is not among the backends, or could
 // not be asked what it holds.
@@ -100,9 +93,15 @@ func (r *runner) drainable() bool {
 	return i >= 0 && r.plan.states[i].Up
 }
 
-func indexOrphans(orphans []Orphan) map[boxID][]string {
+// indexOrphans lists, per (mailbox, id), the backends whose copy the log
+// calls stray. Entries of accepted messages (Acked) name no stray copy:
+// such a copy may be the last of mail the sender was told is stored.
+func indexOrphans(orphans []orphanlog.Entry) map[boxID][]string {
 	out := map[boxID][]string{}
 	for _, o := range orphans {
+		if o.Acked {
+			continue
+		}
 		for _, b := range o.Boxes {
 			k := boxID{b, o.ID}
 			out[k] = append(out[k], o.Backend)

@@ -46,6 +46,50 @@ func (s *Store) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
 	return s.persistDirs(dir)
 }
 
+// Void makes message id invisible for good in every one of boxes: a
+// tombstone dated now in each (made durable first), then the tmp file and
+// any links of id are removed. It is the refusal of a delivery (the sender
+// got 4xx and will retry under a new id) after a copy may have been
+// committed: a tombstone on any backend hides every copy of the id in that
+// mailbox (see maildrop), so a copy left on a backend that could not be
+// reached never shows. Allowed in read-only mode and below the free-space
+// floor, like Delete.
+func (s *Store) Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error {
+	boxes, err := checkCommand(id, boxes)
+	if err != nil {
+		return err
+	}
+	unlock := s.lockID(id)
+	defer unlock()
+	handles, err := s.boxDirs(boxes)
+	defer s.putDirs(handles)
+	if err != nil {
+		return err
+	}
+	for _, h := range handles {
+		if err := s.writeTombstone(h, id, now); err != nil {
+			return err
+		}
+	}
+	if err := s.persistDirs(handles...); err != nil {
+		return err
+	}
+	if err := unlinkAt(s.tmp, string(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: void %s: %w", id, err)
+	}
+	var removed []*dirHandle
+	for _, h := range handles {
+		ok, err := s.unlinkMessage(h, id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			removed = append(removed, h)
+		}
+	}
+	return s.persistDirs(removed...)
+}
+
 // writeTombstone creates the empty tombstone file of id in dir with mtime
 // now; it is durable, mtime included, once the caller has made dir durable.
 func (s *Store) writeTombstone(dir *dirHandle, id msgid.ID, now time.Time) error {

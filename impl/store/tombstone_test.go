@@ -107,3 +107,36 @@ func TestOpenFinishesInterruptedDelete(t *testing.T) {
 	st, _ := s.Status()
 	assert.Zero(t, st.Messages)
 }
+
+// Void of a committed message: tombstones in every box, the links and the
+// tmp file gone, and the listing shows the tombstone, not the message.
+func TestVoidHidesAndRemoves(t *testing.T) {
+	s, dir := openTemp(t)
+	id := deliver(t, s, body(10), alice, bob)
+	require.NoError(t, s.Void(id, []mailbox.Name{alice, bob, carol}, t0))
+	for _, b := range []mailbox.Name{alice, bob, carol} {
+		l, err := s.List(b)
+		require.NoError(t, err)
+		assert.Empty(t, l.Messages, "%s", b)
+		require.Len(t, l.Tombstones, 1, "%s", b)
+		assert.Equal(t, id, l.Tombstones[0].ID)
+	}
+	assert.Empty(t, tmpNames(t, dir))
+	st, _ := s.Status()
+	assert.Zero(t, st.Messages)
+	// A late COMMIT of the voided id links nothing.
+	require.Error(t, s.Commit(id, []mailbox.Name{alice}))
+}
+
+// Void of a message only prepared (its commit never came) removes the
+// prepared file and still leaves the tombstones.
+func TestVoidOfPreparedMessage(t *testing.T) {
+	s, dir := openTemp(t)
+	id := msgid.New(t0)
+	prepare(t, s, id, body(10))
+	require.NoError(t, s.Void(id, []mailbox.Name{alice}, t0))
+	assert.Empty(t, tmpNames(t, dir))
+	l, err := s.List(alice)
+	require.NoError(t, err)
+	assert.Len(t, l.Tombstones, 1)
+}

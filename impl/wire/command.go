@@ -11,6 +11,7 @@ const (
 	VerbPrepare   = "PREPARE"
 	VerbCommit    = "COMMIT"
 	VerbAbort     = "ABORT"
+	VerbVoid      = "VOID"
 	VerbList      = "LIST"
 	VerbGet       = "GET"
 	VerbDelete    = "DELETE"

@@ -47,6 +47,8 @@
 //	COMMIT <id> <mbox>...         -> OK, after links and directory fsyncs; idempotent
 //	COMMIT <id> +<n>              (then n lines of one <mbox> each: for lists too long for one line)
 //	ABORT <id> [<mbox>...|+<n>]   -> OK; removes the prepared file and any links
+//	VOID <id> <mbox>...|+<n>      -> OK; a durable tombstone for id in each mbox first
+//	                                 (hides a copy anywhere), then as ABORT: for a refused delivery
 //	LIST <mbox>                   -> OK <m> <t>, then m lines "<id> <size>", then t lines "<id> <deleted-unix-ms>"
 //	GET <mbox> <id>               -> OK <size>, then exactly size raw bytes (sent by sendfile)
 //	DELETE <mbox> <id>            -> OK; unlinks and leaves a durable tombstone (even if absent)

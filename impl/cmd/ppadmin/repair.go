@@ -1,11 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 
-	"powermail/impl/internal/delivery"
+	"powermail/impl/orphanlog"
 	"powermail/impl/repair"
 )
 
@@ -82,14 +83,13 @@ func (f *repairFlags) options(e *env) (repair.Options, error) {
 	if f.orphanLog == "" {
 		return opt, nil
 	}
-	recs, err := delivery.ReadOrphans(f.orphanLog)
-	if err != nil {
-		return opt, err
+	recs, err := orphanlog.Read(f.orphanLog)
+	if errors.Is(err, orphanlog.ErrTornLast) {
+		fmt.Fprintln(e.stderr, "warning:", err)
+		err = nil
 	}
-	for _, o := range recs {
-		opt.Orphans = append(opt.Orphans, repair.Orphan{Backend: o.Backend, ID: o.ID, Boxes: o.Boxes})
-	}
-	return opt, nil
+	opt.Orphans = recs
+	return opt, err
 }
 
 // markReadOnly stops new mail to addr at once (READONLY on the backend)

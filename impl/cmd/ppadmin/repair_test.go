@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"powermail/impl/internal/delivery"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/orphanlog"
 	"powermail/impl/repair"
 	"powermail/impl/repair/repairtest"
 )
@@ -56,11 +56,11 @@ func TestRepairCommand(t *testing.T) {
 	}
 	bs[2].Put(orphan, []byte("refused\r\n"), ann)
 	log := filepath.Join(t.TempDir(), "orphans.log")
-	ol, err := delivery.OpenOrphanLog(log)
+	ol, err := orphanlog.Open(log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ol.Append(delivery.Orphan{Time: now, Backend: bs[2].Addr, ID: orphan, Boxes: []mailbox.Name{ann}})
+	ol.Append(orphanlog.Entry{Time: now, Backend: bs[2].Addr, ID: orphan, Boxes: []mailbox.Name{ann}})
 	ol.Close()
 	bs[0].Wipe()
 

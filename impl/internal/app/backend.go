@@ -65,6 +65,11 @@ func (b Backend) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) e
 	return b.seen(b.n.Client.Abort(ctx, id, boxes))
 }
 
+// Void hides id in boxes for good (tombstones), then removes every trace.
+func (b Backend) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	return b.seen(b.n.Client.Void(ctx, id, boxes))
+}
+
 // List lists a mailbox.
 func (b Backend) List(ctx context.Context, box mailbox.Name) (wire.Listing, error) {
 	l, err := b.n.Client.List(ctx, box)

@@ -15,6 +15,7 @@ import (
 	"powermail/impl/internal/relay"
 	"powermail/impl/internal/smtpd"
 	"powermail/impl/mailbox"
+	"powermail/impl/orphanlog"
 	"powermail/impl/userbase"
 )
 
@@ -130,9 +131,9 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	scfg.TLSConfig = tlsConf
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
 		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
-	var orphans *delivery.OrphanLog
+	var orphans *orphanlog.Log
 	if cfg.OrphanLog != "" {
-		if orphans, err = delivery.OpenOrphanLog(cfg.OrphanLog); err != nil {
+		if orphans, err = orphanlog.Open(cfg.OrphanLog); err != nil {
 			return nil, config.Errorf("orphan-log", "%v", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/failpoint"
@@ -12,6 +13,7 @@ import (
 	"powermail/impl/internal/fault"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/orphanlog"
 )
 
 // Deliver stores body (the stored form: CRLF, dot-stuffed, Received: header
@@ -39,16 +41,18 @@ type txn struct {
 	id       msgid.ID
 	boxes    []mailbox.Name
 	replicas []*replica
+	spares   []Backend // chosen by placement, not used: where a VOID can go
 	relay    RelaySink
 }
 
 // replica is one backend's copy and how far it got.
 type replica struct {
-	b        Backend
-	up       Upload
-	failed   error
-	prepared bool
-	linked   bool
+	b          Backend
+	up         Upload
+	failed     error
+	prepared   bool
+	commitSent bool // a committed copy may exist from here on
+	linked     bool
 }
 
 func (t *txn) run(ctx context.Context, m Message, forwards []string, body io.Reader) (Result, error) {
@@ -106,7 +110,8 @@ func (t *txn) begin(ctx context.Context) error {
 	}
 	for _, b := range append(chosen, spares...) {
 		if len(t.replicas) == r {
-			break
+			t.spares = append(t.spares, b)
+			continue
 		}
 		// The upload lives on after Begin, so it gets the session's
 		// context; the client bounds every step of it by its I/O timeout.
@@ -230,28 +235,42 @@ func (t *txn) finishAll() {
 // commitAll sends one COMMIT naming every local recipient to each prepared
 // replica, on its upload's connection, then reads each answer.
 func (t *txn) commitAll() {
-	t.roundTrip("commit", func(r *replica) Step { return r.up.Commit(t.boxes) }, func(r *replica) {
+	replicas := len(t.live())
+	spread := t.roundTrip("commit", func(r *replica) Step {
+		r.commitSent = true
+		return r.up.Commit(t.boxes)
+	}, func(r *replica) {
 		r.linked = true
 		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
 	})
+	if replicas > 1 {
+		commitSpread.Observe(spread.Seconds())
+	}
 }
 
 // roundTrip sends a step to every live replica before it reads any answer,
 // so that all backends work at once; ok runs for each replica that said OK.
-func (t *txn) roundTrip(phase string, send func(*replica) Step, ok func(*replica)) {
+// It returns the time from the first answer to the last.
+func (t *txn) roundTrip(phase string, send func(*replica) Step, ok func(*replica)) time.Duration {
 	live := t.live()
 	steps := make([]Step, len(live))
 	for i, r := range live {
 		steps[i] = send(r)
 	}
+	var first time.Time
 	for i, r := range live {
-		if err := steps[i].Wait(); err != nil {
+		err := steps[i].Wait()
+		if first.IsZero() {
+			first = t.d.now()
+		}
+		if err != nil {
 			t.fail(r, phase, err)
 			continue
 		}
 		replicaOutcome(r.b.Name(), phase, nil)
 		ok(r)
 	}
+	return t.d.now().Sub(first)
 }
 
 // cleanupStragglers aborts replicas that failed after the quorum was met, so
@@ -264,38 +283,79 @@ func (t *txn) cleanupStragglers(ctx context.Context) {
 			bad = append(bad, r)
 		}
 	}
-	t.abortReplicas(ctx, bad)
+	// Plain ABORT, never VOID: the message is accepted, and a tombstone
+	// would hide it everywhere.
+	t.onEach(ctx, bad, "abort", true, func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
 }
 
-// abort removes every replica's copy (tmp file and links) and cancels the relay.
+// abort is the refusal path: the sender gets 4xx and will retry under a
+// new id, so no copy of this id may ever become visible. A replica that
+// was sent COMMIT may hold a committed copy: it gets VOID (a tombstone for
+// the id in every mailbox, then the copy removed; a tombstone on any
+// backend hides every copy, see package maildrop). If no such replica
+// took its VOID (it died after committing, say), the VOID goes to the
+// spares, one after another, until one has the tombstones. Replicas never
+// sent COMMIT hold at most a prepared file, which ABORT removes.
 func (t *txn) abort(ctx context.Context) {
 	if t.relay != nil {
 		t.relay.Cancel()
 		t.relay = nil
 	}
-	t.abortReplicas(ctx, t.replicas)
+	var committing, prepared []*replica
+	for _, r := range t.replicas {
+		if r.commitSent {
+			committing = append(committing, r)
+		} else {
+			prepared = append(prepared, r)
+		}
+	}
+	void := func(ctx context.Context, b Backend) error { return b.Void(ctx, t.id, t.boxes) }
+	hidden := t.onEach(ctx, committing, "void", false, void)
+	t.onEach(ctx, prepared, "abort", false, func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
+	for _, b := range t.spares {
+		if len(committing) == 0 || hidden > 0 {
+			return
+		}
+		hidden = t.onEach(ctx, []*replica{{b: b}}, "void", false, void)
+	}
+	if len(committing) > 0 && hidden == 0 {
+		t.d.log.Error("refused message could not be voided anywhere; a copy may show until repair", "id", t.id)
+	}
 }
 
 // cancelUploads drops every replica connection still open.
 func (t *txn) cancelUploads() {
 	for _, r := range t.replicas {
-		r.up.Cancel()
+		if r.up != nil {
+			r.up.Cancel()
+		}
 	}
 }
 
-func (t *txn) abortReplicas(ctx context.Context, rs []*replica) {
+// onEach runs op for every replica in rs concurrently, each on a
+// connection of its own (the upload's may be broken), and returns how many
+// succeeded. A failure is recorded in the orphan log, with acked telling
+// whether the message was accepted. op runs even without a context
+// deadline left: the sender may be told 451 and retry, so a copy left
+// behind would become a duplicate.
+func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, acked bool, op func(context.Context, Backend) error) int {
+	var ok atomic.Int32
 	parallel(len(rs), func(i int) {
-		rs[i].up.Cancel()
-		// Abort even without a context deadline left: the sender is told 451
-		// and will retry, so a copy left here would become a duplicate.
+		r := rs[i]
+		if r.up != nil {
+			r.up.Cancel()
+		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.d.cfg.BackendTimeout)
 		defer cancel()
-		err := rs[i].b.Abort(actx, t.id, t.boxes)
-		replicaOutcome(rs[i].b.Name(), "abort", err)
+		err := op(actx, r.b)
+		replicaOutcome(r.b.Name(), phase, err)
 		if err != nil {
-			t.d.recordOrphan(rs[i].b.Name(), t.id, t.boxes, err)
+			t.d.recordOrphan(r.b.Name(), t.id, t.boxes, acked, err)
+			return
 		}
+		ok.Add(1)
 	})
+	return int(ok.Load())
 }
 
 func (t *txn) fail(r *replica, phase string, err error) {
@@ -414,13 +474,14 @@ func relayError(err error) error {
 	return errNoRelay
 }
 
-func (d *Deliverer) recordOrphan(backend string, id msgid.ID, boxes []mailbox.Name, cause error) {
+func (d *Deliverer) recordOrphan(backend string, id msgid.ID, boxes []mailbox.Name, acked bool, cause error) {
 	d.log.Warn("abort not delivered; copy may remain until repair",
-		"backend", backend, "id", id, "err", cause)
+		"backend", backend, "id", id, "acked", acked, "err", cause)
 	if d.orphans == nil {
 		return
 	}
-	if err := d.orphans.Append(Orphan{Time: d.now(), Backend: backend, ID: id, Boxes: boxes}); err != nil {
+	e := orphanlog.Entry{Time: d.now(), Backend: backend, ID: id, Boxes: boxes, Acked: acked}
+	if err := d.orphans.Append(e); err != nil {
 		d.log.Error("orphan log append failed", "err", err)
 	}
 }

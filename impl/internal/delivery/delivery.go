@@ -11,12 +11,21 @@
 //	reply    250 only when at least W replicas committed (RFC 5321 section 6.1:
 //	         after 250 the message MUST NOT be lost)
 //
-// When fewer than W replicas prepare or commit, every replica is aborted
-// (ABORT removes the tmp file and any links already made) and the sender gets
-// 451 4.3.0, so its retry cannot create a duplicate. An abort that cannot be
-// delivered (the backend vanished) is appended to the orphan log so that
-// repair can remove the stray copy later. The original committed one backend
-// after another and kept partial copies on failure, so retries duplicated mail.
+// When fewer than W replicas prepare or commit, the sender gets 451 4.3.0
+// and will retry under a new id, so no copy of this one may ever show: a
+// replica that was sent COMMIT gets VOID (a durable tombstone for the id in
+// every mailbox, then the copy removed; a tombstone on any backend hides
+// every copy, see package maildrop), and if none of them takes it (they
+// died after committing), a spare backend does. Replicas that never got
+// COMMIT get ABORT (the tmp file removed). A VOID or ABORT that cannot be
+// delivered is appended to the orphan log so that repair can remove the
+// stray copy later. The original committed one backend after another and
+// kept partial copies on failure, so retries duplicated mail.
+//
+// One window remains: between the first COMMIT and the decision, a copy is
+// committed on one replica while another may still fail; a POP3 session
+// that lists the mailbox in that window sees a message that is then voided
+// (and retried by its sender). It lasts one COMMIT round trip.
 //
 // All recipients of a message share one transfer and one file per backend:
 // 100 recipients on R=2 cost two transfers and two files (with 100 links each).
@@ -39,6 +48,7 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/orphanlog"
 )
 
 // Upload is one replica's conversation about one message, on one
@@ -69,6 +79,8 @@ type Backend interface {
 	// Abort removes every trace of id in boxes, on a connection of its own
 	// (the upload's may be broken).
 	Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
+	// Void leaves a durable tombstone for id in each of boxes, then aborts.
+	Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
 }
 
 // Picker chooses backends for a new message: up to n in preferred order,
@@ -146,15 +158,15 @@ func (c Config) Validate() error {
 type Deliverer struct {
 	cfg     Config
 	picker  Picker
-	relay   Relay      // nil: forwards are refused
-	quota   QuotaUsage // nil: quotas are not checked at end of data
-	orphans *OrphanLog // nil: failed aborts are only logged
+	relay   Relay          // nil: forwards are refused
+	quota   QuotaUsage     // nil: quotas are not checked at end of data
+	orphans *orphanlog.Log // nil: failed aborts are only logged
 	log     *slog.Logger
 	now     func() time.Time
 }
 
 // New returns a Deliverer; relay, quota and orphans may be nil.
-func New(cfg Config, picker Picker, relay Relay, quota QuotaUsage, orphans *OrphanLog, log *slog.Logger) *Deliverer {
+func New(cfg Config, picker Picker, relay Relay, quota QuotaUsage, orphans *orphanlog.Log, log *slog.Logger) *Deliverer {
 	if log == nil {
 		log = slog.Default()
 	}

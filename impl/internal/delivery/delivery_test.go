@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"powermail/impl/mailbox"
+	"powermail/impl/orphanlog"
 )
 
 const body = "Received: by test\r\nSubject: hi\r\n\r\n..dot-stuffed line\r\nbye\r\n"
@@ -144,17 +145,61 @@ func TestAbortFailureIsRecordedAsOrphan(t *testing.T) {
 	fs, p := fakes(2)
 	fs[0].failAbort = true
 	fs[1].failFinish = true
-	log, err := OpenOrphanLog(filepath.Join(t.TempDir(), "orphans"))
+	path := filepath.Join(t.TempDir(), "orphans")
+	log, err := orphanlog.Open(path)
 	require.NoError(t, err)
 	d := New(cfg(2, 2), p, nil, nil, log, nil)
 	_, err = deliver(t, d, msgTo("a@x.example"), body)
 	require.Error(t, err)
 	require.NoError(t, log.Close())
-	got, err := ReadOrphans(log.path)
+	got, err := orphanlog.Read(path)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "b0", got[0].Backend)
 	assert.Equal(t, []mailbox.Name{"a@x.example"}, got[0].Boxes)
+	assert.False(t, got[0].Acked, "a refused message")
+}
+
+// A message answered 4xx never becomes visible (issue 14): replica b0
+// committed but its answer was lost and it cannot be reached after; b1
+// refused the commit. The VOID goes to b0 and b1 (both fail) and then to
+// the spare b2, whose tombstone hides b0's copy.
+func TestRefusedMessageIsVoidedOnASpare(t *testing.T) {
+	fs, p := fakes(3)
+	fs[0].commitSilently, fs[0].failAbort = true, true
+	fs[1].failCommit, fs[1].failAbort = true, true
+	d := New(cfg(2, 2), p, nil, nil, nil, nil)
+	m := msgTo("a@x.example")
+	m.ID = "01a22c158a413e780fc46ba933807fab2d44a91c7f11"
+	_, err := deliver(t, d, m, body)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	require.True(t, e.Temporary())
+	require.True(t, fs[0].links["a@x.example"][m.ID], "the stray copy the test is about")
+	assert.False(t, fs[0].visible("a@x.example", m.ID, fs), "visible after 4xx")
+	assert.Equal(t, 1, fs[2].voids, "the spare took the VOID")
+	assert.Zero(t, fs[2].begins, "and nothing else")
+}
+
+// After the quorum, a straggler is cleaned up with ABORT, never VOID (a
+// tombstone would hide the accepted message everywhere), and an abort that
+// fails is logged as Acked, so repair never removes that copy as stray.
+func TestStragglerAfterQuorumIsAbortedNotVoided(t *testing.T) {
+	fs, p := fakes(2)
+	fs[1].failCommit, fs[1].failAbort = true, true
+	path := filepath.Join(t.TempDir(), "orphans")
+	log, err := orphanlog.Open(path)
+	require.NoError(t, err)
+	d := New(cfg(2, 1), p, nil, nil, log, nil)
+	res, err := deliver(t, d, msgTo("a@x.example"), body)
+	require.NoError(t, err)
+	assert.True(t, fs[0].visible("a@x.example", res.ID, fs))
+	assert.Zero(t, fs[0].voids+fs[1].voids)
+	require.NoError(t, log.Close())
+	got, err := orphanlog.Read(path)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.True(t, got[0].Acked)
 }
 
 func TestNoBackendsIsTemporary(t *testing.T) {

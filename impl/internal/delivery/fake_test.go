@@ -17,15 +17,21 @@ type fakeBackend struct {
 	mu   sync.Mutex
 	// failure knobs
 	failBegin, failWrite, failFinish, failCommit, failAbort bool
+	// commitSilently: the commit takes effect but its answer is lost (the
+	// backend died after committing, or its reply never arrived).
+	commitSilently bool
 	// observed
 	begins   int
 	prepared map[msgid.ID][]byte
 	links    map[mailbox.Name]map[msgid.ID]bool
+	tombs    map[mailbox.Name]map[msgid.ID]bool
 	aborts   int
+	voids    int
 }
 
 func newFake(name string) *fakeBackend {
-	return &fakeBackend{name: name, prepared: map[msgid.ID][]byte{}, links: map[mailbox.Name]map[msgid.ID]bool{}}
+	return &fakeBackend{name: name, prepared: map[msgid.ID][]byte{},
+		links: map[mailbox.Name]map[msgid.ID]bool{}, tombs: map[mailbox.Name]map[msgid.ID]bool{}}
 }
 
 var errInjected = errors.New("injected failure")
@@ -57,7 +63,39 @@ func (f *fakeBackend) commit(id msgid.ID, boxes []mailbox.Name) error {
 		}
 		f.links[b][id] = true
 	}
+	if f.commitSilently {
+		return errInjected
+	}
 	return nil
+}
+
+// Void tombstones id in boxes, then aborts.
+func (f *fakeBackend) Void(_ context.Context, id msgid.ID, boxes []mailbox.Name) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.voids++
+	if f.failAbort {
+		return errInjected
+	}
+	for _, b := range boxes {
+		if f.tombs[b] == nil {
+			f.tombs[b] = map[msgid.ID]bool{}
+		}
+		f.tombs[b][id] = true
+	}
+	f.remove(id, boxes)
+	return nil
+}
+
+// visible reports whether a copy of id shows in box on f, counting
+// tombstones on any of all (the maildrop's rule).
+func (f *fakeBackend) visible(box mailbox.Name, id msgid.ID, all []*fakeBackend) bool {
+	for _, o := range all {
+		if o.tombs[box][id] {
+			return false
+		}
+	}
+	return f.links[box][id]
 }
 
 func (f *fakeBackend) Abort(_ context.Context, id msgid.ID, boxes []mailbox.Name) error {
@@ -67,11 +105,15 @@ func (f *fakeBackend) Abort(_ context.Context, id msgid.ID, boxes []mailbox.Name
 	if f.failAbort {
 		return errInjected
 	}
+	f.remove(id, boxes)
+	return nil
+}
+
+func (f *fakeBackend) remove(id msgid.ID, boxes []mailbox.Name) {
 	delete(f.prepared, id)
 	for _, b := range boxes {
 		delete(f.links[b], id)
 	}
-	return nil
 }
 
 // copies counts mailbox links of any message.

@@ -23,6 +23,12 @@ var (
 		Help:    "Time from the start of delivery to the decision (250 or refusal).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
+	commitSpread = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name: "powermail_smtp_commit_spread_seconds",
+		Help: "Per message with two or more replicas, time from the first COMMIT answer to the last: " +
+			"the window in which a copy may be listed before the delivery's outcome is known.",
+		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+	})
 	deliveredBytes = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "powermail_smtp_delivered_bytes_total",
 		Help: "Bytes of accepted messages (once per message, not per replica).",

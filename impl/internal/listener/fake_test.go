@@ -124,6 +124,18 @@ func (s *fakeStore) Abort(id msgid.ID, boxes []mailbox.Name) error {
 	return nil
 }
 
+func (s *fakeStore) Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error {
+	if err := s.Abort(id, boxes); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range boxes {
+		s.tombstones[b] = append(s.tombstones[b], wire.Tombstone{ID: id, Deleted: now})
+	}
+	return nil
+}
+
 func (s *fakeStore) List(box mailbox.Name) (wire.Listing, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -21,6 +21,8 @@ type Store interface {
 	Commit(id msgid.ID, boxes []mailbox.Name) error
 	// Abort removes the prepared file and any links of id in boxes.
 	Abort(id msgid.ID, boxes []mailbox.Name) error
+	// Void leaves a durable tombstone for id in each of boxes, then aborts.
+	Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error
 	List(box mailbox.Name) (wire.Listing, error)
 	// OpenMessage returns the message file and its size; the caller closes it.
 	OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error)

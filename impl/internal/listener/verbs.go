@@ -28,6 +28,7 @@ var verbs = map[string]verb{
 	wire.VerbPrepare:   {1, 1, false, (*session).prepare},
 	wire.VerbCommit:    {2, wire.MaxBoxes + 1, false, (*session).commit},
 	wire.VerbAbort:     {1, wire.MaxBoxes + 1, false, (*session).abort},
+	wire.VerbVoid:      {2, wire.MaxBoxes + 1, false, (*session).void},
 	wire.VerbList:      {1, 1, false, (*session).list},
 	wire.VerbGet:       {2, 2, false, (*session).get},
 	wire.VerbDelete:    {2, 2, false, (*session).delete},
@@ -138,6 +139,19 @@ func (s *session) abort(args []string) error {
 		return err
 	}
 	return s.ok("aborted")
+}
+
+// void is the refusal of a delivery after a copy may have been committed:
+// tombstones for id in every box, then as abort.
+func (s *session) void(args []string) error {
+	boxes, id, err := s.idAndBoxes(args)
+	if err != nil {
+		return err
+	}
+	if err := s.srv.store.Void(id, boxes, time.Now()); err != nil {
+		return err
+	}
+	return s.ok("voided")
 }
 
 func (s *session) idAndBoxes(args []string) ([]mailbox.Name, msgid.ID, error) {

@@ -75,6 +75,10 @@ func (d Store) Abort(id msgid.ID, boxes []mailbox.Name) error {
 	return classify(d.s.Abort(id, boxes))
 }
 
+func (d Store) Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error {
+	return classify(d.s.Void(id, boxes, now))
+}
+
 func (d Store) List(box mailbox.Name) (wire.Listing, error) {
 	l, err := d.s.List(box)
 	if err != nil {

@@ -1,0 +1,107 @@
+// Package orphanlog is powersmtp's record of copies that a delivery may
+// have left on a backend because it could not reach the backend to remove
+// them. Repair (ppadmin repair, the chaos suite) reads it to tell a stray
+// copy from a replica; this package is the one reader and writer of its
+// format, so every tool applies the same rules.
+//
+// Format: one JSON object per line (time, backend, id, boxes, acked),
+// appended and fsynced before Append returns, so a crash right after cannot
+// forget an entry. A crash in the middle of an append can leave a torn last
+// line: Read skips an unparsable LAST line (and says so), while an
+// unparsable line before it is an error, since that is not what a crash
+// leaves.
+//
+// Acked tells the two kinds of entry apart. A refused message (the sender
+// got 4xx) has Acked false: every copy of it is stray, and repair may remove
+// a copy that only such entries name. An accepted message (250) whose extra
+// replica could not be cleaned up has Acked true: that copy may be the last
+// one of mail the sender was told is stored, and must never be removed as
+// an orphan.
+package orphanlog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// Entry is one copy that may have been left behind.
+type Entry struct {
+	Time    time.Time      `json:"time"`
+	Backend string         `json:"backend"`
+	ID      msgid.ID       `json:"id"`
+	Boxes   []mailbox.Name `json:"boxes"`
+	// Acked: the message was accepted (250); the copy is not stray.
+	Acked bool `json:"acked"`
+}
+
+// Log is an open orphan log, safe for concurrent use.
+type Log struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+// Open opens (creating) the log at path for appending.
+func Open(path string) (*Log, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("orphan log: %w", err)
+	}
+	return &Log{f: f}, nil
+}
+
+// Append writes e durably.
+func (l *Log) Append(e Entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.f.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	return l.f.Sync()
+}
+
+// Close closes the file.
+func (l *Log) Close() error { return l.f.Close() }
+
+// ErrTornLast is returned (with the entries before it) when the last line
+// does not parse: what a crash during an append leaves.
+var ErrTornLast = errors.New("orphan log: torn last line skipped")
+
+// Read returns every entry of the log at path; a missing log is empty. See
+// the package doc for torn lines.
+func Read(path string) ([]Entry, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("orphan log: %w", err)
+	}
+	var out []Entry
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	for i, line := range lines {
+		if len(line) == 0 {
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			if i == len(lines)-1 {
+				return out, ErrTornLast
+			}
+			return out, fmt.Errorf("orphan log %s: line %d: %w", path, i+1, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,0 +1,56 @@
+package orphanlog
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+func TestAppendRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orphans.jsonl")
+	l, err := Open(path)
+	require.NoError(t, err)
+	now := time.Unix(1_800_000_000, 0).UTC()
+	want := []Entry{
+		{Time: now, Backend: "b1:1101", ID: msgid.New(now), Boxes: []mailbox.Name{"ann@example.com"}},
+		{Time: now, Backend: "b2:1101", ID: msgid.New(now), Boxes: []mailbox.Name{"bob@example.com"}, Acked: true},
+	}
+	for _, e := range want {
+		require.NoError(t, l.Append(e))
+	}
+	require.NoError(t, l.Close())
+	got, err := Read(path)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
+
+func TestMissingLogIsEmpty(t *testing.T) {
+	got, err := Read(filepath.Join(t.TempDir(), "none"))
+	assert.NoError(t, err)
+	assert.Empty(t, got)
+}
+
+// A torn last line (a crash mid-append) is skipped with ErrTornLast; the
+// same damage earlier in the file is an error.
+func TestTornLines(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"time":"2026-11-30T00:00:00Z","backend":"b","id":"x","boxes":["a@b.c"],"acked":false}`
+	torn := filepath.Join(dir, "torn")
+	require.NoError(t, os.WriteFile(torn, []byte(good+"\n"+good[:20]), 0o600))
+	got, err := Read(torn)
+	assert.ErrorIs(t, err, ErrTornLast)
+	assert.Len(t, got, 1)
+
+	middle := filepath.Join(dir, "middle")
+	require.NoError(t, os.WriteFile(middle, []byte(good[:20]+"\n"+good+"\n"), 0o600))
+	_, err = Read(middle)
+	assert.Error(t, err)
+	assert.NotErrorIs(t, err, ErrTornLast)
+}
