@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,12 +69,14 @@ func (c *Cluster) frontArgs(listen string, extra []string, smtp bool) []string {
 }
 
 // StartExtraPOP starts another powerpop instance on a free port, as a
-// second POP host of the same cluster; the caller stops the process.
-func (c *Cluster) StartExtraPOP(name string) (addr string, p *Proc, err error) {
+// second POP host of the same cluster, with extra flags after the usual
+// ones; the caller stops the process.
+func (c *Cluster) StartExtraPOP(name string, extra ...string) (addr string, p *Proc, err error) {
 	if addr, err = FreeAddr(); err != nil {
 		return "", nil, err
 	}
-	p, err = c.startFront("powerpop", name, addr, c.frontArgs(addr, c.opt.ExtraPOP, false))
+	args := c.frontArgs(addr, append(slices.Clone(c.opt.ExtraPOP), extra...), false)
+	p, err = c.startFront("powerpop", name, addr, args)
 	return addr, p, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -36,9 +37,54 @@ type Tombstone struct {
 	Deleted time.Time
 }
 
+// view is the read side of a store directory: what a Store serves, and all
+// a Reader of another process's store can do.
+type view struct {
+	rootFd int       // the root directory: handles are opened beneath it
+	dirs   *dirCache // open directory handles (see dirfs.go)
+	log    *slog.Logger
+}
+
+// Reader reads a store that another process (its pplistener) owns:
+// listings and messages, nothing else. It takes no lock and runs no
+// recovery; what it reads is what the owner made visible (a message file
+// is complete before its first link; a link removed while the Reader has
+// the file open leaves the open file readable). powerpop uses it for a
+// backend on its own host (see the local-stores key).
+type Reader struct {
+	view
+	rootDir *os.File
+}
+
+// OpenReader opens the store directory root for reading.
+func OpenReader(root string, log *slog.Logger) (*Reader, error) {
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("store reader %s: %w", root, err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Reader{view: view{rootFd: fd, dirs: newDirCache(fd, maxCachedDirs), log: log.With("store", root)},
+		rootDir: os.NewFile(uintptr(fd), root)}
+	h, err := r.dirs.get(boxesDir) // is it a store at all?
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("store reader %s: %w", root, err)
+	}
+	r.dirs.put(h)
+	return r, nil
+}
+
+// Close releases the directory handles.
+func (r *Reader) Close() error {
+	r.dirs.close()
+	return r.rootDir.Close()
+}
+
 // List returns the messages and tombstones of box; an unknown box is empty.
 // A message with a tombstone (a delete in progress) is not listed.
-func (s *Store) List(box mailbox.Name) (Listing, error) {
+func (s *view) List(box mailbox.Name) (Listing, error) {
 	if err := checkName(box); err != nil {
 		return Listing{}, err
 	}
@@ -82,7 +128,7 @@ type boxEntry struct {
 // readBox calls fn for each message and tombstone in the mailbox directory
 // dir (a path below the root, for walks over every mailbox: the handle is
 // not cached).
-func (s *Store) readBox(dir string, fn func(boxEntry) error) error {
+func (s *view) readBox(dir string, fn func(boxEntry) error) error {
 	fd, err := openBeneath(s.rootFd, dir, dirOpenFlags)
 	if err != nil {
 		return err
@@ -93,7 +139,7 @@ func (s *Store) readBox(dir string, fn func(boxEntry) error) error {
 
 // readDir calls fn for each message and tombstone in h. Entries removed
 // while reading are skipped; foreign names are logged and skipped.
-func (s *Store) readDir(h *dirHandle, fn func(boxEntry) error) error {
+func (s *view) readDir(h *dirHandle, fn func(boxEntry) error) error {
 	names, err := readNames(h)
 	if err != nil {
 		return fmt.Errorf("store: read %s: %w", h.path, err)
@@ -135,7 +181,7 @@ func readNames(h *dirHandle) ([]string, error) {
 	}
 }
 
-func (s *Store) parseEntry(h *dirHandle, name string) (boxEntry, bool) {
+func (s *view) parseEntry(h *dirHandle, name string) (boxEntry, bool) {
 	if name == nameFile {
 		return boxEntry{}, false
 	}
@@ -158,7 +204,7 @@ func (s *Store) parseEntry(h *dirHandle, name string) (boxEntry, bool) {
 
 // OpenMessage opens message id of box for reading (GET sends it with
 // sendfile) and returns its size. ErrNotFound if box does not hold it.
-func (s *Store) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error) {
+func (s *view) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error) {
 	if err := checkName(box); err != nil {
 		return nil, 0, err
 	}

@@ -51,17 +51,15 @@ type Options struct {
 // Store is the message store under one root directory. Its methods are safe
 // for concurrent use.
 type Store struct {
-	root     *os.Root
+	view              // the read side: List, OpenMessage
+	root     *os.Root // the cold paths: recovery, walks over every mailbox
 	rootDir  *os.File // for statfs and syncfs
-	rootFd   int      // rootDir's descriptor: handles are opened beneath it
 	lock     *os.File // holds the flock
-	log      *slog.Logger
 	ttl      time.Duration
 	maxBytes int64
 
 	flush   FlushMode  // resolved: FlushSyncfs or FlushFsync
 	flushes coalescer  // group flushes (FlushSyncfs)
-	dirs    *dirCache  // open directory handles (see dirfs.go)
 	tmp     *dirHandle // tmp/, held from Open to Close
 	free    freeSpace  // statfs, read at most every freeSpaceMaxAge
 
@@ -107,7 +105,7 @@ func Open(root string, opt Options) (*Store, error) {
 }
 
 func newStore(r *os.Root, opt Options) *Store {
-	s := &Store{root: r, log: opt.Logger, ttl: opt.TombstoneTTL, maxBytes: opt.MaxMessageBytes, flush: opt.Flush}
+	s := &Store{view: view{log: opt.Logger}, root: r, ttl: opt.TombstoneTTL, maxBytes: opt.MaxMessageBytes, flush: opt.Flush}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

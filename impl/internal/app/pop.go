@@ -21,6 +21,8 @@ type POPConfig struct {
 	TLSKey        string `key:"tls-key" help:"private key file (PEM) of tls-cert"`
 	MetricsListen string `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
 	LogLevel      string `key:"log-level" help:"debug, info, warn or error"`
+	// LocalStores: see local.go.
+	LocalStores []string `key:"local-stores" help:"backend-address=store-directory,...: backends on this host whose store LIST and RETR read directly"`
 
 	POP      pop3d.Config    `prefix:""`
 	Backend  BackendConfig   `prefix:""`
@@ -65,8 +67,13 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 	if pcfg.TLS, err = LoadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return err
 	}
+	local, err := openLocalStores(cfg.LocalStores, log)
+	if err != nil {
+		return err
+	}
+	defer local.close()
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
-		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
+		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, local.reachable(cl), log)
 	srv, err := pop3d.New(pcfg, Authenticator{Userbase: ub}, Maildrops{drops}, pop3d.WithLogger(log))
 	if err != nil {
 		return err

@@ -84,6 +84,11 @@ func (d Store) List(box mailbox.Name) (wire.Listing, error) {
 	if err != nil {
 		return wire.Listing{}, classify(err)
 	}
+	return Listing(l), nil
+}
+
+// Listing converts a store listing to its wire form.
+func Listing(l store.Listing) wire.Listing {
 	out := wire.Listing{
 		Messages:   make([]wire.Entry, len(l.Messages)),
 		Tombstones: make([]wire.Tombstone, len(l.Tombstones)),
@@ -94,7 +99,7 @@ func (d Store) List(box mailbox.Name) (wire.Listing, error) {
 	for i, t := range l.Tombstones {
 		out.Tombstones[i] = wire.Tombstone{ID: t.ID, Deleted: t.Deleted}
 	}
-	return out, nil
+	return out
 }
 
 func (d Store) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error) {
