@@ -6,7 +6,9 @@
 //     cost of one stored message copy, with 1 and 8 writers;
 //   - loopback TCP bandwidth, with 1 and 8 streams;
 //   - sendfile throughput of 4 KiB and 512 KiB files to loopback clients,
-//     the ceiling of a POP3 RETR that splices stored bytes to the socket.
+//     the ceiling of a one-hop POP3 RETR (a server reading its own disk);
+//   - the same through a relay that splices each answer to its client, the
+//     ceiling of PowerMail's two-hop RETR (backend, then powerpop).
 package limits
 
 import (
@@ -35,6 +37,7 @@ type Limits struct {
 	Fsync    []Rate     `json:"fsync_4k_create"` // ops/s: create, write 4 KiB, fsync file, fsync dir
 	Loopback []Rate     `json:"loopback_tcp"`    // MB/s
 	Sendfile []SendRate `json:"sendfile"`
+	TwoHop   []SendRate `json:"two_hop_sendfile"` // file -> sendfile -> relay (splice) -> client
 	Errors   []string   `json:"errors,omitempty"`
 }
 
@@ -75,6 +78,9 @@ func Measure(ctx context.Context, cfg Config) (*Limits, error) {
 		r, err := sendfileRate(ctx, dir, size, cfg.Conns, cfg.Duration)
 		l.add(err)
 		l.Sendfile = append(l.Sendfile, r)
+		r, err = twoHopRate(ctx, dir, size, cfg.Conns, cfg.Duration)
+		l.add(err)
+		l.TwoHop = append(l.TwoHop, r)
 	}
 	return l, nil
 }

@@ -19,7 +19,8 @@ func TestMeasureSmall(t *testing.T) {
 	}
 	require.Greater(t, l.Loopback[0].MBPerSec, 0.0)
 	require.Len(t, l.Sendfile, 2)
-	for _, s := range l.Sendfile {
+	require.Len(t, l.TwoHop, 2)
+	for _, s := range append(l.Sendfile, l.TwoHop...) {
 		require.Greater(t, s.ReqPerSec, 0.0)
 		require.InDelta(t, s.ReqPerSec*float64(s.FileBytes)/1e6, s.MBPerSec, 1e-6)
 	}

@@ -59,13 +59,24 @@ func sendfileRate(ctx context.Context, dir string, size, conns int, d time.Durat
 	}
 	defer ln.Close()
 	go acceptAll(ln, func(c net.Conn) { serveFile(c, path, int64(size)) })
-	cs, err := dialN(ln.Addr().String(), conns)
+	return clientRate(ctx, ln.Addr().String(), size, conns, d)
+}
+
+// clientRate measures conns clients that each send a request byte to addr
+// and read size bytes back, as often as they can for d.
+func clientRate(ctx context.Context, addr string, size, conns int, d time.Duration) (SendRate, error) {
+	r := SendRate{FileBytes: size, Conns: conns}
+	cs, err := dialN(addr, conns)
 	if err != nil {
 		return r, err
 	}
 	defer closeAll(cs)
-	buf := make([]byte, streamBufBytes)
+	bufs := make([][]byte, conns)
+	for i := range bufs {
+		bufs[i] = make([]byte, streamBufBytes)
+	}
 	ops, err := parallel(ctx, conns, d, func(w, _ int) error {
+		buf := bufs[w]
 		if _, err := cs[w].Write([]byte{'G'}); err != nil {
 			return err
 		}
@@ -77,6 +88,53 @@ func sendfileRate(ctx context.Context, dir string, size, conns int, d time.Durat
 	})
 	r.ReqPerSec, r.MBPerSec = ops, ops*float64(size)/1e6
 	return r, err
+}
+
+// twoHopRate is sendfileRate through a relay, the path of a POP3 RETR in
+// PowerMail: file -> sendfile -> loopback -> relay (splice) -> loopback ->
+// client. The relay asks its own connection to the file server for each
+// request and copies the answer socket to socket, as powerpop does.
+func twoHopRate(ctx context.Context, dir string, size, conns int, d time.Duration) (SendRate, error) {
+	r := SendRate{FileBytes: size, Conns: conns}
+	path := filepath.Join(dir, fmt.Sprint("twohop-", size))
+	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+		return r, err
+	}
+	files, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return r, err
+	}
+	defer files.Close()
+	go acceptAll(files, func(c net.Conn) { serveFile(c, path, int64(size)) })
+	relay, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return r, err
+	}
+	defer relay.Close()
+	go acceptAll(relay, func(c net.Conn) { serveRelay(c, files.Addr().String(), int64(size)) })
+	return clientRate(ctx, relay.Addr().String(), size, conns, d)
+}
+
+// serveRelay answers each request byte of c with the file server's answer
+// to a request byte of its own, copied socket to socket (splice(2)).
+func serveRelay(c net.Conn, fileAddr string, size int64) {
+	b, err := net.Dial("tcp", fileAddr)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	req := make([]byte, 1)
+	for {
+		if _, err := io.ReadFull(c, req); err != nil {
+			return
+		}
+		if _, err := b.Write(req); err != nil {
+			return
+		}
+		if _, err := io.Copy(c, io.LimitReader(b, size)); err != nil {
+			return
+		}
+	}
 }
 
 // serveFile answers each request byte with the file. io.Copy from a
