@@ -1,9 +1,6 @@
 package smtpd
 
-import (
-	"bytes"
-	"io"
-)
+import "io"
 
 // cmdDATA receives a message body (RFC 5321 section 4.1.1.4) and streams it
 // to the Deliverer as it arrives.
@@ -40,7 +37,7 @@ func (s *session) cmdDATA(arg string) *Reply {
 // returns (nil at the terminator).
 func (s *session) deliverData(tx *Transaction, dr *dataReader) (deliverErr error, unread bool, readErr error) {
 	s.stamp(tx)
-	body := io.MultiReader(bytes.NewReader(receivedHeader(s.srv.cfg.Hostname, tx)), dr)
+	body := &prefixReader{prefix: receivedHeader(s.srv.cfg.Hostname, tx), r: dr}
 	deliverErr = s.srv.deliverer.Deliver(s.ctx, tx, body)
 	if dr.err == nil { // stopped before the end
 		unread = true
@@ -71,4 +68,26 @@ func (s *session) dataFailed(dr *dataReader, err error) *Reply {
 		return s.connFailed(err)
 	}
 	return r
+}
+
+// prefixReader reads prefix, then r; unlike io.MultiReader it fills one
+// Read with the end of prefix and the start of r, so that our Received:
+// header and the first lines of the body reach the backends as one chunk
+// (one frame, one file write) instead of two.
+type prefixReader struct {
+	prefix []byte
+	r      io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	n := copy(b, p.prefix)
+	p.prefix = p.prefix[n:]
+	if len(p.prefix) > 0 || n == len(b) {
+		return n, nil
+	}
+	m, err := p.r.Read(b[n:])
+	if n > 0 && err == io.EOF {
+		err = nil // the EOF comes again on the next Read
+	}
+	return n + m, err
 }

@@ -148,3 +148,20 @@ func BenchmarkDataReader(b *testing.B) {
 		}
 	}
 }
+
+func TestPrefixReaderJoinsPrefixAndBody(t *testing.T) {
+	p := &prefixReader{prefix: []byte("Received: x\r\n"), r: strings.NewReader("Subject: y\r\n\r\nbody\r\n")}
+	buf := make([]byte, 64)
+	n, err := p.Read(buf)
+	if err != nil || string(buf[:n]) != "Received: x\r\nSubject: y\r\n\r\nbody\r\n" {
+		t.Fatalf("first Read: %q %v; want prefix and body together", buf[:n], err)
+	}
+	if n, err := p.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("second Read: %d %v", n, err)
+	}
+	small := &prefixReader{prefix: []byte("abcdef"), r: strings.NewReader("gh")}
+	got, err := io.ReadAll(io.LimitReader(small, 100))
+	if err != nil || string(got) != "abcdefgh" {
+		t.Fatalf("ReadAll: %q %v", got, err)
+	}
+}
