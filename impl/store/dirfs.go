@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,6 +52,9 @@ type dirHandle struct {
 	path string
 	refs int           // under dirCache.mu
 	elem *list.Element // position in dirCache.lru while cached
+	// verified: this process knows the directory's entry in its parent is
+	// durable (FlushFsync; see Store.verifyBox).
+	verified atomic.Bool
 }
 
 // dirCache hands out directory handles by path, keeping the most recently

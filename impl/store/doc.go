@@ -117,9 +117,13 @@
 // deleted message back. Tombstones expire after Options.TombstoneTTL.
 //
 // Open empties tmp/ (uploads and prepared messages of a crashed process were
-// never committed, so their writer was never told "stored"), finishes
-// interrupted deletes, and calls syncfs(2) once so that every directory that
-// exists at start-up is durable before new messages are linked into it.
+// never committed, so their writer was never told "stored") and finishes
+// interrupted deletes. A directory that exists at start-up may exist only
+// in the page cache (a process killed between creating it and fsyncing its
+// parent), so it must be made durable before new messages are linked into
+// it: under FlushSyncfs Open calls syncfs(2) once for everything; under
+// FlushFsync (whose file systems may ignore syncfs) the first use of each
+// mailbox directory fsyncs the parents that name it (verifyBox).
 // While running, ExpireUploads removes what writers left in tmp/ (a prepare
 // whose commit never came) and ExpireTombstones removes old tombstones.
 //

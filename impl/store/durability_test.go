@@ -108,3 +108,21 @@ func TestMailboxesSkipsCorruptNameFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []mailbox.Name{alice}, names)
 }
+
+// Under FlushFsync nothing that existed before Open is trusted: the first
+// delivery to an existing mailbox after a restart makes the entries naming
+// its directory durable (mbox/ for xx/, xx/ for yy/, yy/ for the box), then
+// commits as usual; later ones do not repeat it.
+func TestFsyncModeVerifiesDirectoriesFromBeforeOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Flush: FlushFsync, Logger: quiet})
+	require.NoError(t, err)
+	deliver(t, s, body(10), alice)
+	require.NoError(t, s.Close())
+
+	s = openAt(t, dir, Options{Flush: FlushFsync})
+	_, d := fsyncsDuring(func() { deliver(t, s, body(10), alice) })
+	assert.Equal(t, 3+1, d, "three entries verified, then the commit's directory")
+	_, d = fsyncsDuring(func() { deliver(t, s, body(10), alice) })
+	assert.Equal(t, 1, d)
+}

@@ -75,6 +75,10 @@ func (s *Store) ensureBox(n mailbox.Name) (*dirHandle, error) {
 	h, err := s.dirs.get(box)
 	switch {
 	case err == nil && !s.pending.has(box):
+		if err := s.verifyBox(h); err != nil {
+			s.dirs.put(h)
+			return nil, err
+		}
 		return h, nil
 	case err == nil:
 		s.dirs.put(h)
@@ -91,7 +95,71 @@ func (s *Store) ensureBox(n mailbox.Name) (*dirHandle, error) {
 	if err := s.createBox(box, n); err != nil {
 		return nil, err
 	}
-	return s.dirs.get(box)
+	h, err = s.dirs.get(box)
+	if err == nil {
+		h.verified.Store(true) // createBox made its entry durable
+	}
+	return h, err
+}
+
+// verifyBox makes sure, under FlushFsync, that the entries naming mailbox
+// directory h (in yy/, yy/ in xx/, xx/ in mbox/) are durable before
+// anything is linked into it. A directory that exists at start-up may not
+// be: a process killed after creating it, before its parent's fsync, leaves
+// it in the page cache only, and a power cut after a restart would take it
+// with every message acknowledged since. (FlushSyncfs needs none of this:
+// Open's syncfs made everything that existed durable.) Each fan-out level
+// is fsynced once per process, a mailbox's parent once per opening of its
+// handle.
+func (s *Store) verifyBox(h *dirHandle) error {
+	if s.flush != FlushFsync || h.verified.Load() {
+		return nil
+	}
+	fan2 := path.Dir(h.path)
+	for _, dir := range []string{path.Dir(fan2), fan2} {
+		if err := s.verifyFanout(dir); err != nil {
+			return err
+		}
+	}
+	if err := s.syncPath(fan2); err != nil {
+		return err
+	}
+	h.verified.Store(true)
+	return nil
+}
+
+// verifyFanout makes dir's entry in its parent durable, once per process.
+func (s *Store) verifyFanout(dir string) error {
+	s.fanMu.Lock()
+	done := s.fanOK[dir]
+	s.fanMu.Unlock()
+	if done {
+		return nil
+	}
+	if err := s.syncPath(path.Dir(dir)); err != nil {
+		return err
+	}
+	s.markFanout(dir)
+	return nil
+}
+
+func (s *Store) markFanout(dir string) {
+	s.fanMu.Lock()
+	defer s.fanMu.Unlock()
+	if s.fanOK == nil {
+		s.fanOK = make(map[string]bool)
+	}
+	s.fanOK[dir] = true
+}
+
+// syncPath makes the entries of directory dir durable.
+func (s *Store) syncPath(dir string) error {
+	h, err := s.dirs.get(dir)
+	if err != nil {
+		return noSpace(err)
+	}
+	defer s.dirs.put(h)
+	return s.persistDirs(h)
 }
 
 // ensureDir creates a fan-out directory and makes its entry in the parent
@@ -101,7 +169,7 @@ func (s *Store) ensureBox(n mailbox.Name) (*dirHandle, error) {
 // callers flush the parent too.
 func (s *Store) ensureDir(dir string) error {
 	if s.exists(dir) && !s.pending.has(dir) { // this order: see ensureBox
-		return nil
+		return s.verifyFanout(dir)
 	}
 	s.pending.acquire(dir)
 	parent, err := s.dirs.get(path.Dir(dir))
@@ -119,6 +187,7 @@ func (s *Store) ensureDir(dir string) error {
 		return err
 	}
 	s.pending.release(dir)
+	s.markFanout(dir)
 	return nil
 }
 

@@ -10,8 +10,10 @@ import (
 )
 
 // recover runs at Open: it empties tmp/, finishes interrupted deletes,
-// counts mailboxes and messages, and makes all of it, and every directory
-// that exists, durable with one syncfs.
+// counts mailboxes and messages, and makes what exists durable: under
+// FlushSyncfs all of it, with one syncfs; under FlushFsync (a file system
+// whose syncfs may do nothing, FUSE for one) the root's entries tmp/ and
+// mbox/, the rest directory by directory as it is used (see verifyBox).
 func (s *Store) recover() error {
 	leftovers, err := s.clearTmp()
 	if err != nil {
@@ -21,13 +23,26 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
-	if err := syncFS(s.rootFd); err != nil {
-		return fmt.Errorf("syncfs: %w", err)
+	if err := s.persistExisting(); err != nil {
+		return err
 	}
 	s.boxes.Store(sc.boxes)
 	s.messages.Store(sc.messages())
 	s.log.Info("store opened", "tmp_leftovers_removed", leftovers, "mailboxes", sc.boxes,
 		"messages", sc.messages(), "deletes_finished", sc.deletesFinished)
+	return nil
+}
+
+func (s *Store) persistExisting() error {
+	if s.flush == FlushSyncfs {
+		if err := syncFS(s.rootFd); err != nil {
+			return fmt.Errorf("syncfs: %w", err)
+		}
+		return nil
+	}
+	if err := syncFD(s.rootFd, kindDir); err != nil {
+		return fmt.Errorf("fsync of the root: %w", err)
+	}
 	return nil
 }
 

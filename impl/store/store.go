@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -58,10 +59,14 @@ type Store struct {
 	ttl      time.Duration
 	maxBytes int64
 
-	flush   FlushMode  // resolved: FlushSyncfs or FlushFsync
-	flushes coalescer  // group flushes (FlushSyncfs)
-	tmp     *dirHandle // tmp/, held from Open to Close
-	free    freeSpace  // statfs, read at most every freeSpaceMaxAge
+	flush   FlushMode // resolved: FlushSyncfs or FlushFsync
+	flushes coalescer // group flushes (FlushSyncfs)
+	// fanOK holds the fan-out directories whose entry in their parent this
+	// process has made durable (FlushFsync; see verifyBox).
+	fanMu sync.Mutex
+	fanOK map[string]bool
+	tmp   *dirHandle // tmp/, held from Open to Close
+	free  freeSpace  // statfs, read at most every freeSpaceMaxAge
 
 	readOnly atomic.Bool
 	minFree  atomic.Uint64
