@@ -37,6 +37,7 @@ type cluster struct {
 	proxies []*Proxy
 	http    *http.Client
 	broken  []string // "name=terms" set in every backend at each start
+	disks   disks    // the backends' powercut disks (nil: the real disk)
 	// unsyncedSince is when the backends stopped fsyncing (a broken
 	// build); zero when they never did. A power cut loses what was
 	// written since.
@@ -45,8 +46,9 @@ type cluster struct {
 
 // startCluster starts a cluster whose front ends run with frontTerms
 // (GO_FAILPOINTS syntax), then restarts each backend with its own
-// failpoint port and puts a proxy in front of it.
-func startCluster(ctx context.Context, opt devcluster.Options, frontTerms string, broken []string) (*cluster, error) {
+// failpoint port and puts a proxy in front of it. ds are the backends'
+// disks when they are powercut disks (already mounted), else nil.
+func startCluster(ctx context.Context, opt devcluster.Options, frontTerms string, broken []string, ds disks) (*cluster, error) {
 	envMu.Lock()
 	os.Setenv(envFailpoints, frontTerms)
 	dc, err := devcluster.Start(ctx, opt)
@@ -55,7 +57,7 @@ func startCluster(ctx context.Context, opt devcluster.Options, frontTerms string
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{Cluster: dc, http: &http.Client{Timeout: 5 * time.Second}, broken: broken}
+	c := &cluster{Cluster: dc, http: &http.Client{Timeout: 5 * time.Second}, broken: broken, disks: ds}
 	if err := c.setup(ctx); err != nil {
 		c.close()
 		return nil, err

@@ -29,6 +29,11 @@
 //	pause       F8 SIGSTOP, then SIGCONT
 //	userbase    F10 the userbase answers "temporarily unavailable"
 //	disk-loss   a backend's disk is lost: kill, wipe its root, restart
+//	power-cut   F2 power loss of every backend at once: kill -9 of all,
+//	            then each store's disk loses what was not durable. With
+//	            Config.PowerFS the stores run on powercut disks (a FUSE
+//	            file system, package powercut) and the loss is real;
+//	            otherwise it is modelled from a broken build's start
 //
 // Phases (failpoints, impl/internal/fault): P2 powersmtp with frames in
 // flight; P3 backend wrote the upload, not fsynced; P4 fsynced, not
@@ -36,7 +41,8 @@
 // committed, OK not sent; P7 powersmtp holding fewer than W commits; P8
 // W commits held, 250 not yet written; P9 powerpop with a delete applied
 // on some backends. A kill -9 keeps the page cache, so these runs cannot
-// test fsync ordering; the store's crash-consistency test does that.
+// test fsync ordering; the store's crash-consistency test does that, and
+// so do the power-cut runs on powercut disks, with the real daemons.
 // Redundancy is measured (acknowledged messages with fewer than R copies
 // on disk, "under_replicated"), then powermail/impl/repair runs over the
 // recovered cluster with powersmtp's orphan log, redundancy is measured
@@ -47,10 +53,15 @@
 //
 // Commands (see the Makefile):
 //
-//	make chaos-smoke   CI tier: Go tests, then every fault class at R=2, W=2 (< 5 min)
+//	make chaos-smoke   CI tier: Go tests (the real power cut among them), then every fault class at R=2, W=2 (< 6 min)
 //	make chaos         full matrix: fault x phase x (R,W), report in results/chaos/matrix
 //	bin/chaos -tier cell -r 2 -w 1 -fault disk-loss -seed 7    one cell
 //	bin/chaos -tier acceptance -broken powermail/impl/internal/delivery/quorumShortBy='return(1)'
+//	bin/chaos -tier power-cut -broken 'powermail/impl/store/fsync=return("skip-dir")'
+//
+// The runs on powercut disks (-tier power-cut, the matrix's power-cut
+// cells) need /dev/fuse and fusermount3 (Debian's fuse3), and root to
+// abort a busy mount cleanly; their Go tests fail under CI=true without.
 //
 // Each run writes NAME.json (seed, schedule, configuration, counts,
 // latencies), NAME.history.json when it failed, summary.txt and table.md;

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/montanaflynn/stats"
+
+	"powermail/chaos/powercut"
 )
 
 // Report is the outcome of one run.
@@ -25,6 +27,9 @@ type Report struct {
 	Seconds    float64        `json:"seconds"`
 	Sends      []SendRecord   `json:"-"`
 	Deletes    []DeleteRecord `json:"-"`
+
+	// Disks are the counts of the backends' powercut disks (Config.PowerFS).
+	Disks []powercut.Stats `json:"disks,omitempty"`
 }
 
 // Latencies of SMTP transactions answered 250, in milliseconds.
@@ -117,6 +122,10 @@ func (r *Report) Summary(w io.Writer) {
 		rp.ReReplicated, rp.TombstonedRemoved, rp.OrphansRemoved, rp.OrphansKept, rp.BelowTarget, rp.Errors,
 		rp.Unreachable, c.UnderReplicatedAfterRepair)
 	fmt.Fprintf(w, "  latency of 250s: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.Latency.P50, r.Latency.P99, r.Latency.Max)
+	for i, d := range r.Disks {
+		fmt.Fprintf(w, "  powercut disk of backend %d: %d file fsyncs, %d directory fsyncs, %d cuts\n",
+			i, d.FileSyncs, d.DirSyncs, d.Cuts)
+	}
 	for _, f := range allFaults(r.Config) {
 		fmt.Fprintf(w, "  fault %-13s %-50s backend %2d at %5d ms for %5d ms fired=%v %s\n",
 			f.Class, f.Phase, f.Target, f.AtMs, f.ForMs, f.Fired, f.Err)

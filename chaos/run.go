@@ -29,6 +29,11 @@ type Config struct {
 	// Broken is GO_FAILPOINTS ("name=terms;...") set in every process in
 	// every epoch: a deliberately broken build, for the checker's own test.
 	Broken string `json:"broken,omitempty"`
+	// PowerFS puts every backend's store on its own powercut disk (a FUSE
+	// file system that loses what was not fsynced): a PowerCut then cuts
+	// the power for real, and a last cut after the final epoch leaves the
+	// final read only what was durable.
+	PowerFS bool `json:"power_fs,omitempty"`
 }
 
 // Epoch is one life of the cluster: traffic for DurationMs while Faults
@@ -59,19 +64,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	opt := cfg.options(filepath.Join(cfg.Dir, "cluster"))
+	ds, err := mountDisks(cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.close()
 	h := &history{seed: cfg.Seed, users: opt.Users, backendOf: map[string]int{}}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x63686173))
 	start := time.Now()
 	for i := range cfg.Epochs {
-		if err := runEpoch(ctx, opt, &cfg.Epochs[i], cfg.Broken, h, rng); err != nil {
+		if err := runEpoch(ctx, opt, &cfg.Epochs[i], cfg.Broken, ds, h, rng); err != nil {
 			return nil, fmt.Errorf("epoch %d: %w", i, err)
 		}
+	}
+	if err := ds.cut(); err != nil { // the cluster is down: a last cut, while idle
+		return nil, fmt.Errorf("final power cut: %w", err)
 	}
 	counts, copies, err := recoverAndCheck(ctx, opt, cfg.R, h)
 	if err != nil {
 		return nil, err
 	}
-	return newReport(cfg, h, counts, copies, time.Since(start)), nil
+	rep := newReport(cfg, h, counts, copies, time.Since(start))
+	rep.Disks = ds.stats()
+	return rep, nil
 }
 
 // recoverAndCheck restarts the cluster cleanly, checks the history
@@ -99,7 +114,7 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *hist
 }
 
 // runEpoch starts the cluster, runs traffic and the epoch's faults, stops it.
-func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken string, h *history, rng *rand.Rand) error {
+func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken string, ds disks, h *history, rng *rand.Rand) error {
 	var front, brokenTerms []string
 	if broken != "" {
 		brokenTerms = strings.Split(broken, ";")
@@ -110,7 +125,7 @@ func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken str
 			front = append(front, t)
 		}
 	}
-	c, err := startCluster(ctx, opt, strings.Join(front, ";"), brokenTerms)
+	c, err := startCluster(ctx, opt, strings.Join(front, ";"), brokenTerms, ds)
 	if err != nil {
 		return err
 	}

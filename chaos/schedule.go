@@ -81,7 +81,7 @@ var Quorums = [][2]int{{1, 1}, {2, 1}, {2, 2}, {3, 2}}
 // Matrix is the full tier: one run per fault (and phase) and (R, W).
 func Matrix(seed uint64, binDir, workDir string) []Config {
 	var out []Config
-	faults := append(append(backendFaults(), frontFaults()...), Fault{Class: DiskLoss})
+	faults := append(append(backendFaults(), frontFaults()...), Fault{Class: DiskLoss}, Fault{Class: PowerCut})
 	for _, q := range Quorums {
 		for k, f := range faults {
 			rng := rand.New(rand.NewPCG(seed, uint64(100*q[0]+10*q[1]+k)))
@@ -92,7 +92,8 @@ func Matrix(seed uint64, binDir, workDir string) []Config {
 }
 
 // Cell is one run of the matrix: fault f at (r, w) on three backends,
-// with the outcome this configuration allows.
+// with the outcome this configuration allows. A power cut runs on
+// powercut disks: the real thing, not the modelled loss.
 func Cell(seed uint64, binDir, workDir string, r, w int, f Fault) Config {
 	name := fmt.Sprintf("R%dW%d-%s", r, w, f.Class)
 	if f.Phase != "" {
@@ -102,7 +103,7 @@ func Cell(seed uint64, binDir, workDir string, r, w int, f Fault) Config {
 		Backends: 3, R: r, W: w, Users: 8,
 		Epochs:  []Epoch{{DurationMs: matrixEpochMs, Faults: []Fault{f}}},
 		MayLose: w == 1 && f.Class == DiskLoss, MayResurrect: w == 1 && f.Class == DiskLoss,
-		Expect: expectation(r, w, f)}
+		Expect: expectation(r, w, f), PowerFS: f.Class == PowerCut}
 }
 
 // expectation is the outcome a cell should have, in words. A message
@@ -116,6 +117,8 @@ func expectation(r, w int, f Fault) string {
 		return "may lose or resurrect mail acknowledged with one copy on the lost disk"
 	case f.Class == DiskLoss:
 		return fmt.Sprintf("no violation: every 250 had %d copies, one disk lost", w)
+	case f.Class == PowerCut:
+		return "no violation: every backend loses power, a 250 means durable on W disks"
 	case r == 1 && f.Target >= 0:
 		return "no violation; R=1: mail of the faulty backend unreadable until it is back"
 	}
@@ -151,4 +154,21 @@ func AcceptanceFsync(seed uint64, binDir, workDir, broken string) Config {
 	return Config{Name: "acceptance-fsync", Seed: seed, BinDir: binDir, Dir: filepath.Join(workDir, "acceptance-fsync"),
 		Backends: 2, R: 2, W: 2, Users: 4, Broken: broken,
 		Epochs: []Epoch{{DurationMs: 4000, Faults: []Fault{{Class: PowerCut, AtMs: 2500, ForMs: 500}}}}}
+}
+
+// BrokenDirFsync is the broken store of the power-cut test: backends skip
+// every directory fsync (they trust fsync of a file to persist its name).
+const BrokenDirFsync = fpStore + `fsync=return("skip-dir")`
+
+// AcceptancePowerCut is the real power cut: three backends at R=2, W=2,
+// each store on its own powercut disk, and in each of two epochs the power
+// of all of them is cut mid-traffic (kill -9, the disks drop what was not
+// durable, restart); the run ends with one more cut. A correct build loses
+// nothing; one that skips directory fsyncs (BrokenDirFsync) loses
+// acknowledged mail.
+func AcceptancePowerCut(seed uint64, binDir, workDir, broken string) Config {
+	cut := Epoch{DurationMs: 8000, Faults: []Fault{{Class: PowerCut, AtMs: 4000, ForMs: 500}}}
+	return Config{Name: "acceptance-power-cut", Seed: seed, BinDir: binDir,
+		Dir: filepath.Join(workDir, "acceptance-power-cut"), Backends: 3, R: 2, W: 2, Users: 8,
+		Broken: broken, PowerFS: true, Epochs: []Epoch{cut, cut}}
 }

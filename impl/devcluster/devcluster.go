@@ -144,12 +144,17 @@ func (c *Cluster) newBackend() error {
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(c.opt.Dir, "backend-"+strconv.Itoa(len(c.Backends)))
+	root := BackendRoot(c.opt.Dir, len(c.Backends))
 	args := append([]string{"-listen", addr, "-root", root, "-secret-file", c.secretFile(),
 		"-metrics-listen", metrics}, c.opt.ExtraBackend...)
 	c.Backends = append(c.Backends, &Backend{Addr: addr, MetricsAddr: metrics, Root: root, args: args})
 	return nil
 }
+
+// BackendRoot is the data root of backend i of a cluster whose Options.Dir
+// is dir, for a harness that prepares it before the backend first starts
+// (chaos mounts a file system there).
+func BackendRoot(dir string, i int) string { return filepath.Join(dir, "backend-"+strconv.Itoa(i)) }
 
 // AddBackend starts one more backend and lists it in the userbase backends
 // table, the way an operator adds a machine on the fly; the front ends pick

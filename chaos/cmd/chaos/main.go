@@ -4,6 +4,7 @@
 //	chaos -bin bin/fp -tier smoke  -seed 1 -out results/chaos/smoke
 //	chaos -bin bin/fp -tier matrix -seed 1 -out results/chaos/matrix
 //	chaos -bin bin/fp -tier cell -r 2 -w 1 -fault disk-loss -seed 7
+//	chaos -bin bin/fp -tier power-cut -seed 1 -out results/chaos/power-cut
 //
 // A failing seed replays the same schedule: run it again with -seed.
 package main
@@ -30,7 +31,7 @@ type flags struct {
 func parseFlags() flags {
 	var f flags
 	flag.StringVar(&f.bin, "bin", "bin/fp", "directory of the failpoint-built daemons")
-	flag.StringVar(&f.tier, "tier", "smoke", "smoke, matrix, cell, acceptance or acceptance-fsync")
+	flag.StringVar(&f.tier, "tier", "smoke", "smoke, matrix, cell, acceptance, acceptance-fsync or power-cut")
 	flag.Uint64Var(&f.seed, "seed", 1, "schedule seed (replays a run)")
 	flag.StringVar(&f.out, "out", "results/chaos/smoke", "directory for the reports")
 	flag.StringVar(&f.work, "work", filepath.Join(os.TempDir(), "powermail-chaos"), "working directory (wiped)")
@@ -39,7 +40,7 @@ func parseFlags() flags {
 	flag.StringVar(&f.fault, "fault", chaos.Kill, "cell: fault class")
 	flag.StringVar(&f.phase, "phase", "", "cell: failpoint of a crash fault")
 	flag.IntVar(&f.target, "target", 0, "cell: backend index")
-	flag.StringVar(&f.broken, "broken", "", "acceptance: extra GO_FAILPOINTS of the front ends (e.g. "+chaos.BrokenQuorum+")")
+	flag.StringVar(&f.broken, "broken", "", "acceptance, power-cut: GO_FAILPOINTS of a broken build (e.g. "+chaos.BrokenQuorum+")")
 	flag.Parse()
 	return f
 }
@@ -84,6 +85,8 @@ func configs(f flags) ([]chaos.Config, error) {
 		return []chaos.Config{chaos.Acceptance(f.seed, bin, f.work, f.broken)}, nil
 	case "acceptance-fsync":
 		return []chaos.Config{chaos.AcceptanceFsync(f.seed, bin, f.work, f.broken)}, nil
+	case "power-cut":
+		return []chaos.Config{chaos.AcceptancePowerCut(f.seed, bin, f.work, f.broken)}, nil
 	}
 	return nil, fmt.Errorf("unknown tier %q", f.tier)
 }
