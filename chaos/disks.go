@@ -33,39 +33,12 @@ func mountDisks(cfg Config, opt devcluster.Options) (disks, error) {
 		d, err := powercut.Mount(root, filepath.Join(cfg.Dir, "disks", fmt.Sprintf("backend-%d", i)))
 		if err == nil {
 			ds = append(ds, d)
-			err = provision(root)
 		}
 		if err != nil {
 			return nil, errors.Join(err, ds.close())
 		}
 	}
 	return ds, nil
-}
-
-// storeDirPerm is the store's own mode for its directories.
-const storeDirPerm = 0o750
-
-// provision makes the store's top directories durable before it first
-// starts, as an installer would. The store creates tmp/ and mbox/ at Open
-// and makes them durable with syncfs(2), which never reaches a FUSE file
-// system (see powercut's package doc): without this step, the first power
-// cut would take mbox/, and every mailbox with it, from a correct store.
-// It can go once the store fsyncs what it creates at Open.
-func provision(root string) error {
-	for _, dir := range []string{"tmp", "mbox"} {
-		if err := os.Mkdir(filepath.Join(root, dir), storeDirPerm); err != nil {
-			return err
-		}
-	}
-	f, err := os.Open(root)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // cut cuts the power of every disk. Their backends must be down: a cut
