@@ -17,6 +17,12 @@
 // replica could not be cleaned up has Acked true: that copy may be the last
 // one of mail the sender was told is stored, and must never be removed as
 // an orphan.
+//
+// A refused message must also never show. Its refusal leaves a tombstone on
+// some backend (VOID), which hides every copy; Hidden records that one
+// landed. When none could (every backend was down: a power cut of the
+// whole cluster), the entry stays pending until powersmtp voids the id
+// later (at start, and periodically) and appends a Voided record for it.
 package orphanlog
 
 import (
@@ -25,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,12 +47,49 @@ type Entry struct {
 	Boxes   []mailbox.Name `json:"boxes"`
 	// Acked: the message was accepted (250); the copy is not stray.
 	Acked bool `json:"acked"`
+	// Hidden: a refused message's tombstone landed on some backend.
+	Hidden bool `json:"hidden,omitempty"`
+	// Voided marks a record appended when a pending refusal was voided
+	// later (Backend took the tombstones), not a copy left behind.
+	Voided bool `json:"voided,omitempty"`
+}
+
+// Pending returns the refusals whose id no backend has a tombstone for
+// yet: entries neither Acked nor Hidden, without a Voided record for the
+// id, one per id (with the union of their mailboxes).
+func Pending(entries []Entry) []Entry {
+	done := map[msgid.ID]bool{}
+	for _, e := range entries {
+		if e.Acked || e.Hidden || e.Voided {
+			done[e.ID] = true
+		}
+	}
+	var out []Entry
+	at := map[msgid.ID]int{}
+	for _, e := range entries {
+		if done[e.ID] {
+			continue
+		}
+		i, seen := at[e.ID]
+		if !seen {
+			at[e.ID] = len(out)
+			out = append(out, Entry{Time: e.Time, ID: e.ID, Backend: e.Backend})
+			i = len(out) - 1
+		}
+		for _, b := range e.Boxes {
+			if !slices.Contains(out[i].Boxes, b) {
+				out[i].Boxes = append(out[i].Boxes, b)
+			}
+		}
+	}
+	return out
 }
 
 // Log is an open orphan log, safe for concurrent use.
 type Log struct {
-	mu sync.Mutex
-	f  *os.File
+	mu   sync.Mutex
+	f    *os.File
+	path string
 }
 
 // Open opens (creating) the log at path for appending.
@@ -54,7 +98,7 @@ func Open(path string) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orphan log: %w", err)
 	}
-	return &Log{f: f}, nil
+	return &Log{f: f, path: path}, nil
 }
 
 // Append writes e durably.
@@ -70,6 +114,9 @@ func (l *Log) Append(e Entry) error {
 	}
 	return l.f.Sync()
 }
+
+// Path is the file the log appends to.
+func (l *Log) Path() string { return l.path }
 
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }

@@ -54,3 +54,24 @@ func TestTornLines(t *testing.T) {
 	assert.Error(t, err)
 	assert.NotErrorIs(t, err, ErrTornLast)
 }
+
+// Pending: a refusal with no tombstone anywhere, one per id with all its
+// mailboxes, until a Voided record says otherwise; hidden refusals and
+// accepted messages never are.
+func TestPending(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0).UTC()
+	a, b, c := msgid.New(now), msgid.New(now.Add(time.Millisecond)), msgid.New(now.Add(2*time.Millisecond))
+	ann, bob := mailbox.Name("ann@example.com"), mailbox.Name("bob@example.com")
+	entries := []Entry{
+		{ID: a, Backend: "b1", Boxes: []mailbox.Name{ann}},
+		{ID: a, Backend: "b2", Boxes: []mailbox.Name{ann, bob}},
+		{ID: b, Backend: "b1", Boxes: []mailbox.Name{ann}, Hidden: true},
+		{ID: c, Backend: "b1", Boxes: []mailbox.Name{ann}, Acked: true},
+	}
+	got := Pending(entries)
+	require.Len(t, got, 1)
+	assert.Equal(t, a, got[0].ID)
+	assert.Equal(t, []mailbox.Name{ann, bob}, got[0].Boxes)
+	entries = append(entries, Entry{ID: a, Backend: "b3", Boxes: []mailbox.Name{ann, bob}, Voided: true})
+	assert.Empty(t, Pending(entries))
+}

@@ -115,18 +115,39 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) error {
 		log.Warn("backend list not loaded at start; retrying in the background", "err", err)
 	}
 	go cl.Run(ctx)
-	srv, err := newSMTPServer(cfg, ub, cl, log)
+	srv, d, err := newSMTPServer(cfg, ub, cl, log)
 	if err != nil {
 		return err
 	}
+	voidPending(ctx, d, log)
+	go d.SweepVoids(ctx, voidSweepInterval)
 	return serveUntil(ctx, cfg.Listen, cfg.MetricsListen, srv, log)
 }
 
-func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.Logger) (*smtpd.Server, error) {
+// Refusals no backend could take when they happened (see
+// delivery.VoidPending) are applied before powersmtp accepts mail, within
+// voidStartTimeout, and then every voidSweepInterval.
+const (
+	voidStartTimeout  = 30 * time.Second
+	voidSweepInterval = 10 * time.Second
+)
+
+func voidPending(ctx context.Context, d *delivery.Deliverer, log *slog.Logger) {
+	vctx, cancel := context.WithTimeout(ctx, voidStartTimeout)
+	defer cancel()
+	n, err := d.VoidPending(vctx)
+	if err != nil {
+		log.Warn("pending refusals not all voided at start; retrying in the background", "voided", n, "err", err)
+	} else if n > 0 {
+		log.Info("pending refusals voided at start", "voided", n)
+	}
+}
+
+func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.Logger) (*smtpd.Server, *delivery.Deliverer, error) {
 	scfg := cfg.smtpd()
 	tlsConf, err := LoadTLS(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scfg.TLSConfig = tlsConf
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
@@ -134,7 +155,7 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	var orphans *orphanlog.Log
 	if cfg.OrphanLog != "" {
 		if orphans, err = orphanlog.Open(cfg.OrphanLog); err != nil {
-			return nil, config.Errorf("orphan-log", "%v", err)
+			return nil, nil, config.Errorf("orphan-log", "%v", err)
 		}
 	}
 	var rl delivery.Relay
@@ -143,7 +164,8 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	}
 	meter := quota.New(quota.Config{}, drops, nil)
 	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, meter, orphans, log)
-	return smtpd.New(scfg, Resolver{Userbase: ub, Usage: meter}, Deliverer{d}, log)
+	srv, err := smtpd.New(scfg, Resolver{Userbase: ub, Usage: meter}, Deliverer{d}, log)
+	return srv, d, err
 }
 
 // Resolver answers RCPT from the userbase (smtpd.Resolver).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/failpoint"
@@ -285,7 +284,8 @@ func (t *txn) cleanupStragglers(ctx context.Context) {
 	}
 	// Plain ABORT, never VOID: the message is accepted, and a tombstone
 	// would hide it everywhere.
-	t.onEach(ctx, bad, "abort", true, func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
+	_, failed := t.onEach(ctx, bad, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
+	t.recordOrphans(failed, true, false)
 }
 
 // abort is the refusal path: the sender gets 4xx and will retry under a
@@ -294,8 +294,10 @@ func (t *txn) cleanupStragglers(ctx context.Context) {
 // the id in every mailbox, then the copy removed; a tombstone on any
 // backend hides every copy, see package maildrop). If no such replica
 // took its VOID (it died after committing, say), the VOID goes to the
-// spares, one after another, until one has the tombstones. Replicas never
-// sent COMMIT hold at most a prepared file, which ABORT removes.
+// spares, one after another, until one has the tombstones; if none can
+// (every backend down), the orphan log keeps the id pending and
+// VoidPending retries it. Replicas never sent COMMIT hold at most a
+// prepared file, which ABORT removes.
 func (t *txn) abort(ctx context.Context) {
 	if t.relay != nil {
 		t.relay.Cancel()
@@ -310,16 +312,24 @@ func (t *txn) abort(ctx context.Context) {
 		}
 	}
 	void := func(ctx context.Context, b Backend) error { return b.Void(ctx, t.id, t.boxes) }
-	hidden := t.onEach(ctx, committing, "void", false, void)
-	t.onEach(ctx, prepared, "abort", false, func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
+	hidden, failed := t.onEach(ctx, committing, "void", void)
+	_, failedAborts := t.onEach(ctx, prepared, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
 	for _, b := range t.spares {
 		if len(committing) == 0 || hidden > 0 {
-			return
+			break
 		}
-		hidden = t.onEach(ctx, []*replica{{b: b}}, "void", false, void)
+		hidden, _ = t.onEach(ctx, []*replica{{b: b}}, "void", void)
 	}
 	if len(committing) > 0 && hidden == 0 {
-		t.d.log.Error("refused message could not be voided anywhere; a copy may show until repair", "id", t.id)
+		t.d.log.Error("refused message could not be voided anywhere; retried later", "id", t.id)
+	}
+	t.recordOrphans(append(failed, failedAborts...), false, hidden > 0)
+}
+
+// recordOrphans logs the replicas whose ABORT or VOID failed.
+func (t *txn) recordOrphans(rs []*replica, acked, hidden bool) {
+	for _, r := range rs {
+		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Acked: acked, Hidden: hidden}, r.failed)
 	}
 }
 
@@ -334,12 +344,11 @@ func (t *txn) cancelUploads() {
 
 // onEach runs op for every replica in rs concurrently, each on a
 // connection of its own (the upload's may be broken), and returns how many
-// succeeded. A failure is recorded in the orphan log, with acked telling
-// whether the message was accepted. op runs even without a context
-// deadline left: the sender may be told 451 and retry, so a copy left
-// behind would become a duplicate.
-func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, acked bool, op func(context.Context, Backend) error) int {
-	var ok atomic.Int32
+// succeeded and the replicas that failed (their error in failed). op runs
+// even without a context deadline left: the sender may be told 451 and
+// retry, so a copy left behind would become a duplicate.
+func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, Backend) error) (ok int, failed []*replica) {
+	var mu sync.Mutex
 	parallel(len(rs), func(i int) {
 		r := rs[i]
 		if r.up != nil {
@@ -349,13 +358,16 @@ func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, acked boo
 		defer cancel()
 		err := op(actx, r.b)
 		replicaOutcome(r.b.Name(), phase, err)
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
-			t.d.recordOrphan(r.b.Name(), t.id, t.boxes, acked, err)
+			r.failed = err
+			failed = append(failed, r)
 			return
 		}
-		ok.Add(1)
+		ok++
 	})
-	return int(ok.Load())
+	return ok, failed
 }
 
 func (t *txn) fail(r *replica, phase string, err error) {
@@ -474,13 +486,13 @@ func relayError(err error) error {
 	return errNoRelay
 }
 
-func (d *Deliverer) recordOrphan(backend string, id msgid.ID, boxes []mailbox.Name, acked bool, cause error) {
+func (d *Deliverer) recordOrphan(e orphanlog.Entry, cause error) {
 	d.log.Warn("abort not delivered; copy may remain until repair",
-		"backend", backend, "id", id, "acked", acked, "err", cause)
+		"backend", e.Backend, "id", e.ID, "acked", e.Acked, "hidden", e.Hidden, "err", cause)
 	if d.orphans == nil {
 		return
 	}
-	e := orphanlog.Entry{Time: d.now(), Backend: backend, ID: id, Boxes: boxes, Acked: acked}
+	e.Time = d.now()
 	if err := d.orphans.Append(e); err != nil {
 		d.log.Error("orphan log append failed", "err", err)
 	}

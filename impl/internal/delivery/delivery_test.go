@@ -289,3 +289,37 @@ func TestConfigValidate(t *testing.T) {
 	c.ChunkBytes = 1
 	assert.Error(t, c.Validate())
 }
+
+// Every backend down at the refusal: no VOID lands, the log keeps the id
+// pending, and VoidPending hides it once a backend is back (a backend the
+// log names first) and records that, so a second run does nothing.
+func TestPendingRefusalIsVoidedLater(t *testing.T) {
+	fs, p := fakes(3)
+	fs[0].commitSilently = true
+	fs[1].failCommit = true
+	for _, f := range fs {
+		f.failAbort = true
+	}
+	path := filepath.Join(t.TempDir(), "orphans")
+	log, err := orphanlog.Open(path)
+	require.NoError(t, err)
+	d := New(cfg(2, 2), p, nil, nil, log, nil)
+	m := msgTo("a@x.example")
+	m.ID = "01a22c158a413e780fc46ba933807fab2d44a91c7f11"
+	_, err = deliver(t, d, m, body)
+	require.Error(t, err)
+	require.True(t, fs[0].visible("a@x.example", m.ID, fs), "no backend took the VOID")
+
+	for _, f := range fs {
+		f.failAbort = false
+	}
+	n, err := d.VoidPending(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.False(t, fs[0].visible("a@x.example", m.ID, fs))
+	assert.Equal(t, 1, fs[0].voids+fs[1].voids-2, "a backend named in the log took it")
+	assert.Equal(t, 1, fs[2].voids, "the spare, tried once at the refusal only")
+	n, err = d.VoidPending(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, n, "recorded as done")
+}
