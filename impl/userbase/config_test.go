@@ -73,21 +73,24 @@ func TestConfigFileAndFlags(t *testing.T) {
 	}
 }
 
-// TestExampleConfigIsTheDefaults keeps userbase.conf.example honest: it
+// TestExampleConfigIsTheDefaults keeps deploy/config/userbase.conf honest: it
 // loads, it states exactly the defaults, and it mentions every key.
+// exampleConfig is the commented userbase configuration shipped for operators.
+const exampleConfig = "../../deploy/config/userbase.conf"
+
 func TestExampleConfigIsTheDefaults(t *testing.T) {
 	var c Config
-	if err := config.Load("test", []string{"-config", "userbase.conf.example"}, &c); err != nil {
+	if err := config.Load("test", []string{"-config", exampleConfig}, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c != Defaults() {
 		t.Fatalf("example config\n%+v\ndiffers from Defaults()\n%+v", c, Defaults())
 	}
-	text, _ := os.ReadFile("userbase.conf.example")
+	text, _ := os.ReadFile(exampleConfig)
 	rt := reflect.TypeOf(c)
 	for i := range rt.NumField() {
 		if key := rt.Field(i).Tag.Get("key"); !strings.Contains(string(text), key+" =") {
-			t.Errorf("key %q is not in userbase.conf.example", key)
+			t.Errorf("key %q is not in %s", key, exampleConfig)
 		}
 	}
 }

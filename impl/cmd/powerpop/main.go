@@ -3,7 +3,7 @@
 // makes deletes stick (see package internal/maildrop).
 //
 // Usage: powerpop [-config FILE] [-key value ...]; every key of the file is
-// also a flag, and flags win. See powerpop.conf.example.
+// also a flag, and flags win. See deploy/config/powerpop.conf.
 package main
 
 import "powermail/impl/internal/app"

@@ -3,7 +3,7 @@
 // durable on W backends (see package internal/delivery).
 //
 // Usage: powersmtp [-config FILE] [-key value ...]; every key of the file is
-// also a flag, and flags win. See powersmtp.conf.example.
+// also a flag, and flags win. See deploy/config/powersmtp.conf.
 package main
 
 import "powermail/impl/internal/app"

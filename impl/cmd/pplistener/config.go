@@ -2,32 +2,32 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"time"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/internal/logging"
 	"powermail/impl/store"
 	"powermail/impl/wire"
 )
 
-// Config of the pplistener daemon; see pplistener.conf.example.
+// Config of the pplistener daemon; see deploy/config/pplistener.conf.
 type Config struct {
-	Listen          string        `key:"listen" help:"address:port for the backend protocol"`
-	Root            string        `key:"root" help:"data directory of this backend (one per disk)"`
-	Secret          string        `key:"secret" help:"shared secret (at least 16 bytes); prefer secret-file"`
-	SecretFile      string        `key:"secret-file" help:"file holding the shared secret"`
-	ReadOnly        bool          `key:"readonly" help:"start read-only: refuse new mail"`
-	MinFreeBytes    uint64        `key:"min-free-bytes" help:"refuse new mail below this much free space"`
-	MaxMessageBytes int64         `key:"max-message-bytes" help:"largest message accepted"`
-	TombstoneTTL    time.Duration `key:"tombstone-ttl" help:"how long delete tombstones are kept"`
-	Flush           string        `key:"flush" help:"how writes are made durable: auto, syncfs (group commit) or fsync (per file)"`
-	ExpireInterval  time.Duration `key:"tombstone-expire-interval" help:"how often expired tombstones are removed"`
-	MetricsListen   string        `key:"metrics-listen" help:"address:port for /metrics (empty: off)"`
-	MaxConns        int           `key:"max-conns" help:"most concurrent connections"`
-	IOTimeout       time.Duration `key:"io-timeout" help:"bound on one command or one frame"`
-	IdleTimeout     time.Duration `key:"idle-timeout" help:"close connections idle this long"`
-	ShutdownTimeout time.Duration `key:"shutdown-timeout" help:"on SIGTERM, wait this long for commands in flight"`
-	LogLevel        string        `key:"log-level" help:"debug, info, warn or error"`
+	Listen          string         `key:"listen" help:"address:port for the backend protocol"`
+	Root            string         `key:"root" help:"data directory of this backend (one per disk)"`
+	Secret          string         `key:"secret" help:"shared secret (at least 16 bytes); prefer secret-file"`
+	SecretFile      string         `key:"secret-file" help:"file holding the shared secret"`
+	ReadOnly        bool           `key:"readonly" help:"start read-only: refuse new mail"`
+	MinFreeBytes    uint64         `key:"min-free-bytes" help:"refuse new mail below this much free space"`
+	MaxMessageBytes int64          `key:"max-message-bytes" help:"largest message accepted"`
+	TombstoneTTL    time.Duration  `key:"tombstone-ttl" help:"how long delete tombstones are kept"`
+	Flush           string         `key:"flush" help:"how writes are made durable: auto, syncfs (group commit) or fsync (per file)"`
+	ExpireInterval  time.Duration  `key:"tombstone-expire-interval" help:"how often expired tombstones are removed"`
+	MetricsListen   string         `key:"metrics-listen" help:"address:port for /metrics (empty: off)"`
+	MaxConns        int            `key:"max-conns" help:"most concurrent connections"`
+	IOTimeout       time.Duration  `key:"io-timeout" help:"bound on one command or one frame"`
+	IdleTimeout     time.Duration  `key:"idle-timeout" help:"close connections idle this long"`
+	ShutdownTimeout time.Duration  `key:"shutdown-timeout" help:"on SIGTERM, wait this long for commands in flight"`
+	Log             logging.Config `prefix:""`
 }
 
 // Defaults returns the configuration used for keys not set. Port 1101 is
@@ -45,7 +45,7 @@ func Defaults() Config {
 		IOTimeout:       30 * time.Second,
 		IdleTimeout:     5 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        "info",
+		Log:             logging.Defaults(),
 	}
 }
 
@@ -70,7 +70,7 @@ func (c Config) Validate() error {
 	if _, err := store.ParseFlushMode(c.Flush); err != nil {
 		return config.Errorf("flush", "%v", err)
 	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
+	if err := c.Log.Validate(); err != nil {
 		return err
 	}
 	_, err := c.SecretBytes()
@@ -96,14 +96,6 @@ func (c Config) SecretBytes() ([]byte, error) {
 		return nil, config.Errorf(key, "secret must be at least %d bytes (got %d)", wire.MinSecretBytes, len(secret))
 	}
 	return []byte(secret), nil
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, config.Errorf("log-level", "want debug, info, warn or error: %v", err)
-	}
-	return l, nil
 }
 
 func (c Config) String() string {

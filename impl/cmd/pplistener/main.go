@@ -52,9 +52,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	secret, _ := cfg.SecretBytes() // checked by Validate
-	level, _ := parseLevel(cfg.LogLevel)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	secret, _ := cfg.SecretBytes()   // checked by Validate
+	log, _ := cfg.Log.New(os.Stderr) // checked by Validate
 	st, err := store.Open(cfg.Root, store.Options{ReadOnly: cfg.ReadOnly, MinFreeBytes: cfg.MinFreeBytes,
 		TombstoneTTL: cfg.TombstoneTTL, MaxMessageBytes: cfg.MaxMessageBytes, Logger: log,
 		Flush: store.FlushMode(cfg.Flush)})

@@ -20,7 +20,7 @@ func TestExampleConfigLoadsAndValidates(t *testing.T) {
 	cfg := Defaults()
 	secret := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secret, []byte(testSecret+"\n"), 0o600)
-	args := []string{"-config", "pplistener.conf.example", "-secret-file", secret, "-root", t.TempDir()}
+	args := []string{"-config", "../../../deploy/config/pplistener.conf", "-secret-file", secret, "-root", t.TempDir()}
 	if err := config.Load("pplistener", args, &cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -35,14 +35,15 @@ func TestExampleConfigLoadsAndValidates(t *testing.T) {
 func TestValidateRefusesBadSettings(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
 	for name, spoil := range map[string]func(*Config){
-		"empty secret":  func(c *Config) { c.Secret = "" },
-		"short secret":  func(c *Config) { c.Secret = "short" },
-		"both secrets":  func(c *Config) { c.SecretFile = "/etc/x" },
-		"missing file":  func(c *Config) { c.Secret, c.SecretFile = "", missing },
-		"no root":       func(c *Config) { c.Root = "" },
-		"bad log level": func(c *Config) { c.LogLevel = "loud" },
-		"no conns":      func(c *Config) { c.MaxConns = 0 },
-		"negative ttl":  func(c *Config) { c.TombstoneTTL = -time.Hour },
+		"empty secret":   func(c *Config) { c.Secret = "" },
+		"short secret":   func(c *Config) { c.Secret = "short" },
+		"both secrets":   func(c *Config) { c.SecretFile = "/etc/x" },
+		"missing file":   func(c *Config) { c.Secret, c.SecretFile = "", missing },
+		"no root":        func(c *Config) { c.Root = "" },
+		"bad log level":  func(c *Config) { c.Log.Level = "loud" },
+		"bad log format": func(c *Config) { c.Log.Format = "xml" },
+		"no conns":       func(c *Config) { c.MaxConns = 0 },
+		"negative ttl":   func(c *Config) { c.TombstoneTTL = -time.Hour },
 	} {
 		cfg := Defaults()
 		cfg.Root, cfg.Secret = "/srv/mail", testSecret

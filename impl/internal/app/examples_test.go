@@ -14,15 +14,15 @@ import (
 // and validate.
 func TestExampleConfigsAreValid(t *testing.T) {
 	_, here, _, _ := runtime.Caller(0)
-	cmd := filepath.Join(filepath.Dir(here), "..", "..", "cmd")
+	dir := filepath.Join(filepath.Dir(here), "..", "..", "..", "deploy", "config")
 
 	smtp := DefaultSMTPConfig()
-	require.NoError(t, config.Load("powersmtp", []string{"-config", filepath.Join(cmd, "powersmtp", "powersmtp.conf.example")}, &smtp))
+	require.NoError(t, config.Load("powersmtp", []string{"-config", filepath.Join(dir, "powersmtp.conf")}, &smtp))
 	require.NoError(t, smtp.Validate())
 	require.Equal(t, "mx1.example.net", smtp.Hostname)
 
 	pop := DefaultPOPConfig()
-	require.NoError(t, config.Load("powerpop", []string{"-config", filepath.Join(cmd, "powerpop", "powerpop.conf.example")}, &pop))
+	require.NoError(t, config.Load("powerpop", []string{"-config", filepath.Join(dir, "powerpop.conf")}, &pop))
 	require.NoError(t, pop.Validate())
 	require.Equal(t, "pop1.example.net", pop.POP.Hostname)
 }

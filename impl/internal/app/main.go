@@ -9,19 +9,20 @@ import (
 	"os"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/internal/logging"
 )
 
 // daemonConfig is what Main needs of a front end's configuration.
 type daemonConfig interface {
 	Validate() error
-	Level() string
+	Logging() logging.Config
 }
 
-// Level is the log level key.
-func (c SMTPConfig) Level() string { return c.LogLevel }
+// Logging is the log-level and log-format keys.
+func (c SMTPConfig) Logging() logging.Config { return c.Log }
 
-// Level is the log level key.
-func (c POPConfig) Level() string { return c.LogLevel }
+// Logging is the log-level and log-format keys.
+func (c POPConfig) Logging() logging.Config { return c.Log }
 
 // Main is a front end's main: load cfg (defaults set by the caller) from the
 // file and flags, validate it, and run until SIGINT or SIGTERM. Any error
@@ -36,7 +37,7 @@ func Main[C daemonConfig](name string, cfg *C, run func(context.Context, C, *slo
 	}
 	var log *slog.Logger
 	if err == nil {
-		log, err = Logger((*cfg).Level())
+		log, err = (*cfg).Logging().New(os.Stderr)
 	}
 	if err == nil {
 		ctx, stop := SignalContext()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/pop3d"
 	"powermail/impl/mailbox"
@@ -16,11 +17,11 @@ import (
 
 // POPConfig is powerpop's configuration.
 type POPConfig struct {
-	Listen        string `key:"listen" help:"address for POP3"`
-	TLSCert       string `key:"tls-cert" help:"certificate file (PEM) enabling STLS"`
-	TLSKey        string `key:"tls-key" help:"private key file (PEM) of tls-cert"`
-	MetricsListen string `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
-	LogLevel      string `key:"log-level" help:"debug, info, warn or error"`
+	Listen        string         `key:"listen" help:"address for POP3"`
+	TLSCert       string         `key:"tls-cert" help:"certificate file (PEM) enabling STLS"`
+	TLSKey        string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
+	MetricsListen string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
+	Log           logging.Config `prefix:""`
 	// LocalStores: see local.go.
 	LocalStores []string `key:"local-stores" help:"backend-address=store-directory,...: backends on this host whose store LIST and RETR read directly"`
 
@@ -31,7 +32,7 @@ type POPConfig struct {
 
 // DefaultPOPConfig returns powerpop's defaults.
 func DefaultPOPConfig() POPConfig {
-	return POPConfig{Listen: "127.0.0.1:1110", LogLevel: "info", POP: pop3d.Defaults(),
+	return POPConfig{Listen: "127.0.0.1:1110", Log: logging.Defaults(), POP: pop3d.Defaults(),
 		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
@@ -40,7 +41,7 @@ func (c POPConfig) Validate() error {
 	if c.Listen == "" {
 		return config.Errorf("listen", "must not be empty")
 	}
-	for _, v := range []interface{ Validate() error }{c.POP, c.Backend, c.Userbase} {
+	for _, v := range []interface{ Validate() error }{c.Log, c.POP, c.Backend, c.Userbase} {
 		if err := v.Validate(); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"powermail/impl/internal/config"
 	"powermail/impl/internal/delivery"
+	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/quota"
 	"powermail/impl/internal/relay"
@@ -21,13 +22,13 @@ import (
 
 // SMTPConfig is powersmtp's configuration.
 type SMTPConfig struct {
-	Listen           string `key:"listen" help:"address for SMTP"`
-	Hostname         string `key:"hostname" help:"our name in the greeting and Received: headers"`
-	PostmasterDomain string `key:"postmaster-domain" help:"<postmaster> is delivered to postmaster@ this domain (RFC 5321 4.5.1)"`
-	TLSCert          string `key:"tls-cert" help:"certificate file (PEM) enabling STARTTLS"`
-	TLSKey           string `key:"tls-key" help:"private key file (PEM) of tls-cert"`
-	MetricsListen    string `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
-	LogLevel         string `key:"log-level" help:"debug, info, warn or error"`
+	Listen           string         `key:"listen" help:"address for SMTP"`
+	Hostname         string         `key:"hostname" help:"our name in the greeting and Received: headers"`
+	PostmasterDomain string         `key:"postmaster-domain" help:"<postmaster> is delivered to postmaster@ this domain (RFC 5321 4.5.1)"`
+	TLSCert          string         `key:"tls-cert" help:"certificate file (PEM) enabling STARTTLS"`
+	TLSKey           string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
+	MetricsListen    string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
+	Log              logging.Config `prefix:""`
 
 	MaxMessageBytes int64         `key:"max-message-bytes" help:"largest message accepted (SIZE)"`
 	MaxRecipients   int           `key:"max-recipients" help:"recipients per message (RFC 5321: at least 100)"`
@@ -49,7 +50,7 @@ type SMTPConfig struct {
 func DefaultSMTPConfig() SMTPConfig {
 	d := smtpd.Defaults()
 	return SMTPConfig{
-		Listen: "127.0.0.1:2525", Hostname: "localhost", LogLevel: "info",
+		Listen: "127.0.0.1:2525", Hostname: "localhost", Log: logging.Defaults(),
 		MaxMessageBytes: d.MaxMessageBytes, MaxRecipients: d.MaxRecipients, MaxErrors: d.MaxErrors,
 		CommandTimeout: d.CommandTimeout, SessionTimeout: d.SessionTimeout,
 		MaxConns: d.MaxConns, MaxConnsPerIP: d.MaxConnsPerIP,
@@ -87,6 +88,9 @@ func (c SMTPConfig) Validate() error {
 	}
 	if c.WriteQuorum < 0 || c.WriteQuorum > c.Backend.Redundancy {
 		return config.Errorf("write-quorum", "must be between 1 and redundancy (%d), or 0 for W = R", c.Backend.Redundancy)
+	}
+	if err := c.Log.Validate(); err != nil {
+		return err
 	}
 	if err := c.Backend.Validate(); err != nil {
 		return err
