@@ -10,6 +10,8 @@
 //	  secret            shared backend secret (0600)
 //	  userbase.db       embedded userbase: mailboxes and the backends table
 //	  backend-N/        data root of backend N
+//	  tls/cert.pem      self-signed certificate (Options.TLS), kept across runs
+//	  tls/key.pem       its key (0600)
 //	  logs/NAME.log     each daemon's log
 package devcluster
 
@@ -57,13 +59,33 @@ type Options struct {
 	Env []string
 	// StartTimeout bounds the wait for each daemon to listen.
 	StartTimeout time.Duration
+	// TLS turns on STARTTLS and STLS with the certificate of EnsureCert(Dir).
+	TLS bool
+	// MetricsPort, when not 0, gives every daemon a predictable /metrics
+	// address on 127.0.0.1: backend i at MetricsPort+1+i, powerpop at
+	// MetricsPort+10, powersmtp at MetricsPort+25 (with 9100, the ports of
+	// the example configurations). 0 picks free ports.
+	MetricsPort int
 }
+
+// Offsets from Options.MetricsPort.
+const (
+	metricsOffsetBackend = 1
+	metricsOffsetPOP     = 10
+	metricsOffsetSMTP    = 25
+	maxMetricsBackends   = metricsOffsetPOP - metricsOffsetBackend
+)
 
 // Cluster is a running cluster.
 type Cluster struct {
 	opt      Options
 	SMTPAddr string
 	POPAddr  string
+	// SMTPMetrics and POPMetrics are the front ends' /metrics addresses.
+	SMTPMetrics string
+	POPMetrics  string
+	// Cert is the certificate of STARTTLS and STLS (zero without TLS).
+	Cert     Cert
 	Backends []*Backend
 	smtp     *Proc
 	pop      *Proc
@@ -106,6 +128,9 @@ func (o *Options) defaults() error {
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 20 * time.Second
 	}
+	if o.MetricsPort != 0 && o.Backends > maxMetricsBackends {
+		return fmt.Errorf("devcluster: predictable metrics ports fit %d backends, not %d", maxMetricsBackends, o.Backends)
+	}
 	for _, p := range []*string{&o.SMTPListen, &o.POPListen} {
 		if *p == "" {
 			addr, err := FreeAddr()
@@ -126,6 +151,9 @@ func (c *Cluster) prepare(ctx context.Context) error {
 	if err := os.WriteFile(c.secretFile(), []byte(c.secret+"\n"), 0o600); err != nil {
 		return err
 	}
+	if err := c.prepareFronts(); err != nil {
+		return err
+	}
 	for i := 0; i < c.opt.Backends; i++ {
 		if err := c.newBackend(); err != nil {
 			return err
@@ -140,7 +168,7 @@ func (c *Cluster) newBackend() error {
 	if err != nil {
 		return err
 	}
-	metrics, err := FreeAddr()
+	metrics, err := c.metricsAddr(metricsOffsetBackend + len(c.Backends))
 	if err != nil {
 		return err
 	}
@@ -173,6 +201,29 @@ func (c *Cluster) AddBackend(ctx context.Context) (int, error) {
 	}
 	defer db.Close()
 	return i, db.AddBackend(ctx, userbase.Backend{Addr: c.Backends[i].Addr, Group: i + 1, Enabled: true})
+}
+
+// prepareFronts picks the front ends' metrics addresses and the certificate.
+func (c *Cluster) prepareFronts() (err error) {
+	if c.SMTPMetrics, err = c.metricsAddr(metricsOffsetSMTP); err != nil {
+		return err
+	}
+	if c.POPMetrics, err = c.metricsAddr(metricsOffsetPOP); err != nil {
+		return err
+	}
+	if c.opt.TLS {
+		c.Cert, err = EnsureCert(c.opt.Dir)
+	}
+	return err
+}
+
+// metricsAddr is the /metrics address at offset from Options.MetricsPort,
+// or a free port.
+func (c *Cluster) metricsAddr(offset int) (string, error) {
+	if c.opt.MetricsPort == 0 {
+		return FreeAddr()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.opt.MetricsPort+offset)), nil
 }
 
 func (c *Cluster) secretFile() string { return filepath.Join(c.opt.Dir, "secret") }

@@ -21,11 +21,11 @@ func (c *Cluster) startAll(ctx context.Context) error {
 		}
 	}
 	var err error
-	c.smtp, err = c.startFront("powersmtp", "powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.opt.ExtraSMTP, true))
+	c.smtp, err = c.startFront("powersmtp", "powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.SMTPMetrics, c.opt.ExtraSMTP, true))
 	if err != nil {
 		return err
 	}
-	c.pop, err = c.startFront("powerpop", "powerpop", c.POPAddr, c.frontArgs(c.POPAddr, c.opt.ExtraPOP, false))
+	c.pop, err = c.startFront("powerpop", "powerpop", c.POPAddr, c.frontArgs(c.POPAddr, c.POPMetrics, c.opt.ExtraPOP, false))
 	return err
 }
 
@@ -50,10 +50,13 @@ const (
 
 // frontArgs are the flags common to powersmtp and powerpop: short health
 // and membership intervals so tests see changes quickly.
-func (c *Cluster) frontArgs(listen string, extra []string, smtp bool) []string {
-	args := []string{"-listen", listen, "-userbase-db", c.DBPath,
+func (c *Cluster) frontArgs(listen, metrics string, extra []string, smtp bool) []string {
+	args := []string{"-listen", listen, "-metrics-listen", metrics, "-userbase-db", c.DBPath,
 		"-backend-secret-file", c.secretFile(), "-redundancy", strconv.Itoa(c.opt.Redundancy),
 		"-health-interval", HealthInterval.String(), "-membership-interval", MembershipInterval.String()}
+	if c.opt.TLS {
+		args = append(args, "-tls-cert", c.Cert.CertFile, "-tls-key", c.Cert.KeyFile)
+	}
 	if smtp {
 		args = append(args, "-write-quorum", strconv.Itoa(c.opt.WriteQuorum),
 			"-orphan-log", filepath.Join(c.opt.Dir, "orphans.jsonl"))
@@ -75,7 +78,11 @@ func (c *Cluster) StartExtraPOP(name string, extra ...string) (addr string, p *P
 	if addr, err = FreeAddr(); err != nil {
 		return "", nil, err
 	}
-	args := c.frontArgs(addr, append(slices.Clone(c.opt.ExtraPOP), extra...), false)
+	metrics, err := FreeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	args := c.frontArgs(addr, metrics, append(slices.Clone(c.opt.ExtraPOP), extra...), false)
 	p, err = c.startFront("powerpop", name, addr, args)
 	return addr, p, err
 }
