@@ -35,6 +35,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -101,8 +104,30 @@ func Open(path string) (*Log, error) {
 	return &Log{f: f, path: path}, nil
 }
 
+// Counted for the operator (deploy/prometheus/alerts.yml): each entry is a
+// copy repair must look at; a failed write is an orphan nobody will know of.
+var (
+	appended = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "powermail_smtp_orphans_logged_total",
+		Help: "Copies recorded in the orphan log for repair (aborts or voids that could not reach a backend).",
+	})
+	appendErrors = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "powermail_smtp_orphan_log_errors_total",
+		Help: "Orphan log entries that could not be written or fsynced.",
+	})
+)
+
 // Append writes e durably.
 func (l *Log) Append(e Entry) error {
+	if err := l.append(e); err != nil {
+		appendErrors.Inc()
+		return err
+	}
+	appended.Inc()
+	return nil
+}
+
+func (l *Log) append(e Entry) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return err

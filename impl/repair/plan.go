@@ -38,6 +38,7 @@ type Action struct {
 type decision struct {
 	actions     []Action
 	orphansKept int  // orphan-log copies kept as replicas of a delivered message
+	below       bool // fewer than R copies when scanned
 	short       bool // fewer than R copies even after the planned copies
 }
 
@@ -92,6 +93,7 @@ func (p *planner) replicate(ms MailboxState, c Copies, orphansKept int) decision
 	if need <= 0 {
 		return d
 	}
+	d.below = true
 	src := p.source(c)
 	order := p.targets(ms, c)
 	targets, spares := order[:min(need, len(order))], order[min(need, len(order)):]

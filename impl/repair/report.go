@@ -26,6 +26,9 @@ type Report struct {
 	OrphansRemoved    int `json:"orphans_removed"`
 	OrphansKept       int `json:"orphans_kept"` // orphan-log copies of delivered messages, kept as replicas
 	TombstonedRemoved int `json:"tombstoned_removed"`
+	// BelowR counts messages that had fewer than R copies when scanned
+	// (a drained backend's copy not counted), before this run's copies.
+	BelowR int `json:"below_r"`
 	// BelowTarget counts messages left with fewer than R copies: too few
 	// writable backends lack them.
 	BelowTarget int `json:"below_target"`
@@ -92,7 +95,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		label string
 		n     int
 	}{
-		{"scanned", r.Scanned}, {"re-replicated", r.ReReplicated}, {"orphans removed", r.OrphansRemoved},
+		{"scanned", r.Scanned}, {"below R when scanned", r.BelowR}, {"re-replicated", r.ReReplicated}, {"orphans removed", r.OrphansRemoved},
 		{"orphans kept (delivered)", r.OrphansKept}, {"tombstoned copies removed", r.TombstonedRemoved},
 		{"still below target", r.BelowTarget}, {"errors", r.Errors},
 	} {

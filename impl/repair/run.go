@@ -140,6 +140,9 @@ func (r *runner) message(ctx context.Context, ms MailboxState, c Copies) {
 	r.record(func(rep *Report) {
 		rep.Scanned++
 		rep.OrphansKept += d.orphansKept
+		if d.below {
+			rep.BelowR++
+		}
 		if d.short {
 			rep.BelowTarget++
 		}

@@ -53,6 +53,13 @@ var (
 	})
 )
 
+// Every kind starts at 0, so that an alert on increase() sees the first error.
+func init() {
+	for _, k := range []string{kindFile, kindDir, kindFS} {
+		fsyncErrors.WithLabelValues(k)
+	}
+}
+
 // syncFD is the only place where the store calls fsync(2), and syncFS the
 // only one for syncfs(2), so that fault injection (chaos tests) and the
 // power-loss model (crash_test.go, through seam.go) have one seam each.

@@ -1,15 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -58,44 +54,6 @@ func (e *env) startCluster(ctx context.Context, name string, r, n int, withPassw
 func stopCluster(c *devcluster.Cluster) {
 	c.Close()
 	os.RemoveAll(c.Dir())
-}
-
-// metric reads one sample of a Prometheus text exposition at addr: the
-// line of name whose labels include every "k=\"v\"" in labels.
-func metric(addr, name string, labels ...string) (float64, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	s := bufio.NewScanner(resp.Body)
-	s.Buffer(nil, 1<<20)
-	sum := 0.0
-	for s.Scan() {
-		line := s.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		if !hasLabels(line, labels) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			return 0, err
-		}
-		sum += v
-	}
-	return sum, s.Err()
-}
-
-func hasLabels(line string, labels []string) bool {
-	for _, l := range labels {
-		if !strings.Contains(line, l) {
-			return false
-		}
-	}
-	return true
 }
 
 // census counts what a backend holds on disk: message files (distinct

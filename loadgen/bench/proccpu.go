@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -72,15 +73,12 @@ func (m *clusterMeter) read() (cpu []float64, fsyncs, flushes float64, err error
 		cpu = append(cpu, s)
 	}
 	for _, addr := range m.metrics {
-		f, err := metric(addr, "powermail_store_fsyncs_total")
+		mf, err := devcluster.Scrape(context.Background(), addr)
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		fl, err := metric(addr, "powermail_store_flushes_total")
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		fsyncs, flushes = fsyncs+f, flushes+fl
+		fsyncs += mf.Sum("powermail_store_fsyncs_total", nil)
+		flushes += mf.Sum("powermail_store_flushes_total", nil)
 	}
 	return cpu, fsyncs, flushes, nil
 }

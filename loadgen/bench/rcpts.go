@@ -89,15 +89,12 @@ func backendState(c *devcluster.Cluster) ([]census, float64, float64, error) {
 			return nil, 0, 0, err
 		}
 		cs = append(cs, ce)
-		v, err := metric(b.MetricsAddr, "powermail_listener_bytes_total", `direction="in"`)
+		m, err := devcluster.Scrape(context.Background(), b.MetricsAddr)
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		p, err := metric(b.MetricsAddr, "powermail_listener_requests_total", `verb="PREPARE"`, `result="ok"`)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		in, prep = in+v, prep+p
+		in += m.Sum("powermail_listener_bytes_total", map[string]string{"direction": "in"})
+		prep += m.Sum("powermail_listener_requests_total", map[string]string{"verb": "PREPARE", "result": "ok"})
 	}
 	return cs, in, prep, nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"powermail/impl/orphanlog"
 	"powermail/impl/repair"
@@ -17,6 +18,7 @@ type repairFlags struct {
 	drain        string
 	markReadOnly bool
 	orphanLog    string
+	metricsFile  string
 	concurrency  int
 	seed         uint64
 	verbose      bool
@@ -28,6 +30,7 @@ func (f *repairFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.drain, "drain", "", "host:port of a backend being retired: copy what it holds until R copies exist elsewhere")
 	fs.BoolVar(&f.markReadOnly, "mark-readonly", false, "with -drain: first mark the backend read-only (table and backend), so no new mail lands there")
 	fs.StringVar(&f.orphanLog, "orphan-log", "", "powersmtp's orphan log: copies of refused deliveries to remove")
+	fs.StringVar(&f.metricsFile, "metrics-file", "", "also write the counts for Prometheus (node_exporter textfile collector), e.g. /var/lib/prometheus/node-exporter/powermail.prom")
 	fs.IntVar(&f.concurrency, "concurrency", repair.DefaultConcurrency, "mailboxes repaired at once")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the placement choices (the same seed makes the same plan)")
 	fs.BoolVar(&f.verbose, "v", false, "log every action to stderr")
@@ -66,6 +69,11 @@ func cmdRepair(e *env, args []string) error {
 	}
 	if err := e.printReport(rep); err != nil {
 		return err
+	}
+	if f.metricsFile != "" {
+		if err := writeMetricsFile(f.metricsFile, rep, time.Now()); err != nil {
+			return err
+		}
 	}
 	if !rep.Clean() {
 		return fmt.Errorf("incomplete: %d errors, %d messages below R=%d, %d backends not listed",

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,9 +117,16 @@ func TestRepairDrainMarksReadOnly(t *testing.T) {
 func TestRepairTextAndIncompleteExit(t *testing.T) {
 	bs := repairtest.Start(t, 1)
 	bs[0].Put(msgid.New(time.Now()), []byte("lonely\r\n"), ann)
-	code, out, e := ppadmin(t, "", "repair", "-backends", addrs(bs), "-backend-secret-file", secretFile(t), "-redundancy", "2")
+	prom := filepath.Join(t.TempDir(), "powermail.prom")
+	code, out, e := ppadmin(t, "", "repair", "-backends", addrs(bs), "-backend-secret-file", secretFile(t), "-redundancy", "2",
+		"-metrics-file", prom)
 	if code != exitError || !strings.Contains(e, "1 messages below R=2") || !strings.Contains(out, "still below target") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, e)
+	}
+	text, err := os.ReadFile(prom)
+	if err != nil || !strings.Contains(string(text), "powermail_repair_messages_below_r 1\n") ||
+		!strings.Contains(string(text), "powermail_repair_messages_left_below_r 1\n") {
+		t.Fatalf("metrics file: %v\n%s", err, text)
 	}
 	if code, _, e := ppadmin(t, "", "repair", "-backends", addrs(bs), "-backend-secret-file", secretFile(t), "-mark-readonly"); code != exitUsage {
 		t.Fatalf("-mark-readonly without -drain: %d %s", code, e)

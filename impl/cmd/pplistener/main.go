@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		return err
 	}
 	defer st.Close()
+	exportStatus(st)
 	srv, err := listener.New(diskstore.New(st), listener.Config{Secret: secret, MaxConns: cfg.MaxConns,
 		IOTimeout: cfg.IOTimeout, IdleTimeout: cfg.IdleTimeout, MaxMessageBytes: cfg.MaxMessageBytes,
 		ExpireInterval: cfg.ExpireInterval, Logger: log})

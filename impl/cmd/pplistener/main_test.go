@@ -79,8 +79,10 @@ func TestRunServesAndStops(t *testing.T) {
 	if err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(gathered(t), "powermail_listener_requests_total") {
-		t.Error("request metric missing")
+	for _, name := range []string{"powermail_listener_requests_total", "powermail_store_free_bytes", "powermail_store_min_free_bytes"} {
+		if !strings.Contains(gathered(t), name) {
+			t.Errorf("metric %s missing", name)
+		}
 	}
 	stop()
 	if err := <-done; err != nil {

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"powermail/impl/devcluster"
 )
 
 // send delivers body to rcpts with Go's net/smtp, an independent client.
@@ -115,21 +117,11 @@ func tmpEntries(t *testing.T, root string) []string {
 	return out
 }
 
-// scrape returns the value of one Prometheus sample line prefix.
-func scrape(t *testing.T, addr, prefix string) float64 {
+// scrape sums the samples of the metric name whose labels include want, as
+// served at addr/metrics (parsed with expfmt by devcluster.Scrape).
+func scrape(t *testing.T, addr, name string, want map[string]string) float64 {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	m, err := devcluster.Scrape(context.Background(), addr)
 	require.NoError(t, err)
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), prefix) {
-			var v float64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(sc.Text(), prefix)), "%g", &v)
-			return v
-		}
-	}
-	return 0
+	return m.Sum(name, want)
 }

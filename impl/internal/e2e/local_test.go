@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -30,7 +29,7 @@ func TestLocalStoresReadDirectly(t *testing.T) {
 	}
 	requests := func(verb string) (n float64) {
 		for _, b := range c.Backends {
-			n += scrape(t, b.MetricsAddr, fmt.Sprintf(`powermail_listener_requests_total{result="ok",verb=%q}`, verb))
+			n += scrape(t, b.MetricsAddr, "powermail_listener_requests_total", map[string]string{"result": "ok", "verb": verb})
 		}
 		return n
 	}

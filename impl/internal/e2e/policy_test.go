@@ -153,7 +153,7 @@ func TestQuotaChecksDoNotListPerMessage(t *testing.T) {
 	c := startCluster(t, devcluster.Options{Backends: 2, Redundancy: 2, Users: users})
 	lists := func() (n float64) {
 		for _, b := range c.Backends {
-			n += scrape(t, b.MetricsAddr, `powermail_listener_requests_total{result="ok",verb="LIST"}`)
+			n += scrape(t, b.MetricsAddr, "powermail_listener_requests_total", map[string]string{"result": "ok", "verb": "LIST"})
 		}
 		return n
 	}

@@ -100,7 +100,7 @@ func TestHundredRecipientsOneFilePerBackend(t *testing.T) {
 		for _, links := range files {
 			assert.Equal(t, 100, links)
 		}
-		prepares := scrape(t, b.MetricsAddr, `powermail_listener_requests_total{result="ok",verb="PREPARE"}`)
+		prepares := scrape(t, b.MetricsAddr, "powermail_listener_requests_total", map[string]string{"result": "ok", "verb": "PREPARE"})
 		assert.Equal(t, 1.0, prepares, "transfers to %s", b.Addr)
 	}
 }

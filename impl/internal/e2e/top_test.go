@@ -36,7 +36,7 @@ func topCluster(t *testing.T) (*devcluster.Cluster, string) {
 func markedDown(t *testing.T, c *devcluster.Cluster, metrics string) float64 {
 	var n float64
 	for _, b := range c.Backends {
-		n += scrape(t, metrics, fmt.Sprintf(`powermail_backend_marked_down_total{backend=%q}`, b.Addr))
+		n += scrape(t, metrics, "powermail_backend_marked_down_total", map[string]string{"backend": b.Addr})
 	}
 	return n
 }
