@@ -2,6 +2,7 @@ package userbase
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -22,10 +23,11 @@ const (
 // `prefix:"userbase-"`), giving userbase-driver, userbase-dsn, and so on. Every call to the database is bounded by QueryTimeout, so a slow or
 // dead database yields a temporary error within that time.
 type Config struct {
-	Driver      string `key:"driver" help:"userbase engine: sqlite (embedded file) or mysql"`
-	Path        string `key:"db" help:"SQLite database file (driver sqlite)"`
-	DSN         string `key:"dsn" help:"MySQL DSN user:pass@tcp(host:3306)/dbname (driver mysql); timeouts come from connect-timeout and query-timeout"`
-	TablePrefix string `key:"table-prefix" help:"prefix for the table names, e.g. pm_ (letters, digits, _)"`
+	Driver      string   `key:"driver" help:"userbase engine: sqlite (embedded file) or mysql"`
+	Path        string   `key:"db" help:"SQLite database file (driver sqlite)"`
+	DSN         string   `key:"dsn" help:"MySQL DSN user:pass@tcp(host:3306)/dbname (driver mysql); timeouts come from connect-timeout and query-timeout"`
+	Hosts       []string `key:"hosts" help:"database nodes host:port,... tried in turn, the last good one first (a Galera cluster); replaces the DSN's address; empty: the DSN's address"`
+	TablePrefix string   `key:"table-prefix" help:"prefix for the table names, e.g. pm_ (letters, digits, _)"`
 
 	ConnectTimeout  time.Duration `key:"connect-timeout" help:"MySQL TCP connect timeout"`
 	QueryTimeout    time.Duration `key:"query-timeout" help:"upper bound on one userbase call, including waiting for a pooled connection"`
@@ -45,6 +47,7 @@ const (
 	maxPoolSize     = 1000
 	maxCacheTTL     = 24 * time.Hour
 	maxCacheEntries = 10_000_000
+	maxHosts        = 16
 )
 
 // Defaults returns a configuration for the embedded engine. PowerMail kept a
@@ -107,6 +110,9 @@ func (c Config) validateEngine() error {
 	}
 	switch c.Driver {
 	case DriverSQLite:
+		if len(c.Hosts) > 0 {
+			return config.Errorf("hosts", "needs driver mysql")
+		}
 		if c.Path == "" {
 			return config.Errorf("db", "driver sqlite needs a database file")
 		}
@@ -114,7 +120,10 @@ func (c Config) validateEngine() error {
 			return config.Errorf("db", "%q: a file name with ? or # is not supported", c.Path)
 		}
 	case DriverMySQL:
-		return validateDSN(c.DSN)
+		if err := validateDSN(c.DSN); err != nil {
+			return err
+		}
+		return validateHosts(c.Hosts)
 	default:
 		return config.Errorf("driver", "%q: want %s or %s", c.Driver, DriverSQLite, DriverMySQL)
 	}
@@ -137,11 +146,29 @@ func validateDSN(dsn string) error {
 	return nil
 }
 
-// mysqlDSN returns the DSN with our timeouts and options applied.
-func (c Config) mysqlDSN() (string, error) {
+// validateHosts checks the failover list: host:port entries, no repeats.
+func validateHosts(hosts []string) error {
+	if len(hosts) > maxHosts {
+		return config.Errorf("hosts", "%d nodes; at most %d", len(hosts), maxHosts)
+	}
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			return config.Errorf("hosts", "%q: want host:port", h)
+		}
+		if seen[h] {
+			return config.Errorf("hosts", "%s listed twice", h)
+		}
+		seen[h] = true
+	}
+	return nil
+}
+
+// mysqlConfig returns the parsed DSN with our timeouts and options applied.
+func (c Config) mysqlConfig() (*mysql.Config, error) {
 	mc, err := mysql.ParseDSN(c.DSN)
 	if err != nil {
-		return "", fmt.Errorf("dsn: %w", err)
+		return nil, fmt.Errorf("dsn: %w", err)
 	}
 	mc.Timeout = c.ConnectTimeout
 	mc.ReadTimeout = c.QueryTimeout
@@ -149,7 +176,7 @@ func (c Config) mysqlDSN() (string, error) {
 	// UPDATE must report rows matched, not rows changed, or setting a
 	// quota to its current value would look like "no such mailbox".
 	mc.ClientFoundRows = true
-	return mc.FormatDSN(), nil
+	return mc, nil
 }
 
 // sqliteDSN opens the file read-write without creating it (create says

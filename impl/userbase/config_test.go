@@ -46,9 +46,29 @@ func TestDSNWithOwnTimeoutsIsRefused(t *testing.T) {
 		t.Fatalf("Validate() = %v", err)
 	}
 	c.DSN = "root@tcp(127.0.0.1:3306)/test"
-	dsn, err := c.mysqlDSN()
-	if err != nil || !strings.Contains(dsn, "readTimeout=3s") || !strings.Contains(dsn, "clientFoundRows=true") {
-		t.Fatalf("mysqlDSN() = %q, %v", dsn, err)
+	mc, err := c.mysqlConfig()
+	if err != nil || mc.ReadTimeout != 3*time.Second || !mc.ClientFoundRows {
+		t.Fatalf("mysqlConfig() = %+v, %v", mc, err)
+	}
+}
+
+func TestHostsAreChecked(t *testing.T) {
+	c := Defaults()
+	c.Driver, c.DSN = DriverMySQL, "root@tcp(127.0.0.1:3306)/test"
+	c.Hosts = []string{"db1:3306", "db2:3306"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{{"db1"}, {"db1:3306", "db1:3306"}} {
+		c.Hosts = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"hosts"`) {
+			t.Errorf("hosts %v: %v", bad, err)
+		}
+	}
+	s := Defaults()
+	s.Hosts = []string{"db1:3306"}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), `"hosts"`) {
+		t.Errorf("hosts with sqlite: %v", err)
 	}
 }
 
@@ -83,7 +103,7 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 	if err := config.Load("test", []string{"-config", exampleConfig}, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c != Defaults() {
+	if !reflect.DeepEqual(c, Defaults()) {
 		t.Fatalf("example config\n%+v\ndiffers from Defaults()\n%+v", c, Defaults())
 	}
 	text, _ := os.ReadFile(exampleConfig)

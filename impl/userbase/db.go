@@ -94,14 +94,7 @@ func createPrivate(cfg Config) error {
 
 func openDB(cfg Config, create bool) (*DB, error) {
 	d := dialects[cfg.Driver]
-	dsn := cfg.sqliteDSN(create)
-	if cfg.Driver == DriverMySQL {
-		var err error
-		if dsn, err = cfg.mysqlDSN(); err != nil {
-			return nil, err
-		}
-	}
-	sdb, err := sql.Open(d.driver, dsn)
+	sdb, err := openSQL(cfg, d, create)
 	if err != nil {
 		return nil, fmt.Errorf("userbase: %w", err)
 	}
@@ -110,6 +103,27 @@ func openDB(cfg Config, create bool) (*DB, error) {
 	sdb.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	return &DB{sql: sdb, dialect: d, prefix: cfg.TablePrefix, timeout: cfg.QueryTimeout,
 		stmts: make(map[string]*sql.Stmt)}, nil
+}
+
+// openSQL opens the pool: an SQLite file, or MySQL through the failover
+// connector (one node when Hosts is empty: the DSN's own address).
+func openSQL(cfg Config, d dialect, create bool) (*sql.DB, error) {
+	if cfg.Driver != DriverMySQL {
+		return sql.Open(d.driver, cfg.sqliteDSN(create))
+	}
+	mc, err := cfg.mysqlConfig()
+	if err != nil {
+		return nil, err
+	}
+	hosts := cfg.Hosts
+	if len(hosts) == 0 {
+		hosts = []string{mc.Addr}
+	}
+	conn, err := newFailover(mc, hosts)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(conn), nil
 }
 
 // Close releases the prepared statements and the connection pool.
