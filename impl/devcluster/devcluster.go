@@ -61,6 +61,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// TLS turns on STARTTLS and STLS with the certificate of EnsureCert(Dir).
 	TLS bool
+	// MySQL, when set, is the userbase instead of the embedded SQLite file
+	// (driver, dsn, hosts, table-prefix, timeouts and cache settings are
+	// passed to the front ends); Start creates its tables.
+	MySQL *userbase.Config
 	// MetricsPort, when not 0, gives every daemon a predictable /metrics
 	// address on 127.0.0.1: backend i at MetricsPort+1+i, powerpop at
 	// MetricsPort+10, powersmtp at MetricsPort+25 (with 9100, the ports of
@@ -229,6 +233,9 @@ func (c *Cluster) metricsAddr(offset int) (string, error) {
 func (c *Cluster) secretFile() string { return filepath.Join(c.opt.Dir, "secret") }
 
 func (c *Cluster) userbaseConfig() userbase.Config {
+	if c.opt.MySQL != nil {
+		return *c.opt.MySQL
+	}
 	cfg := userbase.Defaults()
 	cfg.Path = c.DBPath
 	return cfg

@@ -51,9 +51,9 @@ const (
 // frontArgs are the flags common to powersmtp and powerpop: short health
 // and membership intervals so tests see changes quickly.
 func (c *Cluster) frontArgs(listen, metrics string, extra []string, smtp bool) []string {
-	args := []string{"-listen", listen, "-metrics-listen", metrics, "-userbase-db", c.DBPath,
-		"-backend-secret-file", c.secretFile(), "-redundancy", strconv.Itoa(c.opt.Redundancy),
-		"-health-interval", HealthInterval.String(), "-membership-interval", MembershipInterval.String()}
+	args := append([]string{"-listen", listen, "-metrics-listen", metrics}, c.userbaseArgs()...)
+	args = append(args, "-backend-secret-file", c.secretFile(), "-redundancy", strconv.Itoa(c.opt.Redundancy),
+		"-health-interval", HealthInterval.String(), "-membership-interval", MembershipInterval.String())
 	if c.opt.TLS {
 		args = append(args, "-tls-cert", c.Cert.CertFile, "-tls-key", c.Cert.KeyFile)
 	}
@@ -69,6 +69,20 @@ func (c *Cluster) frontArgs(listen, metrics string, extra []string, smtp bool) [
 		args = append(args, "-backends", strings.Join(specs, ","))
 	}
 	return append(args, extra...)
+}
+
+// userbaseArgs are the front ends' userbase flags: the embedded file, or
+// the MySQL settings of Options.MySQL.
+func (c *Cluster) userbaseArgs() []string {
+	m := c.opt.MySQL
+	if m == nil {
+		return []string{"-userbase-db", c.DBPath}
+	}
+	return []string{"-userbase-driver", m.Driver, "-userbase-dsn", m.DSN,
+		"-userbase-hosts", strings.Join(m.Hosts, ","), "-userbase-table-prefix", m.TablePrefix,
+		"-userbase-connect-timeout", m.ConnectTimeout.String(), "-userbase-query-timeout", m.QueryTimeout.String(),
+		"-userbase-cache-positive-ttl", m.CachePositiveTTL.String(),
+		"-userbase-cache-negative-ttl", m.CacheNegativeTTL.String(), "-userbase-auth-cache-ttl", m.AuthCacheTTL.String()}
 }
 
 // StartExtraPOP starts another powerpop instance on a free port, as a
