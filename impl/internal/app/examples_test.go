@@ -20,6 +20,7 @@ func TestExampleConfigsAreValid(t *testing.T) {
 	require.NoError(t, config.Load("powersmtp", []string{"-config", filepath.Join(dir, "powersmtp.conf")}, &smtp))
 	require.NoError(t, smtp.Validate())
 	require.Equal(t, "mx1.example.net", smtp.Hostname)
+	require.Len(t, smtp.Userbase.Hosts, 3, "the layout's three database nodes")
 
 	pop := DefaultPOPConfig()
 	require.NoError(t, config.Load("powerpop", []string{"-config", filepath.Join(dir, "powerpop.conf")}, &pop))
