@@ -2,26 +2,29 @@
 // concurrent use. Each entry carries its own expiry so that one cache can
 // hold positive and negative answers with different lifetimes.
 //
-// The clock is injected so that tests can step time instead of sleeping.
+// The least-recently-used bookkeeping is hashicorp/golang-lru/v2; the
+// expiry is ours, read from an injected clock so that tests step time
+// instead of sleeping. Its expirable package was the obvious candidate and
+// does not fit here: it reads time.Now itself (the TTL boundaries, "an added
+// mailbox receives mail within cache-negative-ttl", could only be tested by
+// sleeping), it starts a goroutine per cache that v2.0.7 never stops, and it
+// reads a size or TTL of 0 as "unlimited" where the userbase configuration
+// means "off".
 package lru
 
 import (
-	"container/list"
-	"sync"
 	"time"
+
+	hlru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Cache maps K to V for at most maxEntries entries.
 type Cache[K comparable, V any] struct {
-	mu         sync.Mutex
-	maxEntries int
-	now        func() time.Time
-	order      *list.List // front = most recently used; elements hold *entry
-	byKey      map[K]*list.Element
+	c   *hlru.Cache[K, entry[V]] // nil: caching is off
+	now func() time.Time
 }
 
-type entry[K comparable, V any] struct {
-	key     K
+type entry[V any] struct {
 	value   V
 	expires time.Time
 }
@@ -33,64 +36,51 @@ func New[K comparable, V any](maxEntries int, now func() time.Time) *Cache[K, V]
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache[K, V]{maxEntries: maxEntries, now: now, order: list.New(), byKey: make(map[K]*list.Element)}
+	c := &Cache[K, V]{now: now}
+	if maxEntries > 0 {
+		c.c, _ = hlru.New[K, entry[V]](maxEntries) // errors only for a size <= 0
+	}
+	return c
 }
 
-// Get returns the value for k if present and not expired.
+// Get returns the value for k if present and not expired; an expired entry
+// is dropped.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var zero V
-	el, ok := c.byKey[k]
+	if c.c == nil {
+		return zero, false
+	}
+	e, ok := c.c.Get(k)
 	if !ok {
 		return zero, false
 	}
-	e := el.Value.(*entry[K, V])
 	if !c.now().Before(e.expires) {
-		c.remove(el)
+		c.c.Remove(k)
 		return zero, false
 	}
-	c.order.MoveToFront(el)
 	return e.value, true
 }
 
 // Put stores v for k for ttl, evicting the least recently used entry when
 // full. A ttl <= 0 stores nothing.
 func (c *Cache[K, V]) Put(k K, v V, ttl time.Duration) {
-	if ttl <= 0 || c.maxEntries <= 0 {
+	if ttl <= 0 || c.c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	expires := c.now().Add(ttl)
-	if el, ok := c.byKey[k]; ok {
-		el.Value = &entry[K, V]{key: k, value: v, expires: expires}
-		c.order.MoveToFront(el)
-		return
-	}
-	for c.order.Len() >= c.maxEntries {
-		c.remove(c.order.Back())
-	}
-	c.byKey[k] = c.order.PushFront(&entry[K, V]{key: k, value: v, expires: expires})
+	c.c.Add(k, entry[V]{value: v, expires: c.now().Add(ttl)})
 }
 
 // Delete removes k if present.
 func (c *Cache[K, V]) Delete(k K) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.byKey[k]; ok {
-		c.remove(el)
+	if c.c != nil {
+		c.c.Remove(k)
 	}
 }
 
 // Len returns the number of entries, expired ones included until touched.
 func (c *Cache[K, V]) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
-
-func (c *Cache[K, V]) remove(el *list.Element) {
-	c.order.Remove(el)
-	delete(c.byKey, el.Value.(*entry[K, V]).key)
+	if c.c == nil {
+		return 0
+	}
+	return c.c.Len()
 }
