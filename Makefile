@@ -104,7 +104,7 @@ sim-day:
 	$(BIN)/sim -scenario speed -full -policy powermail -out results/sim
 	$(BIN)/sim -scenario speed -full -policy rendezvous -out results/sim
 
-## paper: regenerate paper.md's tables from results/; fails if a cited result file is missing
+## paper: draw results/chaos/outcomes.svg and regenerate paper.md's tables from results/; fails if a cited result file is missing
 .PHONY: paper
 paper:
 	$(GO) run ./sim/cmd/paper -paper paper.md -root .

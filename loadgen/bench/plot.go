@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -9,26 +10,79 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// writePlots draws the SVG charts of whatever scenarios ran.
+// writePlots draws the SVG (and PNG) charts of whatever scenarios ran, and
+// of peers.json when bench-peers left one in the output directory.
 func (e *env) writePlots() error {
-	for _, p := range []func() (*plot.Plot, string, error){e.throughputPlot, e.latencyPlot, e.fractionPlot} {
-		pl, name, err := p()
+	for _, draw := range []func() ([]*plot.Plot, string, error){
+		one(e.throughputPlot), one(e.latencyPlot), one(e.fractionPlot), e.popPlots, e.peersPlot,
+	} {
+		plots, name, err := draw()
 		if err != nil {
 			return err
 		}
-		if pl == nil {
+		if len(plots) == 0 {
 			continue
 		}
-		// SVG for papers, PNG for viewers that do not render SVG.
-		for _, f := range []string{name, strings.TrimSuffix(name, ".svg") + ".png"} {
-			if err := pl.Save(8*vg.Inch, 4.5*vg.Inch, filepath.Join(e.opt.OutDir, f)); err != nil {
-				return err
-			}
+		if err := saveRow(filepath.Join(e.opt.OutDir, name), plots); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// one adapts a single-chart function to writePlots.
+func one(f func() (*plot.Plot, string, error)) func() ([]*plot.Plot, string, error) {
+	return func() ([]*plot.Plot, string, error) {
+		p, name, err := f()
+		if p == nil {
+			return nil, name, err
+		}
+		return []*plot.Plot{p}, name, err
+	}
+}
+
+// Size of every figure.
+const (
+	figureWidth  = 8 * vg.Inch
+	figureHeight = 4.5 * vg.Inch
+)
+
+// saveRow draws plots side by side (each with its own axes) into path, an
+// .svg, and the same figure as .png for viewers that do not render SVG.
+func saveRow(path string, plots []*plot.Plot) error {
+	canvases := map[string]vg.CanvasWriterTo{
+		path: vgsvg.New(figureWidth, figureHeight),
+		strings.TrimSuffix(path, ".svg") + ".png": vgimg.PngCanvas{Canvas: vgimg.New(figureWidth, figureHeight)},
+	}
+	for file, c := range canvases {
+		tiles := draw.Tiles{Rows: 1, Cols: len(plots), PadX: vg.Millimeter * 6, PadTop: vg.Millimeter * 2,
+			PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+		cells := plot.Align([][]*plot.Plot{plots}, tiles, draw.New(c))
+		for i, p := range plots {
+			p.Draw(cells[0][i])
+		}
+		if err := writeCanvas(file, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeCanvas(file string, c vg.CanvasWriterTo) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // barPlot draws one bar per label.

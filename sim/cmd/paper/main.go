@@ -1,5 +1,6 @@
 // Command paper regenerates the generated blocks of paper.md from results/
-// (see package sim/paper). Usage: paper [-paper paper.md] [-root .] [-check].
+// (see package sim/paper), after drawing the figures made from results/
+// (the chaos outcomes). Usage: paper [-paper paper.md] [-root .] [-check].
 // With -check it only reports whether paper.md is up to date.
 package main
 
@@ -24,6 +25,13 @@ func main() {
 }
 
 func run(file, root string, check bool) error {
+	if !check {
+		// The figures first: the paper cites them, and Render checks that
+		// every cited file exists.
+		if err := paper.WritePlots(root); err != nil {
+			return err
+		}
+	}
 	old, err := os.ReadFile(file)
 	if err != nil {
 		return err

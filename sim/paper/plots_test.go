@@ -1,0 +1,35 @@
+package paper
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The chaos figure sums each fault class over its cells: a copy of two
+// cells of the matrix gives one bar per class, with what was sent.
+func TestChaosFigureFromMatrix(t *testing.T) {
+	root := t.TempDir()
+	dst := filepath.Join(root, "results", chaosDir)
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	for _, cell := range []string{"R1W1-disk-loss.json", "R2W2-kill.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "results", chaosDir, cell))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, cell), data, 0o644))
+	}
+	byFault, cells, err := chaosOutcomes(filepath.Join(root, "results"))
+	require.NoError(t, err)
+	require.Equal(t, 2, cells)
+	require.Positive(t, byFault["disk-loss"]["lost"], "R=1 disk loss loses mail, as that cell expects")
+	require.Zero(t, byFault["kill"]["lost"])
+
+	require.NoError(t, WritePlots(root))
+	svg, err := os.ReadFile(filepath.Join(root, "results", ChaosFigure))
+	require.NoError(t, err)
+	for _, text := range []string{"disk-loss", "kill", "2 cells"} {
+		require.True(t, strings.Contains(string(svg), text), "figure lacks %q", text)
+	}
+}
