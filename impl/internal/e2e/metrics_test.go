@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,26 +14,30 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"powermail/impl/devcluster"
 	"powermail/impl/testenv"
+	"powermail/impl/userbase"
 )
 
 // Every daemon's real /metrics, and the file ppadmin repair writes for
 // node_exporter, pass `promtool check metrics`; and every metric that
 // deploy/prometheus/alerts.yml names is exported by one of them, so no
-// alert waits on a series that never exists.
+// alert waits on a series that never exists. The userbase is MariaDB, as in
+// deploy/config (its failover metrics exist only with driver mysql).
 func TestMetricsPassPromtoolAndFeedTheAlerts(t *testing.T) {
 	promtool := testenv.NeedTool(t, "promtool", "prometheus")
-	c := startCluster(t, devcluster.Options{Backends: 2, Redundancy: 2})
+	ub := mysqlUserbase(t)
+	c := startCluster(t, devcluster.Options{Backends: 2, Redundancy: 2, MySQL: ub})
 	require.NoError(t, send(c.SMTPAddr, "s@remote.example", []string{"demo@example.com"}, sample))
 	p := popLogin(t, c.POPAddr, "demo@example.com", "demo")
 	p.uidl()
 	p.quit()
 
-	pages := map[string][]byte{"ppadmin repair -metrics-file": repairMetrics(t, c)}
+	pages := map[string][]byte{"ppadmin repair -metrics-file": repairMetrics(t, c, ub)}
 	addrs := map[string]string{"powersmtp": c.SMTPMetrics, "powerpop": c.POPMetrics}
 	for i, b := range c.Backends {
 		addrs["pplistener-"+strconv.Itoa(i)] = b.MetricsAddr
@@ -57,10 +64,39 @@ func TestMetricsPassPromtoolAndFeedTheAlerts(t *testing.T) {
 	}
 }
 
+// mysqlUserbase is the MariaDB of PM_TEST_MYSQL_DSN with tables of this
+// test's own (dropped at the end), so parallel runs never share rows. CI
+// must have it; elsewhere the test skips without it.
+func mysqlUserbase(t *testing.T) *userbase.Config {
+	dsn := os.Getenv("PM_TEST_MYSQL_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("PM_TEST_MYSQL_DSN is not set but CI is")
+		}
+		t.Skip("PM_TEST_MYSQL_DSN not set (e.g. root@tcp(127.0.0.1:3306)/test)")
+	}
+	cfg := userbase.Defaults()
+	cfg.Driver, cfg.DSN = userbase.DriverMySQL, dsn
+	var r [4]byte
+	rand.Read(r[:])
+	cfg.TablePrefix = "e2e" + hex.EncodeToString(r[:]) + "_"
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", dsn)
+		require.NoError(t, err)
+		defer db.Close()
+		for _, table := range []string{"mailboxes", "backends"} {
+			_, err := db.Exec("DROP TABLE IF EXISTS " + cfg.TablePrefix + table)
+			assert.NoError(t, err)
+		}
+	})
+	return &cfg
+}
+
 // repairMetrics runs the scan that feeds the below-R alerts.
-func repairMetrics(t *testing.T, c *devcluster.Cluster) []byte {
+func repairMetrics(t *testing.T, c *devcluster.Cluster, ub *userbase.Config) []byte {
 	prom := filepath.Join(t.TempDir(), "powermail.prom")
-	out, err := exec.Command(filepath.Join(binDir, "ppadmin"), "-db", c.DBPath, "repair", "-dry-run",
+	out, err := exec.Command(filepath.Join(binDir, "ppadmin"), "-driver", "mysql", "-dsn", ub.DSN,
+		"-table-prefix", ub.TablePrefix, "repair", "-dry-run",
 		"-backend-secret-file", filepath.Join(c.Dir(), "secret"), "-metrics-file", prom).CombinedOutput()
 	require.NoError(t, err, "ppadmin repair: %s", out)
 	page, err := os.ReadFile(prom)
