@@ -41,6 +41,13 @@ type Options struct {
 	MySQL   string    // MariaDB DSN for userbase-lookup; empty skips it
 	Note    string    // added to machine.json (e.g. "machine shared with other jobs")
 	Log     io.Writer // progress lines
+	// MinIdlePct and QuietWait: before each scenario the suite waits until
+	// the machine is this idle, for at most this long (0: 85%, 3 min).
+	MinIdlePct float64
+	QuietWait  time.Duration
+	// Force writes results of record although the machine was busy; every
+	// file and table says so.
+	Force bool
 }
 
 // env is what scenarios share during a run.
@@ -48,6 +55,8 @@ type env struct {
 	opt     Options
 	limits  *limits.Limits
 	results map[string]*Result
+	run     RunInfo
+	busy    bool // some measurement ran on a busy machine (with Force or Quick)
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -78,7 +87,13 @@ func Run(ctx context.Context, opt Options) (map[string]*Result, error) {
 	}
 	defer os.RemoveAll(work)
 	opt.WorkDir = work
-	e := &env{opt: opt, results: map[string]*Result{}}
+	if opt.MinIdlePct == 0 {
+		opt.MinIdlePct = defaultMinIdlePct
+	}
+	if opt.QuietWait == 0 {
+		opt.QuietWait = defaultQuietWait
+	}
+	e := &env{opt: opt, results: map[string]*Result{}, run: newRunInfo()}
 	if err := e.measureLimits(ctx); err != nil {
 		return nil, err
 	}
@@ -101,7 +116,11 @@ func (e *env) selected(name string) bool {
 }
 
 func (e *env) measureLimits(ctx context.Context) error {
-	e.logf("measuring machine limits")
+	q, err := e.waitQuiet(ctx, "limits")
+	if err != nil {
+		return err
+	}
+	e.logf("measuring machine limits (%.0f%% idle)", q.IdlePct)
 	l, err := limits.Measure(ctx, limits.Config{Dir: e.opt.WorkDir,
 		Duration: pick(e, 3*time.Second, 500*time.Millisecond),
 		Writers:  []int{1, 8}, Streams: []int{1, 8}, Conns: 8})
@@ -109,6 +128,7 @@ func (e *env) measureLimits(ctx context.Context) error {
 		return err
 	}
 	l.Machine.Note = e.opt.Note
+	l.Run, l.State = e.run, q
 	e.limits = l
 	if err := writeJSON(filepath.Join(e.opt.OutDir, "limits.json"), l); err != nil {
 		return err
@@ -117,13 +137,18 @@ func (e *env) measureLimits(ctx context.Context) error {
 }
 
 func (e *env) runScenario(ctx context.Context, s scenario) error {
-	e.logf("scenario %s: %s", s.name, s.desc)
+	q, err := e.waitQuiet(ctx, s.name)
+	if err != nil {
+		return err
+	}
+	e.logf("scenario %s (%.0f%% idle): %s", s.name, q.IdlePct, s.desc)
 	r, err := s.run(ctx, e)
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", s.name, err)
 	}
 	r.Scenario, r.Description = s.name, s.desc
 	r.Quick = e.opt.Quick
+	r.Run, r.State, r.Forced = e.run, q, !q.Quiet
 	e.results[s.name] = r
 	e.logf("  %s", r.headline())
 	return writeJSON(filepath.Join(e.opt.OutDir, s.name+".json"), r)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"powermail/loadgen/limits"
 )
 
 // Result is one scenario's JSON file.
@@ -19,6 +21,11 @@ type Result struct {
 	Notes   []string   `json:"notes,omitempty"`
 	Skipped string     `json:"skipped,omitempty"`
 	Raw     []any      `json:"raw,omitempty"` // loadgen results of every run
+	// Run and State: which run and commit, and how quiet the machine was
+	// before the scenario; Forced: written although it was busy.
+	Run    RunInfo      `json:"run"`
+	State  limits.Quiet `json:"machine_state"`
+	Forced bool         `json:"forced_on_busy_machine,omitempty"`
 }
 
 // Stat is one metric over the runs.

@@ -56,7 +56,8 @@ func (e *env) writeSummary() error {
 	}
 	ts := e.targets()
 	if err := writeJSON(filepath.Join(e.opt.OutDir, "summary.json"), map[string]any{
-		"quick": e.opt.Quick, "runs": e.opt.Runs, "machine": e.limits.Machine, "targets": ts}); err != nil {
+		"quick": e.opt.Quick, "runs": e.opt.Runs, "machine": e.limits.Machine, "targets": ts,
+		"run": e.run, "busy": e.busy}); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(e.opt.OutDir, "summary.md"), []byte(e.markdown(ts)), 0o644)
@@ -68,7 +69,11 @@ func (e *env) markdown(ts []Target) string {
 	fmt.Fprintf(&b, "# Benchmark summary (%s)\n\n", map[bool]string{true: "bench-quick", false: "bench"}[e.opt.Quick])
 	fmt.Fprintf(&b, "Machine: %d x %s, %d GiB, kernel %s, %s, data on %s; load average %.1f at start. %s\n\n",
 		m.CPUs, m.CPUModel, m.MemBytes>>30, m.Kernel, m.GoVersion, m.FSType, m.Load1, m.Note)
-	fmt.Fprintf(&b, "Each scenario ran %d time(s); values are medians, spread = (max-min)/median.\n\n", e.opt.Runs)
+	fmt.Fprintf(&b, "Run %s, commit %s. Each scenario ran %d time(s) on a machine at least %.0f%% idle before it; "+
+		"values are medians, spread = (max-min)/median.\n\n", e.run.ID, e.run.Commit, e.opt.Runs, e.opt.MinIdlePct)
+	if e.busy {
+		b.WriteString("**Some scenarios ran on a busy machine (see machine_state in their files): these are not results of record.**\n\n")
+	}
 	b.WriteString(e.limitsTable())
 	b.WriteString("\n## Scenarios\n\n| scenario | metric | median | spread | fraction of limit |\n|---|---|---|---|---|\n")
 	for _, s := range scenarios() {
@@ -154,7 +159,11 @@ func Resummarize(opt Options) error {
 			continue // not run
 		}
 		e.results[s.name] = &r
-		e.opt.Quick, e.opt.Runs = r.Quick, r.Runs
+		e.opt.Quick, e.opt.Runs, e.run = r.Quick, r.Runs, r.Run
+		e.busy = e.busy || r.Forced
+	}
+	if e.opt.MinIdlePct == 0 {
+		e.opt.MinIdlePct = defaultMinIdlePct
 	}
 	return e.writeSummary()
 }

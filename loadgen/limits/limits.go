@@ -38,6 +38,10 @@ type Limits struct {
 	Loopback []Rate     `json:"loopback_tcp"`    // MB/s
 	Sendfile []SendRate `json:"sendfile"`
 	TwoHop   []SendRate `json:"two_hop_sendfile"` // file -> sendfile -> relay (splice) -> client
+	// Run and State are set by the suite (package bench): which run, and
+	// how quiet the machine was.
+	Run   any   `json:"run,omitempty"`
+	State Quiet `json:"machine_state"`
 	Errors   []string   `json:"errors,omitempty"`
 }
 

@@ -27,3 +27,14 @@ func TestMeasureSmall(t *testing.T) {
 	require.NotZero(t, l.Machine.CPUs)
 	require.NotEmpty(t, l.Machine.FSType)
 }
+
+func TestWaitQuietMeasuresIdle(t *testing.T) {
+	q, err := WaitQuiet(context.Background(), QuietConfig{MinIdlePct: 0, Window: 100 * time.Millisecond})
+	require.NoError(t, err)
+	require.True(t, q.Quiet, "a threshold of 0 is always met")
+	require.GreaterOrEqual(t, q.IdlePct, 0.0)
+	require.LessOrEqual(t, q.IdlePct, 100.0)
+	q, err = WaitQuiet(context.Background(), QuietConfig{MinIdlePct: 101, Window: 50 * time.Millisecond, MaxWait: 120 * time.Millisecond})
+	require.NoError(t, err)
+	require.False(t, q.Quiet, "101% idle is never reached; the wait is bounded")
+}

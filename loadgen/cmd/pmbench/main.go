@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"powermail/loadgen/bench"
 )
@@ -32,6 +33,9 @@ func main() {
 	flag.StringVar(&peer.SMTP, "peers-smtp", "", "peer mode: Postfix address; compare with a fresh cluster and write peers.json")
 	flag.StringVar(&peer.POP, "peers-pop", "127.0.0.1:1111", "peer mode: Dovecot POP3 address")
 	flag.StringVar(&peer.Maildir, "peers-maildir", "/var/lib/pmbench/vmail", "peer mode: Postfix virtual_mailbox_base")
+	flag.Float64Var(&opt.MinIdlePct, "min-idle", 85, "wait before each scenario until the CPUs are this idle (percent)")
+	flag.DurationVar(&opt.QuietWait, "quiet-wait", 3*time.Minute, "wait at most this long for an idle machine")
+	flag.BoolVar(&opt.Force, "force", false, "write results although the machine was busy (every file says so)")
 	resummarize := flag.Bool("resummarize", false, "only rebuild summary.md and the plots from the JSON files in -out")
 	flag.Parse()
 	if only != "" {
