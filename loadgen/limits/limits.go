@@ -40,9 +40,9 @@ type Limits struct {
 	TwoHop   []SendRate `json:"two_hop_sendfile"` // file -> sendfile -> relay (splice) -> client
 	// Run and State are set by the suite (package bench): which run, and
 	// how quiet the machine was.
-	Run   any   `json:"run,omitempty"`
-	State Quiet `json:"machine_state"`
-	Errors   []string   `json:"errors,omitempty"`
+	Run    any      `json:"run,omitempty"`
+	State  Quiet    `json:"machine_state"`
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Rate is one measurement at a level of parallelism.
