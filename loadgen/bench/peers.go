@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"powermail/impl/devcluster"
@@ -43,15 +44,24 @@ type side struct {
 	name      string
 	smtp, pop string
 	settle    func(ctx context.Context, prefix string, want int) error
+	// userMessages counts what its SMTP accepted for the user* mailboxes
+	// so far (settle waits for all of them).
+	userMessages *int
 }
 
 // RunPeers measures ours (a fresh R=2, W=2 cluster) and the peer with the
 // same loadgen workloads, alternating runs so that both see the same
 // machine load, and writes peers.json with the ratios ours/theirs.
 func RunPeers(ctx context.Context, opt Options, p Peer) error {
-	e := &env{opt: opt, results: map[string]*Result{}}
+	e := &env{opt: opt, results: map[string]*Result{}, run: newRunInfo()}
 	if e.opt.Runs <= 0 {
 		e.opt.Runs = 3
+	}
+	if e.opt.MinIdlePct == 0 {
+		e.opt.MinIdlePct = defaultMinIdlePct
+	}
+	if e.opt.QuietWait == 0 {
+		e.opt.QuietWait = defaultQuietWait
 	}
 	work, err := os.MkdirTemp(opt.WorkDir, "pmpeers-")
 	if err != nil {
@@ -68,18 +78,27 @@ func RunPeers(ctx context.Context, opt Options, p Peer) error {
 	}
 	defer stopCluster(c)
 	time.Sleep(2 * devcluster.HealthInterval)
-	ours := side{name: "powermail", smtp: c.SMTPAddr, pop: c.POPAddr,
-		settle: func(context.Context, string, int) error { return nil }}
-	theirs := side{name: "postfix+dovecot", smtp: p.SMTP, pop: p.POP,
+	localPOP, proc, err := startLocalPOP(c)
+	if err != nil {
+		return err
+	}
+	defer proc.Stop()
+	var oursSent, theirsSent int
+	noSettle := func(context.Context, string, int) error { return nil }
+	ours := side{name: "powermail", smtp: c.SMTPAddr, pop: c.POPAddr, settle: noSettle, userMessages: &oursSent}
+	theirs := side{name: "postfix+dovecot", smtp: p.SMTP, pop: p.POP, userMessages: &theirsSent,
 		settle: func(ctx context.Context, prefix string, want int) error {
 			return waitMaildir(ctx, p.Maildir, prefix, want)
 		}}
-	out := map[string]any{"workloads": peerWorkloads, "runs": e.opt.Runs,
-		"ours":   "PowerMail, 3 backends, R=2, W=2 (two durable copies before 250)",
-		"theirs": "Postfix 3.7 (virtual, Maildir) + Dovecot 2.3 (POP3), Debian packages, configs in results/peers-config/ (one durable copy)"}
-	for _, cmp := range peerComparisons(e) {
+	oursLocal := side{name: "powermail-local-stores", smtp: c.SMTPAddr, pop: localPOP, settle: noSettle, userMessages: &oursSent}
+	out := map[string]any{"workloads": peerWorkloads, "runs": e.opt.Runs, "run": e.run,
+		"ours":         "PowerMail, 3 backends, R=2, W=2 (two durable copies before 250); POP3 through the backends",
+		"ours_local":   "the same cluster, POP3 from a powerpop with local-stores (reads the co-located stores itself)",
+		"theirs":       "Postfix 3.7 (virtual, Maildir) + Dovecot 2.3 (POP3, high-performance login mode), Debian packages, configs in results/peers-config/ (one durable copy)",
+		"min_idle_pct": e.opt.MinIdlePct}
+	for _, cmp := range peerComparisons() {
 		e.logf("peers: %s", cmp.name)
-		r, err := cmp.run(ctx, ours, theirs)
+		r, err := cmp.run(ctx, e, []side{ours, theirs, oursLocal})
 		if err != nil {
 			return fmt.Errorf("%s: %w", cmp.name, err)
 		}
@@ -91,11 +110,23 @@ func RunPeers(ctx context.Context, opt Options, p Peer) error {
 	}
 	out["fanout_100_rcpts_postfix"] = fan
 	out["machine"] = describeNow(opt)
+	out["forced_on_busy_machine"] = e.busy
 	return writeJSON(filepath.Join(opt.OutDir, "peers.json"), out)
 }
 
-const peerWorkloads = "SMTP: 4 KiB, one message per connection, 8 sessions, closed loop, 1 recipient of 100 mailboxes. " +
-	"POP3: 8 sessions, each mailbox once, UIDL + RETR all + content verification, no DELE; mailboxes filled through each side's own SMTP."
+const peerWorkloads = "SMTP: one message per connection, closed loop, 1 recipient of 100 mailboxes, 16 or 32 sessions (4 KiB) and 8 (512 KiB), " +
+	"6 s runs timed end to end. POP3: 8 sessions, USER/PASS, UIDL, RETR all + content verification, no DELE, 6 s runs; " +
+	"mailboxes filled through each side's own SMTP. Sides alternate, each run after the machine is quiet."
+
+// startLocalPOP starts a second powerpop on the cluster that reads every
+// backend's store itself (local-stores); the caller stops it.
+func startLocalPOP(c *devcluster.Cluster) (string, *devcluster.Proc, error) {
+	var local []string
+	for _, b := range c.Backends {
+		local = append(local, b.Addr+"="+b.Root)
+	}
+	return c.StartExtraPOP("powerpop-local", "-local-stores", strings.Join(local, ","))
+}
 
 // waitMaildir waits until Postfix has delivered want messages into the
 // Maildirs of mailboxes named prefix* (its 250 only means queued).

@@ -16,7 +16,9 @@ import (
 
 // peerPlotWorkloads are the comparisons of peers.json, in the order drawn.
 var peerPlotWorkloads = []struct{ key, label, unit string }{
-	{"smtp_4k_accept", "SMTP accept 4 KiB", "msg/s"},
+	{"smtp_4k_c16", "SMTP 4 KiB, 16 sessions", "msg/s"},
+	{"smtp_4k_c32", "SMTP 4 KiB, 32 sessions", "msg/s"},
+	{"smtp_512k_c8", "SMTP 512 KiB", "MB/s"},
 	{"pop3_retr_4k", "POP3 RETR 4 KiB", "msg/s"},
 	{"pop3_retr_512k", "POP3 RETR 512 KiB", "MB/s"},
 }

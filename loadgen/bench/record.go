@@ -48,8 +48,11 @@ const (
 // machine is an error for a run of record unless Force is set; a quick
 // run (not of record) only records it.
 func (e *env) waitQuiet(ctx context.Context, what string) (limits.Quiet, error) {
-	q, err := limits.WaitQuiet(ctx, limits.QuietConfig{MinIdlePct: e.opt.MinIdlePct, Window: quietWindow,
-		MaxWait: e.opt.QuietWait})
+	wait := e.opt.QuietWait
+	if e.opt.Quick {
+		wait = 0 // not a run of record: one sample, recorded
+	}
+	q, err := limits.WaitQuiet(ctx, limits.QuietConfig{MinIdlePct: e.opt.MinIdlePct, Window: quietWindow, MaxWait: wait})
 	if err != nil {
 		return q, err
 	}

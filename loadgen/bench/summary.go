@@ -131,13 +131,19 @@ func peerSection(dir string) string {
 	}
 	var b strings.Builder
 	b.WriteString("\n## Peers (peers.json, from `make bench-peers`: alternating runs, medians)\n\n")
-	b.WriteString("| workload | metric | ours | theirs | ours / theirs |\n|---|---|---|---|---|\n")
+	b.WriteString("| workload | metric | ours | theirs | ours / theirs | ours, local-stores / theirs | server CPU us/msg ours, theirs, local |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		var r PeerRatio
 		if json.Unmarshal(doc[k], &r) != nil || r.Metric == "" {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %.2f |\n", k, r.Metric, r.Ours.Median, r.Theirs.Median, r.Ratio)
+		local := "-"
+		if r.OursLocal != nil {
+			local = fmt.Sprintf("%.2f (%.4g)", r.RatioLocal, r.OursLocal.Median)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.4g (spread %.0f%%) | %.4g (spread %.0f%%) | %.2f | %s | %.0f, %.0f, %.0f |\n",
+			k, r.Metric, r.Ours.Median, r.Ours.SpreadPct, r.Theirs.Median, r.Theirs.SpreadPct, r.Ratio, local,
+			r.CPU.Ours, r.CPU.Theirs, r.CPU.OursLocal)
 	}
 	var fan struct{ Files, Recipients int }
 	if json.Unmarshal(doc["fanout_100_rcpts_postfix"], &fan) == nil && fan.Recipients > 0 {

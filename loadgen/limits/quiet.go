@@ -94,3 +94,15 @@ func load1() float64 {
 	}
 	return float64(si.Loads[0]) / 65536
 }
+
+// BusyCPUSec is the CPU time all processes of the machine have used since
+// boot (everything but idle and iowait), in seconds: a peer's processes
+// are too many to name, so its CPU per message is the machine's less our
+// own load generator's.
+func BusyCPUSec() (float64, error) {
+	idle, total, err := cpuTimes()
+	return float64(total-idle) / clockTicks, err
+}
+
+// clockTicks is USER_HZ, the unit of /proc/stat.
+const clockTicks = 100
