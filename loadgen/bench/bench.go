@@ -8,7 +8,8 @@
 //
 // Scenarios (see scenarios() for the parameters of each):
 //
-//	smtp-throughput-rR-SIZE  closed loop accept rate, R = 1, 2, 3; 4 KiB, 512 KiB
+//	smtp-throughput-rR-SIZE  closed loop accept rate, R = 1, 2, 3; 4 KiB (16 and 32
+//	                         sessions, -c32), 512 KiB; per-process CPU and flushes per message
 //	smtp-latency             open loop: accept latency against offered load, R=2
 //	smtp-100-rcpts           one message to 100 recipients: files, inodes, bytes
 //	pop3-retr-4k, -512k      RETR of every message: messages/s and MB/s

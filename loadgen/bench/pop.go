@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"powermail/impl/devcluster"
 	"powermail/loadgen/load"
@@ -34,39 +35,77 @@ func popRetr(size int) scenario {
 		if err := populate(ctx, c, users, perUser, size); err != nil {
 			return nil, err
 		}
-		if _, err := warmLogins(ctx, c, users); err != nil {
+		localAddr, local, err := startLocalPOP(c)
+		if err != nil {
 			return nil, err
+		}
+		defer local.Stop()
+		for _, addr := range []string{c.POPAddr, localAddr} {
+			if _, err := warmLogins(ctx, c, addr, users); err != nil {
+				return nil, err
+			}
 		}
 		var samples []sample
 		var raw []any
 		for range e.opt.Runs {
-			cfg := popLoad(c, users, true, true)
-			cfg.Sessions = int64(users * passes)
-			res, err := load.RunPOP(ctx, cfg)
+			s, runs, err := popRetrRun(ctx, e, c, localAddr, users, passes)
 			if err != nil {
 				return nil, err
 			}
-			if res.Failed > 0 || res.Verify.Corrupt > 0 {
-				return nil, fmt.Errorf("POP3 run failed: errors %v, verify %+v", res.Errors, *res.Verify)
-			}
-			// Verifying costs loadgen CPU on the same 2 cores as the
-			// server: one more pass without it shows how much.
-			cfg.Verify = false
-			plain, err := load.RunPOP(ctx, cfg)
-			if err != nil {
-				return nil, err
-			}
-			samples = append(samples, sample{"msgs_per_sec": res.MessagesPerSec, "mb_per_sec": res.MBPerSec,
-				"retr_p50_ms": res.RetrLatency.P50, "retr_p99_ms": res.RetrLatency.P99,
-				"loadgen_cpu_us_per_msg":  res.CPU.PerMessageUs,
-				"msgs_per_sec_unverified": plain.MessagesPerSec, "mb_per_sec_unverified": plain.MBPerSec})
-			raw = append(raw, res, plain)
+			samples, raw = append(samples, s), append(raw, runs...)
 		}
 		r := aggregate(map[string]any{"redundancy": 2, "size_bytes": size, "mailboxes": users,
-			"messages_per_mailbox": perUser, "passes_per_run": passes, "sessions": popSessions, "verify": true}, samples, raw)
+			"messages_per_mailbox": perUser, "passes_per_run": passes, "sessions": popSessions, "verify": true,
+			"run_seconds": popRunDuration.Seconds(), "local_stores": "a second powerpop reading the stores itself (*_local_stores)"},
+			samples, raw)
 		e.bindPOP(r, size)
 		return r, nil
 	}}
+}
+
+// popRunDuration is the length of each retrieval run (>= 5 s: issue 17).
+const popRunDuration = 6 * time.Second
+
+// popRetrRun is one run of a retrieval scenario: through the backends
+// (verified, then not: verifying costs loadgen CPU on the same two cores),
+// and through the powerpop with local-stores, with the daemons' CPU per
+// message of each.
+func popRetrRun(ctx context.Context, e *env, c *devcluster.Cluster, localAddr string, users, passes int) (sample, []any, error) {
+	s := sample{}
+	var raw []any
+	for _, v := range []struct {
+		suffix, addr string
+		verify       bool
+	}{{"", c.POPAddr, true}, {"_unverified", c.POPAddr, false}, {"_local_stores", localAddr, true}} {
+		cfg := popLoad(c, users, v.verify, true)
+		cfg.Addr = v.addr
+		if e.opt.Quick {
+			cfg.Sessions = int64(users * passes)
+		} else {
+			cfg.Duration = popRunDuration
+		}
+		meter, err := startMeter(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, err := load.RunPOP(ctx, cfg)
+		if err == nil && (res.Failed > 0 || res.Verify != nil && res.Verify.Corrupt > 0) {
+			err = fmt.Errorf("POP3 run failed: errors %v, verify %+v", res.Errors, res.Verify)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		cost, err := meter.perMessage(res.Messages)
+		if err != nil {
+			return nil, nil, err
+		}
+		s["msgs_per_sec"+v.suffix], s["mb_per_sec"+v.suffix] = res.MessagesPerSec, res.MBPerSec
+		s["retr_p50_ms"+v.suffix], s["retr_p99_ms"+v.suffix] = res.RetrLatency.P50, res.RetrLatency.P99
+		s["loadgen_cpu_us_per_msg"+v.suffix] = res.CPU.PerMessageUs
+		s["cpu_us_per_msg_daemons"+v.suffix] = cost["cpu_us_per_msg_daemons"]
+		raw = append(raw, res)
+	}
+	return s, raw, nil
 }
 
 // bindPOP relates RETR to loopback sendfile of the same file size.
@@ -76,6 +115,13 @@ func (e *env) bindPOP(r *Result, size int) {
 			r.bind("msgs_per_sec", fmt.Sprintf("sendfile of %d KiB files, %d connections (requests/s)", size>>10, s.Conns), s.ReqPerSec)
 			r.bind("mb_per_sec", fmt.Sprintf("sendfile of %d KiB files, %d connections (MB/s)", size>>10, s.Conns), s.MBPerSec)
 			r.bind("mb_per_sec_unverified", fmt.Sprintf("sendfile of %d KiB files, %d connections (MB/s)", size>>10, s.Conns), s.MBPerSec)
+			r.bind("mb_per_sec_local_stores", fmt.Sprintf("sendfile of %d KiB files, %d connections (MB/s)", size>>10, s.Conns), s.MBPerSec)
+		}
+	}
+	for _, s := range e.limits.TwoHop {
+		if s.FileBytes == size {
+			r.bind("msgs_per_sec", fmt.Sprintf("two-hop sendfile+splice of %d KiB files, %d connections (requests/s)", size>>10, s.Conns), s.ReqPerSec)
+			r.bind("mb_per_sec", fmt.Sprintf("two-hop sendfile+splice of %d KiB files, %d connections (MB/s)", size>>10, s.Conns), s.MBPerSec)
 		}
 	}
 }
@@ -107,7 +153,7 @@ func popLogins(ctx context.Context, e *env) (*Result, error) {
 	}
 	defer stopCluster(c)
 	sessions := int64(pick(e, 3000, 200))
-	cold, err := warmLogins(ctx, c, users)
+	cold, err := warmLogins(ctx, c, c.POPAddr, users)
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +183,10 @@ func popLogins(ctx context.Context, e *env) (*Result, error) {
 // warmLogins logs in to every mailbox once, so that measured runs see the
 // steady state of a POP server whose clients poll (the userbase remembers a
 // verified password for auth-cache-ttl); it returns that cold pass.
-func warmLogins(ctx context.Context, c *devcluster.Cluster, users int) (*load.Result, error) {
-	res, err := load.RunPOP(ctx, popLoad(c, users, false, false))
+func warmLogins(ctx context.Context, c *devcluster.Cluster, addr string, users int) (*load.Result, error) {
+	cfg := popLoad(c, users, false, false)
+	cfg.Addr = addr
+	res, err := load.RunPOP(ctx, cfg)
 	if err == nil && res.Failed > 0 {
 		err = fmt.Errorf("warm-up logins failed: %v", res.Errors)
 	}
