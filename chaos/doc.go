@@ -8,14 +8,24 @@
 //   - nothing appears that was never sent (no phantom);
 //   - nothing deleted by a POP session whose QUIT was answered +OK comes
 //     back (no resurrection);
-//   - a message refused with 4xx/5xx leaves no visible copy ("orphans after
-//     fail" are counted; one that the orphan log does not name is a violation);
+//   - a message refused with 4xx/5xx never becomes visible
+//     (visible_after_4xx: the sender retries a 4xx, so each is a duplicate);
 //   - a send whose reply never came ("info") may be present at most once;
 //   - tmp/ of every backend is empty after a clean restart.
 //
 // The clients are independent of impl/: a shared client could hide a bug
-// that it shares with the server. Faults (F-numbers of
-// shared/reference/durability-chaos-security.md):
+// that it shares with the server.
+//
+// The fault classes, numbered as in the literature this suite follows
+// (Jepsen, FoundationDB's simulation, etcd's robustness tests):
+//
+//	F1  a process dies at once (kill -9)       F6  a network partition
+//	F2  power loss: what was not durable goes  F7  connections reset mid-stream
+//	F3  fsync fails (EIO)                      F8  a process stops (SIGSTOP)
+//	F4  the disk is full (ENOSPC)              F9  the wall clock jumps
+//	F5  a slow disk                            F10 the userbase database is down
+//
+// and how this suite injects each:
 //
 //	kill        F1 kill -9 of a backend from outside, then restart
 //	crash-P*    F1 kill -9 from inside a backend/powersmtp/powerpop at a

@@ -22,7 +22,7 @@ import (
 // The store's rate is reported as a ratio of the raw rate ("x-raw")
 // measured right after it, with the same writers and operation count, on
 // the same file system: the machine is shared and noisy, and only ratios
-// from one run compare (machine-facts.md).
+// from one run compare.
 
 const benchMessageBytes = 4096
 

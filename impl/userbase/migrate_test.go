@@ -8,7 +8,7 @@ import (
 )
 
 // TestMySQLReadmeMigration runs the README's migration from PowerMail 1.9's
-// mysqlplain table (reference: powermail-1.9.md, Userbase) on MySQL, the
+// mysqlplain table (as the README describes it) on MySQL, the
 // engine PowerMail sites have.
 func TestMySQLReadmeMigration(t *testing.T) {
 	cfg := mysqlConfig(t)

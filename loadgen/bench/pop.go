@@ -10,7 +10,7 @@ import (
 )
 
 // popSessions is the POP3 concurrency of every POP scenario (and of the
-// peer reference in machine-facts.md).
+// peer comparison).
 const popSessions = 8
 
 // retrPasses is how often a retrieval run reads every mailbox.

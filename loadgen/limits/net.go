@@ -139,7 +139,8 @@ func serveRelay(c net.Conn, fileAddr string, size int64) {
 
 // serveFile answers each request byte with the file. io.Copy from a
 // LimitReader of an *os.File to a TCP conn uses sendfile(2) with the exact
-// count (machine-facts.md: without the limit Go makes a second call).
+// count (without the limit Go asks for 2^31-1 bytes, then makes a second
+// call that returns 0: Go issues 41513, 45256).
 func serveFile(c net.Conn, path string, size int64) {
 	f, err := os.Open(path)
 	if err != nil {

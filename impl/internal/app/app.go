@@ -1,7 +1,8 @@
-// Package app holds what the front-end daemons (powersmtp, powerpop) share:
-// the backend cluster built from configuration, the userbase, the metrics
-// endpoint, logging and signal handling. Each daemon's own wiring lives in
-// its subpackage; the cmd/ mains only load configuration and call Run.
+// Package app wires the front-end daemons (powersmtp, powerpop) from their
+// configuration: the backend cluster (app.go, backend.go), the userbase,
+// the metrics endpoint, logging and signal handling (main.go). Each
+// daemon's own wiring is one file (smtp.go: RunSMTP; pop.go: RunPOP, with
+// local.go for its local stores); the cmd/ mains only call Main.
 package app
 
 import (
