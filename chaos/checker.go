@@ -170,6 +170,18 @@ func (c *Counts) checkCopies(s SendRecord, cps []Copy, wasDeleted, deleteAcked b
 // lostIDs lists acknowledged messages missing from the final read, for the
 // report (sorted, at most maxListed).
 func lostIDs(sends []SendRecord, deletes []DeleteRecord, copies []Copy) []string {
+	return listIDs(sends, deletes, copies, func(s SendRecord, found bool) bool { return s.Outcome == OK && !found })
+}
+
+// visibleIDs lists refused messages the final read found, with their
+// reply, for the report.
+func visibleIDs(sends []SendRecord, deletes []DeleteRecord, copies []Copy) []string {
+	return listIDs(sends, deletes, copies, func(s SendRecord, found bool) bool { return s.Outcome == Fail && found })
+}
+
+// listIDs lists "id mailbox [code]" of the sends, in mailboxes where no
+// delete was recorded, for which pick is true (sorted, at most maxListed).
+func listIDs(sends []SendRecord, deletes []DeleteRecord, copies []Copy, pick func(SendRecord, bool) bool) []string {
 	const maxListed = 50
 	have := map[key]bool{}
 	for _, cp := range copies {
@@ -183,8 +195,8 @@ func lostIDs(sends []SendRecord, deletes []DeleteRecord, copies []Copy) []string
 	for _, s := range sends {
 		for _, b := range s.Boxes {
 			k := key{b, s.ID}
-			if s.Outcome == OK && !have[k] && !gone[k] {
-				out = append(out, s.ID+" "+b)
+			if !gone[k] && pick(s, have[k]) {
+				out = append(out, fmt.Sprintf("%s %s %d %s", s.ID, b, s.Code, s.Err))
 			}
 		}
 	}

@@ -23,6 +23,7 @@ type Report struct {
 	Expected   []string       `json:"expected,omitempty"` // findings the configuration allows (W=1 disk loss)
 	Pass       bool           `json:"pass"`
 	LostIDs    []string       `json:"lost_ids,omitempty"`
+	VisibleIDs []string       `json:"visible_after_4xx_ids,omitempty"`
 	Latency    Latencies      `json:"latency_ms"`
 	Seconds    float64        `json:"seconds"`
 	Sends      []SendRecord   `json:"-"`
@@ -41,7 +42,7 @@ type Latencies struct {
 
 func newReport(cfg Config, h *history, c Counts, copies []Copy, took time.Duration) *Report {
 	r := &Report{Config: cfg, Counts: c, Seconds: took.Seconds(), Sends: h.sends, Deletes: h.deletes,
-		LostIDs: lostIDs(h.sends, h.deletes, copies)}
+		LostIDs: lostIDs(h.sends, h.deletes, copies), VisibleIDs: visibleIDs(h.sends, h.deletes, copies)}
 	for _, v := range append(c.Violations(), repairFindings(c)...) {
 		allowed := (cfg.MayLose && strings.HasPrefix(v, "lost=")) ||
 			(cfg.MayLose && strings.HasPrefix(v, "under_replicated_after_repair=")) ||

@@ -18,11 +18,14 @@
 // one of mail the sender was told is stored, and must never be removed as
 // an orphan.
 //
-// A refused message must also never show. Its refusal leaves a tombstone on
-// some backend (VOID), which hides every copy; Hidden records that one
-// landed. When none could (every backend was down: a power cut of the
-// whole cluster), the entry stays pending until powersmtp voids the id
-// later (at start, and periodically) and appends a Voided record for it.
+// A refused message must also never show, not even after a disk is lost:
+// its refusal leaves tombstones for the id (VOID) on R backends, as a
+// delete does, and a tombstone on any backend hides every copy. A record
+// with Voided names a backend that took such a VOID. When a refusal leaves
+// a stray copy behind and fewer than R backends took its VOID (every
+// backend down at once, a power cut of the whole cluster), the id is
+// pending: powersmtp voids it on more backends later (at start, and
+// periodically), appending a Voided record for each.
 package orphanlog
 
 import (
@@ -50,42 +53,56 @@ type Entry struct {
 	Boxes   []mailbox.Name `json:"boxes"`
 	// Acked: the message was accepted (250); the copy is not stray.
 	Acked bool `json:"acked"`
-	// Hidden: a refused message's tombstone landed on some backend.
-	Hidden bool `json:"hidden,omitempty"`
-	// Voided marks a record appended when a pending refusal was voided
-	// later (Backend took the tombstones), not a copy left behind.
+	// Voided: Backend holds tombstones for ID in Boxes (a refusal's VOID
+	// landed there); not a copy left behind.
 	Voided bool `json:"voided,omitempty"`
 }
 
-// Pending returns the refusals whose id no backend has a tombstone for
-// yet: entries neither Acked nor Hidden, without a Voided record for the
-// id, one per id (with the union of their mailboxes).
-func Pending(entries []Entry) []Entry {
-	done := map[msgid.ID]bool{}
-	for _, e := range entries {
-		if e.Acked || e.Hidden || e.Voided {
-			done[e.ID] = true
-		}
-	}
-	var out []Entry
+// PendingVoid is a refused message with fewer than R tombstones.
+type PendingVoid struct {
+	ID     msgid.ID
+	Boxes  []mailbox.Name
+	Strays []string // backends that may hold a copy
+	Voided []string // backends that hold its tombstones
+}
+
+// Pending returns the refused messages (a stray entry without Acked) whose
+// VOID fewer than r distinct backends took, one per id, with the union of
+// their mailboxes.
+func Pending(entries []Entry, r int) []PendingVoid {
+	var out []PendingVoid
 	at := map[msgid.ID]int{}
+	voided := map[msgid.ID][]string{}
 	for _, e := range entries {
-		if done[e.ID] {
-			continue
-		}
-		i, seen := at[e.ID]
-		if !seen {
-			at[e.ID] = len(out)
-			out = append(out, Entry{Time: e.Time, ID: e.ID, Backend: e.Backend})
-			i = len(out) - 1
-		}
-		for _, b := range e.Boxes {
-			if !slices.Contains(out[i].Boxes, b) {
-				out[i].Boxes = append(out[i].Boxes, b)
+		switch {
+		case e.Voided:
+			voided[e.ID] = appendNew(voided[e.ID], e.Backend)
+		case !e.Acked:
+			i, seen := at[e.ID]
+			if !seen {
+				i = len(out)
+				at[e.ID] = i
+				out = append(out, PendingVoid{ID: e.ID})
+			}
+			out[i].Strays = appendNew(out[i].Strays, e.Backend)
+			for _, b := range e.Boxes {
+				if !slices.Contains(out[i].Boxes, b) {
+					out[i].Boxes = append(out[i].Boxes, b)
+				}
 			}
 		}
 	}
-	return out
+	for i := range out {
+		out[i].Voided = voided[out[i].ID]
+	}
+	return slices.DeleteFunc(out, func(p PendingVoid) bool { return len(p.Voided) >= r })
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // Log is an open orphan log, safe for concurrent use.

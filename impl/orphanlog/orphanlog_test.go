@@ -55,23 +55,27 @@ func TestTornLines(t *testing.T) {
 	assert.NotErrorIs(t, err, ErrTornLast)
 }
 
-// Pending: a refusal with no tombstone anywhere, one per id with all its
-// mailboxes, until a Voided record says otherwise; hidden refusals and
+// Pending: a refusal whose VOID fewer than R backends took, one per id
+// with all its mailboxes and stray backends, until Voided records reach R;
 // accepted messages never are.
 func TestPending(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0).UTC()
-	a, b, c := msgid.New(now), msgid.New(now.Add(time.Millisecond)), msgid.New(now.Add(2*time.Millisecond))
+	a, c := msgid.New(now), msgid.New(now.Add(2*time.Millisecond))
 	ann, bob := mailbox.Name("ann@example.com"), mailbox.Name("bob@example.com")
 	entries := []Entry{
 		{ID: a, Backend: "b1", Boxes: []mailbox.Name{ann}},
 		{ID: a, Backend: "b2", Boxes: []mailbox.Name{ann, bob}},
-		{ID: b, Backend: "b1", Boxes: []mailbox.Name{ann}, Hidden: true},
+		{ID: a, Backend: "b3", Boxes: []mailbox.Name{ann, bob}, Voided: true},
 		{ID: c, Backend: "b1", Boxes: []mailbox.Name{ann}, Acked: true},
 	}
-	got := Pending(entries)
+	got := Pending(entries, 2)
 	require.Len(t, got, 1)
 	assert.Equal(t, a, got[0].ID)
 	assert.Equal(t, []mailbox.Name{ann, bob}, got[0].Boxes)
-	entries = append(entries, Entry{ID: a, Backend: "b3", Boxes: []mailbox.Name{ann, bob}, Voided: true})
-	assert.Empty(t, Pending(entries))
+	assert.Equal(t, []string{"b1", "b2"}, got[0].Strays)
+	assert.Equal(t, []string{"b3"}, got[0].Voided)
+	assert.Empty(t, Pending(entries, 1), "one tombstone is enough at R=1")
+	entries = append(entries, Entry{ID: a, Backend: "b4", Boxes: []mailbox.Name{ann, bob}, Voided: true},
+		Entry{ID: a, Backend: "b4", Boxes: []mailbox.Name{ann, bob}, Voided: true})
+	assert.Empty(t, Pending(entries, 2), "two distinct backends hold tombstones")
 }

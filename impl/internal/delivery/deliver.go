@@ -285,19 +285,19 @@ func (t *txn) cleanupStragglers(ctx context.Context) {
 	// Plain ABORT, never VOID: the message is accepted, and a tombstone
 	// would hide it everywhere.
 	_, failed := t.onEach(ctx, bad, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
-	t.recordOrphans(failed, true, false)
+	t.recordOrphans(failed, true)
 }
 
 // abort is the refusal path: the sender gets 4xx and will retry under a
-// new id, so no copy of this id may ever become visible. A replica that
-// was sent COMMIT may hold a committed copy: it gets VOID (a tombstone for
-// the id in every mailbox, then the copy removed; a tombstone on any
-// backend hides every copy, see package maildrop). If no such replica
-// took its VOID (it died after committing, say), the VOID goes to the
-// spares, one after another, until one has the tombstones; if none can
-// (every backend down), the orphan log keeps the id pending and
-// VoidPending retries it. Replicas never sent COMMIT hold at most a
-// prepared file, which ABORT removes.
+// new id, so no copy of this id may ever become visible, not even after a
+// disk is lost. A replica that was sent COMMIT may hold a committed copy:
+// it gets VOID (tombstones for the id in every mailbox, then the copy
+// removed; a tombstone on any backend hides every copy, see package
+// maildrop), and spares get VOID too until R backends hold the tombstones,
+// as a delete leaves R (so losing R-1 disks cannot bring the copy back).
+// Replicas never sent COMMIT hold at most a prepared file, which ABORT
+// removes. Whatever could not be removed is logged; with fewer than R
+// tombstones the id stays pending and VoidPending adds the rest later.
 func (t *txn) abort(ctx context.Context) {
 	if t.relay != nil {
 		t.relay.Cancel()
@@ -312,24 +312,32 @@ func (t *txn) abort(ctx context.Context) {
 		}
 	}
 	void := func(ctx context.Context, b Backend) error { return b.Void(ctx, t.id, t.boxes) }
-	hidden, failed := t.onEach(ctx, committing, "void", void)
+	voided, failed := t.onEach(ctx, committing, "void", void)
 	_, failedAborts := t.onEach(ctx, prepared, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
 	for _, b := range t.spares {
-		if len(committing) == 0 || hidden > 0 {
+		if len(committing) == 0 || len(voided) >= t.d.cfg.Redundancy {
 			break
 		}
-		hidden, _ = t.onEach(ctx, []*replica{{b: b}}, "void", void)
+		more, _ := t.onEach(ctx, []*replica{{b: b}}, "void", void)
+		voided = append(voided, more...)
 	}
-	if len(committing) > 0 && hidden == 0 {
-		t.d.log.Error("refused message could not be voided anywhere; retried later", "id", t.id)
+	left := append(failed, failedAborts...)
+	t.recordOrphans(left, false)
+	if len(left) > 0 { // where the tombstones are, for VoidPending
+		for _, r := range voided {
+			t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Voided: true}, nil)
+		}
 	}
-	t.recordOrphans(append(failed, failedAborts...), false, hidden > 0)
+	if len(committing) > 0 && len(voided) < t.d.cfg.Redundancy {
+		t.d.log.Warn("refused message voided on fewer than R backends; the rest is retried later",
+			"id", t.id, "voided", len(voided))
+	}
 }
 
 // recordOrphans logs the replicas whose ABORT or VOID failed.
-func (t *txn) recordOrphans(rs []*replica, acked, hidden bool) {
+func (t *txn) recordOrphans(rs []*replica, acked bool) {
 	for _, r := range rs {
-		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Acked: acked, Hidden: hidden}, r.failed)
+		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Acked: acked}, r.failed)
 	}
 }
 
@@ -343,11 +351,11 @@ func (t *txn) cancelUploads() {
 }
 
 // onEach runs op for every replica in rs concurrently, each on a
-// connection of its own (the upload's may be broken), and returns how many
-// succeeded and the replicas that failed (their error in failed). op runs
-// even without a context deadline left: the sender may be told 451 and
-// retry, so a copy left behind would become a duplicate.
-func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, Backend) error) (ok int, failed []*replica) {
+// connection of its own (the upload's may be broken), and returns the
+// replicas that succeeded and those that failed (their error in failed).
+// op runs even without a context deadline left: the sender may be told 451
+// and retry, so a copy left behind would become a duplicate.
+func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, Backend) error) (ok, failed []*replica) {
 	var mu sync.Mutex
 	parallel(len(rs), func(i int) {
 		r := rs[i]
@@ -365,7 +373,7 @@ func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(c
 			failed = append(failed, r)
 			return
 		}
-		ok++
+		ok = append(ok, r)
 	})
 	return ok, failed
 }
@@ -487,8 +495,10 @@ func relayError(err error) error {
 }
 
 func (d *Deliverer) recordOrphan(e orphanlog.Entry, cause error) {
-	d.log.Warn("abort not delivered; copy may remain until repair",
-		"backend", e.Backend, "id", e.ID, "acked", e.Acked, "hidden", e.Hidden, "err", cause)
+	if !e.Voided {
+		d.log.Warn("abort not delivered; copy may remain until repair",
+			"backend", e.Backend, "id", e.ID, "acked", e.Acked, "err", cause)
+	}
 	if d.orphans == nil {
 		return
 	}

@@ -12,13 +12,14 @@ import (
 // maxVoidTargets bounds the backends one pending VOID is tried on.
 const maxVoidTargets = 16
 
-// VoidPending applies the refusals that no backend could take when they
-// happened (orphanlog.Pending: every backend was down, a power cut of the
-// whole cluster say): each id gets VOID on the first backend that takes
-// it, the one that holds the stray copy first, and a Voided record in the
-// log. It returns how many it voided. powersmtp runs it before it accepts
-// mail and then periodically (SweepVoids), so that a copy committed before
-// such an outage is hidden as soon as a backend is back.
+// VoidPending completes the refusals that fewer than R backends took the
+// VOID of when they happened (orphanlog.Pending: backends down, a power
+// cut of the whole cluster): each gets VOID on more up backends, those
+// that may hold a stray copy first, until R hold its tombstones, each
+// success recorded in the log. It returns how many it completed.
+// powersmtp runs it before it accepts mail and then periodically
+// (SweepVoids), so that a copy left before such an outage is hidden as
+// soon as backends are back.
 func (d *Deliverer) VoidPending(ctx context.Context) (int, error) {
 	if d.orphans == nil {
 		return 0, nil
@@ -27,43 +28,47 @@ func (d *Deliverer) VoidPending(ctx context.Context) (int, error) {
 	if err != nil && !errors.Is(err, orphanlog.ErrTornLast) {
 		return 0, err
 	}
-	voided := 0
-	for _, e := range orphanlog.Pending(entries) {
+	done := 0
+	for _, p := range orphanlog.Pending(entries, d.cfg.Redundancy) {
 		if ctx.Err() != nil {
 			break
 		}
-		if d.voidOne(ctx, e) {
-			voided++
+		if d.voidMore(ctx, p) {
+			done++
 		}
 	}
-	return voided, ctx.Err()
+	return done, ctx.Err()
 }
 
-// voidOne tries VOID of e on the up backends, the one named by e first.
-func (d *Deliverer) voidOne(ctx context.Context, e orphanlog.Entry) bool {
+// voidMore sends VOID of p to up backends that hold no tombstone of it yet,
+// strays first, until R do; it reports whether R do.
+func (d *Deliverer) voidMore(ctx context.Context, p orphanlog.PendingVoid) bool {
 	chosen, spares, err := d.picker.Pick(maxVoidTargets)
 	if err != nil {
 		return false
 	}
-	targets := append(chosen, spares...)
+	targets := slices.DeleteFunc(append(chosen, spares...), func(b Backend) bool { return slices.Contains(p.Voided, b.Name()) })
 	slices.SortStableFunc(targets, func(a, b Backend) int {
-		return boolRank(a.Name() != e.Backend) - boolRank(b.Name() != e.Backend)
+		return boolRank(!slices.Contains(p.Strays, a.Name())) - boolRank(!slices.Contains(p.Strays, b.Name()))
 	})
+	have := len(p.Voided)
 	for _, b := range targets {
+		if have >= d.cfg.Redundancy {
+			break
+		}
 		vctx, cancel := context.WithTimeout(ctx, d.cfg.BackendTimeout)
-		err := b.Void(vctx, e.ID, e.Boxes)
+		err := b.Void(vctx, p.ID, p.Boxes)
 		cancel()
 		replicaOutcome(b.Name(), "void", err)
 		if err == nil {
-			d.log.Info("pending refusal voided", "id", e.ID, "backend", b.Name())
-			rec := orphanlog.Entry{Time: d.now(), Backend: b.Name(), ID: e.ID, Boxes: e.Boxes, Voided: true}
-			if err := d.orphans.Append(rec); err != nil {
-				d.log.Error("orphan log append failed", "err", err)
-			}
-			return true
+			have++
+			d.recordOrphan(orphanlog.Entry{Backend: b.Name(), ID: p.ID, Boxes: p.Boxes, Voided: true}, nil)
 		}
 	}
-	return false
+	if have > len(p.Voided) {
+		d.log.Info("pending refusal voided on more backends", "id", p.ID, "backends", have)
+	}
+	return have >= d.cfg.Redundancy
 }
 
 func boolRank(b bool) int {
