@@ -69,6 +69,10 @@ func Render(paper, root string) (string, error) {
 	if firstErr != nil {
 		return "", firstErr
 	}
+	out, err := renderInline(out, filepath.Join(root, "results"))
+	if err != nil {
+		return "", err
+	}
 	return out, checkCitations(out, root)
 }
 

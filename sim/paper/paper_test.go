@@ -52,3 +52,16 @@ func TestFmtNum(t *testing.T) {
 		assert.Equal(t, want, fmtNum(f))
 	}
 }
+
+func TestInlineFigures(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "results"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "results", "x.json"), []byte(`{"a":{"b":[1.5,2345]}}`), 0o644))
+	out, err := Render("rate <!-- v:x.json:a.b.1 -->old<!-- /v --> msg/s, share <!-- v:x.json:a.b.0*10 -->?<!-- /v -->%", root)
+	require.NoError(t, err)
+	assert.Equal(t, "rate <!-- v:x.json:a.b.1 -->2345<!-- /v --> msg/s, share <!-- v:x.json:a.b.0*10 -->15<!-- /v -->%", out)
+	_, err = Render("<!-- v:x.json:a.c -->1<!-- /v -->", root)
+	assert.Error(t, err, "a path that names no number")
+	assert.Len(t, bareFigures("we reached 1,234 msg/s, 3.1x Postfix"), 2)
+	assert.Empty(t, bareFigures("RFC 5321 section 4.5.3.1, R=2, 2003, <!-- v:x.json:a -->7<!-- /v --> msg/s"))
+}

@@ -19,3 +19,12 @@ func TestPaperIsUpToDate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, string(old), out, "paper.md is out of date: run make paper")
 }
+
+// No measured figure (a rate, a latency, a ratio) is written into the
+// prose by hand: each comes from a result file, through a generated block
+// or an inline marker, so the paper cannot drift from what it cites.
+func TestPaperStatesNoFigureByHand(t *testing.T) {
+	paper, err := os.ReadFile(filepath.Join("..", "..", "paper.md"))
+	require.NoError(t, err)
+	require.Empty(t, bareFigures(string(paper)), "figures written by hand: cite them with <!-- v:FILE:PATH -->")
+}
