@@ -8,6 +8,7 @@
 //	powermail/impl/store/fsync=return("EIO")            fsync fails with EIO
 //	powermail/impl/store/fsync=sleep(200)               a slow disk
 //	powermail/impl/store/fsync=3*return(false)->return(true)   the 4th call crashes
+//	powermail/impl/internal/smtpd/clock=return(-7200000)  the wall clock reads 2 h early
 //
 // failpoint runs a marker's body with a nil value for the "off", "sleep"
 // and "print" terms, so every function here treats a value it does not
@@ -17,6 +18,7 @@ package fault
 import (
 	"os"
 	"syscall"
+	"time"
 )
 
 // Crash kills this process with SIGKILL when val is true: an abrupt stop at
@@ -51,4 +53,10 @@ func Err(val any) error {
 func Int(val any) int {
 	n, _ := val.(int)
 	return n
+}
+
+// Shift is t moved by val milliseconds (return(-7200000): two hours back),
+// a jump of the wall clock (fault F9). Any other value leaves t as it is.
+func Shift(t time.Time, val any) time.Time {
+	return t.Add(time.Duration(Int(val)) * time.Millisecond)
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestValues(t *testing.T) {
@@ -19,6 +20,10 @@ func TestValues(t *testing.T) {
 	}
 	if Int(3) != 3 || Int(nil) != 0 || Int("3") != 0 {
 		t.Fatal("Int")
+	}
+	t0 := time.Unix(1000, 0)
+	if !Shift(t0, -1500).Equal(time.Unix(998, 5e8)) || !Shift(t0, nil).Equal(t0) || !Shift(t0, "x").Equal(t0) {
+		t.Fatal("Shift")
 	}
 	Crash(nil) // the "off" term: nothing happens
 	Crash(false)

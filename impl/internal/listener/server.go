@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"powermail/impl/internal/wallclock"
 	"powermail/impl/wire"
 )
 
@@ -81,7 +82,8 @@ var ErrShortSecret = errors.New("listener: secret shorter than 16 bytes")
 type Server struct {
 	store Store
 	cfg   Config
-	slots chan struct{} // one token per open connection
+	slots chan struct{}    // one token per open connection
+	wall  *wallclock.Clock // tombstone dates and expiry cut-offs
 
 	// closing is set once, under mu (so that newSession's wg.Add cannot
 	// race with Shutdown's Wait), and read without it by sessions.
@@ -110,6 +112,7 @@ func New(st Store, cfg Config) (*Server, error) {
 		listeners: map[net.Listener]bool{},
 		sessions:  map[*session]bool{},
 		done:      make(chan struct{}),
+		wall:      wallclock.New(shiftClock),
 	}, nil
 }
 
@@ -264,15 +267,17 @@ func (s *Server) expireLoop() {
 		select {
 		case <-s.done:
 			return
-		case now := <-t.C:
-			s.expire(now)
+		case <-t.C:
+			s.expire()
 		}
 	}
 }
 
 // expire removes old tombstones and abandoned uploads; a failure of one does
-// not keep the other from running.
-func (s *Server) expire(now time.Time) {
+// not keep the other from running. Both compare the wall clock with dates
+// on disk.
+func (s *Server) expire() {
+	now := s.wall.Now()
 	if n, err := s.store.ExpireTombstones(now); err != nil {
 		s.cfg.Logger.Error("tombstone expiry failed", "err", err)
 	} else {

@@ -141,6 +141,14 @@ func (s *session) abort(args []string) error {
 	return s.ok("aborted")
 }
 
+// shiftClock is the failpoint on pplistener's wall clock (chaos fault F9):
+// powermail/impl/internal/listener/clock=return(-7200000) makes it read
+// two hours early. Tombstones are dated, and expire, by that clock.
+func shiftClock(t time.Time) time.Time {
+	failpoint.Inject("clock", func(val failpoint.Value) { t = fault.Shift(t, val) })
+	return t
+}
+
 // void is the refusal of a delivery after a copy may have been committed:
 // tombstones for id in every box, then as abort.
 func (s *session) void(args []string) error {
@@ -148,7 +156,7 @@ func (s *session) void(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.srv.store.Void(id, boxes, time.Now()); err != nil {
+	if err := s.srv.store.Void(id, boxes, s.srv.wall.Now()); err != nil {
 		return err
 	}
 	return s.ok("voided")
@@ -189,7 +197,7 @@ func (s *session) delete(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.srv.store.Delete(box, id, time.Now()); err != nil {
+	if err := s.srv.store.Delete(box, id, s.srv.wall.Now()); err != nil {
 		return err
 	}
 	return s.ok("deleted")

@@ -17,7 +17,11 @@ type Clock interface {
 
 type realClock struct{}
 
-func (realClock) Now() time.Time { return time.Now() }
+// Now reads powerpop's clock. Penalties compare two of its readings, which
+// Go does by their monotonic part, so a step of the wall clock does not
+// shorten or lengthen a penalty; the failpoint (see shiftClock) moves both
+// parts, which is harsher than a real jump.
+func (realClock) Now() time.Time { return wall.Now() }
 
 func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

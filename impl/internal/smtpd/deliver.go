@@ -27,9 +27,10 @@ type delivery struct {
 	cancel context.CancelCauseFunc
 }
 
-// stamp fixes the message id and receive time of tx.
+// stamp fixes the message id and receive time of tx, from the wall clock:
+// they outlive the process (the id orders the mailbox, see msgid).
 func (s *session) stamp(tx *Transaction) {
-	tx.Received = s.srv.now()
+	tx.Received = s.srv.wall.Now()
 	tx.ID = msgid.New(tx.Received)
 }
 

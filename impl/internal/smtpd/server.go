@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"powermail/impl/internal/wallclock"
 )
 
 // Server accepts SMTP connections and runs one session per connection.
@@ -17,7 +19,8 @@ type Server struct {
 	resolver  Resolver
 	deliverer Deliverer
 	log       *slog.Logger
-	now       func() time.Time // the clock, read only through this field
+	now       func() time.Time // the clock of deadlines, read only through this field
+	wall      *wallclock.Clock // the wall clock of what outlives the session (see stamp)
 
 	mu        sync.Mutex
 	closed    bool
@@ -40,7 +43,7 @@ func New(cfg Config, resolver Resolver, deliverer Deliverer, log *slog.Logger) (
 		return nil, fmt.Errorf("smtpd: resolver, deliverer and logger are required")
 	}
 	return &Server{
-		cfg: cfg, resolver: resolver, deliverer: deliverer, log: log, now: time.Now,
+		cfg: cfg, resolver: resolver, deliverer: deliverer, log: log, now: time.Now, wall: wallclock.New(shiftClock),
 		perIP: map[netip.Addr]int{}, conns: map[net.Conn]struct{}{}, listeners: map[net.Listener]struct{}{},
 	}, nil
 }

@@ -1,0 +1,73 @@
+// Package wallclock is the wall clock of one daemon: every read of the
+// time of day that a promise depends on goes through one Clock per
+// daemon, so that a failpoint can make it jump (chaos fault F9) and so
+// that the rules that keep a jump harmless are in one place.
+//
+// Go's time.Now carries two readings: the wall clock, which NTP, an
+// operator or a badly set RTC can step forwards or backwards, and a
+// monotonic clock, which only runs forward. Durations and deadlines
+// within one process (timeouts, penalties, cache ages) compare monotonic
+// readings and never see a jump; they do not come here. What comes here
+// is the wall reading that leaves the process or outlives it: a time
+// written to disk, put into an id, or compared with a file's date.
+package wallclock
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// JumpThreshold is the smallest change of the wall clock against the
+// monotonic one that counts as a jump. NTP slews both clocks alike, so
+// only a step (or a suspended machine) moves one against the other.
+const JumpThreshold = time.Second
+
+var metricJumps = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "powermail_wall_clock_jumps_total",
+	Help: "Steps of the wall clock against the monotonic clock (more than 1 s between two reads), by direction.",
+}, []string{"direction"})
+
+// Clock reads the wall clock of one daemon process.
+type Clock struct {
+	read    func() time.Time     // the wall clock, as the daemon reads it
+	elapsed func() time.Duration // monotonic time since the Clock was made
+	start   time.Time            // read() when the Clock was made, wall only
+	skew    atomic.Int64         // nanoseconds of read() - (start + elapsed()) at the last read
+}
+
+// New returns the clock of this process: time.Now passed through adjust,
+// which is where a daemon puts its failpoint marker (in a release build
+// the marker is a no-op and adjust returns its argument).
+func New(adjust func(time.Time) time.Time) *Clock {
+	mono := time.Now()
+	return NewWith(func() time.Time { return adjust(time.Now()) }, func() time.Duration { return time.Since(mono) })
+}
+
+// NewWith returns a clock over explicit sources, for tests: read is the
+// wall clock and elapsed the monotonic time since NewWith was called.
+func NewWith(read func() time.Time, elapsed func() time.Duration) *Clock {
+	return &Clock{read: read, elapsed: elapsed, start: read().Round(0)}
+}
+
+// Now is the wall clock as read.
+func (c *Clock) Now() time.Time {
+	t, _ := c.observe()
+	return t
+}
+
+// observe reads both clocks, counts a jump since the last read, and
+// returns the wall reading and the monotonic time since start.
+func (c *Clock) observe() (time.Time, time.Duration) {
+	t, el := c.read(), c.elapsed()
+	skew := t.Round(0).Sub(c.start.Add(el))
+	switch d := skew - time.Duration(c.skew.Swap(int64(skew))); {
+	case d > JumpThreshold:
+		metricJumps.WithLabelValues("forward").Inc()
+	case d < -JumpThreshold:
+		metricJumps.WithLabelValues("backward").Inc()
+	}
+	return t, el
+}

@@ -1,0 +1,47 @@
+package wallclock
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeTime is a machine whose wall clock is the true time plus shift: a
+// jump is a change of shift, while elapsed (the monotonic clock) runs on.
+type fakeTime struct {
+	start   time.Time     // true time when the clock was made
+	elapsed time.Duration // true (monotonic) time since
+	shift   time.Duration // wall clock minus true time
+}
+
+func (f *fakeTime) clock() *Clock {
+	return NewWith(func() time.Time { return f.start.Add(f.elapsed + f.shift) },
+		func() time.Duration { return f.elapsed })
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func jumps(direction string) float64 {
+	return testutil.ToFloat64(metricJumps.WithLabelValues(direction))
+}
+
+func TestNowCountsJumps(t *testing.T) {
+	f := &fakeTime{start: t0}
+	c := f.clock()
+	fwd, back := jumps("forward"), jumps("backward")
+	f.elapsed = time.Minute
+	require.Equal(t, t0.Add(time.Minute), c.Now())
+	f.shift = 500 * time.Millisecond // within the threshold: NTP-sized
+	c.Now()
+	f.shift = -2 * time.Hour
+	require.Equal(t, t0.Add(time.Minute-2*time.Hour), c.Now(), "Now is the wall clock as read")
+	require.Equal(t, back+1, jumps("backward"))
+	f.elapsed += time.Hour
+	c.Now() // no new jump: both clocks ran an hour
+	f.shift = 0
+	c.Now()
+	require.Equal(t, fwd+1, jumps("forward"))
+	require.Equal(t, back+1, jumps("backward"))
+}
