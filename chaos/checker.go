@@ -14,6 +14,12 @@ type SendRecord struct {
 	Err       string   `json:"err,omitempty"`
 	LatencyMs float64  `json:"latency_ms"`
 	fp        fingerprint
+	// Epoch is the life of the cluster (one powersmtp process) that took
+	// the message; for a 250, DataAtMs and AckAtMs are when DATA was sent
+	// and the 250 arrived, in ms since the run started.
+	Epoch    int     `json:"epoch"`
+	DataAtMs float64 `json:"data_at_ms,omitempty"`
+	AckAtMs  float64 `json:"ack_at_ms,omitempty"`
 }
 
 // DeleteRecord is one message deleted in a POP session; Acked means the
@@ -22,6 +28,8 @@ type DeleteRecord struct {
 	ID    string `json:"id"`
 	Box   string `json:"box"`
 	Acked bool   `json:"acked"`
+	UID   string `json:"uid"`   // the message id that DELE named
+	Epoch int    `json:"epoch"` // the life of the cluster it happened in
 }
 
 // Copy is one message found by the final read.
@@ -30,6 +38,7 @@ type Copy struct {
 	UID     string // UIDL: the PowerMail message id
 	ChaosID string // X-Chaos-Id, "" when missing
 	Stored  []byte // nil once checked
+	Pos     int    // message number in the listing: the mailbox's order
 }
 
 // Counts are the checker's findings.
@@ -55,6 +64,16 @@ type Counts struct {
 	TmpLeft         int `json:"tmp_left"`
 	TopChecked      int `json:"top_checked"`
 	TopWrong        int `json:"top_wrong"` // TOP cut short or not the message's first lines
+	// Misordered counts messages that a mailbox lists before a message
+	// that the same powersmtp process acknowledged before their DATA was
+	// sent: that order is promised (impl/msgid, Generator).
+	Misordered int `json:"misordered"`
+	// IDReused counts listed messages whose UIDL names another message too.
+	IDReused int `json:"id_reused"`
+	// TombstonesBelowR counts acknowledged deletes with fewer tombstones
+	// on disk at the end than R (less the disks lost since): a tombstone
+	// that expired early, or was never made durable.
+	TombstonesBelowR int `json:"tombstones_below_r"`
 	// UnderReplicated counts acknowledged messages with fewer than R
 	// copies on disk after the run: measured, not a violation (repair's job).
 	UnderReplicated int `json:"under_replicated"`
@@ -74,7 +93,8 @@ func (c Counts) Violations() []string {
 		n    int
 	}{{"lost", c.Lost}, {"duplicated", c.Duplicated}, {"corrupt", c.Corrupt}, {"phantom", c.Phantom},
 		{"resurrected", c.Resurrected}, {"visible_after_4xx", c.VisibleAfter4xx},
-		{"tmp_left", c.TmpLeft}, {"refused_5xx", c.Refused5xx}, {"top_wrong", c.TopWrong}} {
+		{"tmp_left", c.TmpLeft}, {"refused_5xx", c.Refused5xx}, {"top_wrong", c.TopWrong},
+		{"misordered", c.Misordered}, {"id_reused", c.IDReused}, {"tombstones_below_r", c.TombstonesBelowR}} {
 		if x.n > 0 {
 			v = append(v, fmt.Sprintf("%s=%d", x.name, x.n))
 		}
@@ -118,6 +138,8 @@ func Check(sends []SendRecord, deletes []DeleteRecord, copies []Copy) Counts {
 			c.Phantom += len(cps)
 		}
 	}
+	c.Misordered = misordered(sends, copies)
+	c.IDReused = reusedIDs(copies)
 	return c
 }
 

@@ -11,7 +11,13 @@
 //   - a message refused with 4xx/5xx never becomes visible
 //     (visible_after_4xx: the sender retries a 4xx, so each is a duplicate);
 //   - a send whose reply never came ("info") may be present at most once;
-//   - tmp/ of every backend is empty after a clean restart.
+//   - tmp/ of every backend is empty after a clean restart;
+//   - a mailbox lists the messages that one powersmtp process acknowledged
+//     in delivery order: A before B when A's 250 came before B's DATA was
+//     sent (order.go says what is and is not promised), and no two
+//     messages share an id;
+//   - every acknowledged delete still has R tombstones on disk at the end,
+//     less one per disk lost since (none expired early).
 //
 // The clients are independent of impl/: a shared client could hide a bug
 // that it shares with the server.
@@ -38,6 +44,12 @@
 //	reset       F7 the proxy resets connections mid-stream
 //	pause       F8 SIGSTOP, then SIGCONT
 //	userbase    F10 the userbase answers "temporarily unavailable"
+//	clock-back  F9 the wall clock of powersmtp, powerpop or one backend
+//	            jumps 3 h back, and later forward to the right time
+//	clock-forward  F9 the same, forward first: each daemon's clock
+//	            failpoint (impl/internal/wallclock); backends then keep
+//	            tombstones 1 h and expire them every second, so a clock
+//	            they believed would expire every tombstone at once
 //	disk-loss   a backend's disk is lost: kill, wipe its root, restart
 //	power-cut   F2 power loss of every backend at once: kill -9 of all,
 //	            then each store's disk loses what was not durable. With

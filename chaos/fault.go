@@ -27,6 +27,11 @@ const (
 	SMTPCrash    = "smtp-crash" // powersmtp kills itself at Phase
 	POPCrash     = "pop-crash"  // powerpop kills itself in the middle of a delete
 	UserbaseDown = "userbase-down"
+	// F9: the wall clock of one daemon (Phase: its clock failpoint) jumps
+	// by clockJumpMs, and jumps back to the right time later: ForMs later
+	// on a backend, after clockReads readings on a front end.
+	ClockBack    = "clock-back"    // back first, then forward again
+	ClockForward = "clock-forward" // forward first, then back again
 )
 
 // Failpoint names (package path + marker name).
@@ -36,7 +41,53 @@ const (
 	fpDelivery = "powermail/impl/internal/delivery/"
 	fpMaildrop = "powermail/impl/internal/maildrop/"
 	fpUserbase = "powermail/impl/userbase/"
+	fpSMTPD    = "powermail/impl/internal/smtpd/"
+	fpPOP3D    = "powermail/impl/internal/pop3d/"
 )
+
+// ClockPhases are the wall-clock failpoints of powersmtp, powerpop and
+// pplistener (fault F9), by daemon.
+var ClockPhases = map[string]string{
+	"powersmtp":  fpSMTPD + "clock",
+	"powerpop":   fpPOP3D + "clock",
+	"pplistener": fpListener + "clock",
+}
+
+// A clock jump is larger than the tombstone TTL of the epochs that have
+// one (clockFlags), so that a jump forward that a backend believed would
+// expire every tombstone at its next expiry round, one second later.
+const (
+	clockJumpMs = 3 * 3600 * 1000
+	clockTTL    = "1h"
+)
+
+// clockFlags are the backends' extra flags in an epoch with a clock jump.
+var clockFlags = []string{"-tombstone-ttl", clockTTL, "-tombstone-expire-interval", "1s"}
+
+// clockReads is how many readings of a front end's clock stay shifted:
+// powersmtp reads it once per message, powerpop once per login.
+var clockReads = map[string]int{fpSMTPD + "clock": 150, fpPOP3D + "clock": 6}
+
+// isClock reports whether f is a clock jump (F9).
+func (f Fault) isClock() bool { return f.Class == ClockBack || f.Class == ClockForward }
+
+// shiftMs is the first jump of a clock fault, in milliseconds.
+func (f Fault) shiftMs() int {
+	if f.Class == ClockBack {
+		return -clockJumpMs
+	}
+	return clockJumpMs
+}
+
+// IsFront reports whether f is armed in the front ends at the start of an
+// epoch (GO_FAILPOINTS) rather than injected into a backend.
+func (f Fault) IsFront() bool {
+	switch f.Class {
+	case SMTPCrash, POPCrash, UserbaseDown:
+		return true
+	}
+	return f.isClock() && f.Phase != ClockPhases["pplistener"]
+}
 
 // BackendPhases are the phases (P3-P6) at which a backend can be killed
 // from inside, by failpoint name.
@@ -79,6 +130,9 @@ func (f Fault) frontTerms() string {
 	case UserbaseDown:
 		return fmt.Sprintf(`%sdown=%d*return(false)->%d*return("EIO")->return(false)`, fpUserbase, f.After, f.After)
 	}
+	if f.isClock() && f.IsFront() {
+		return fmt.Sprintf("%s=%d*return(0)->%d*return(%d)->return(0)", f.Phase, f.After, clockReads[f.Phase], f.shiftMs())
+	}
 	return ""
 }
 
@@ -109,6 +163,8 @@ func (c *cluster) inject(ctx context.Context, f Fault) (bool, error) {
 		return true, c.pauseFor(ctx, f.Target, d)
 	case PowerCut:
 		return true, c.powerCut(d)
+	case ClockBack, ClockForward:
+		return true, c.failpointFor(f.Target, f.Phase, fmt.Sprintf("return(%d)", f.shiftMs()), d)
 	}
 	return false, fmt.Errorf("chaos: %s is not a backend fault", f.Class)
 }

@@ -117,7 +117,8 @@ func (r *Report) Summary(w io.Writer) {
 	fmt.Fprintf(w, "  lost %d, duplicated %d, corrupt %d, phantom %d, resurrected %d, visible after 4xx %d, tmp left %d, 5xx %d; under-replicated %d\n",
 		c.Lost, c.Duplicated, c.Corrupt, c.Phantom, c.Resurrected, c.VisibleAfter4xx, c.TmpLeft,
 		c.Refused5xx, c.UnderReplicated)
-	fmt.Fprintf(w, "  TOP checked against RETR %d, wrong %d\n", c.TopChecked, c.TopWrong)
+	fmt.Fprintf(w, "  TOP checked against RETR %d, wrong %d; misordered %d, ids reused %d, deletes with tombstones below R %d\n",
+		c.TopChecked, c.TopWrong, c.Misordered, c.IDReused, c.TombstonesBelowR)
 	rp := c.Repair
 	fmt.Fprintf(w, "  repair: re-replicated %d, tombstoned removed %d, orphans removed %d (kept %d), below R %d, errors %d, unreachable %d; under-replicated after repair %d\n",
 		rp.ReReplicated, rp.TombstonedRemoved, rp.OrphansRemoved, rp.OrphansKept, rp.BelowTarget, rp.Errors,

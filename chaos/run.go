@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,20 @@ type Config struct {
 	// the power for real, and a last cut after the final epoch leaves the
 	// final read only what was durable.
 	PowerFS bool `json:"power_fs,omitempty"`
+}
+
+// tombstonesNeeded is how many tombstones acknowledged delete d must still
+// have at the end: R, less one per disk lost in its epoch or after.
+func (cfg Config) tombstonesNeeded(d DeleteRecord) int {
+	n := cfg.R
+	for _, ep := range cfg.Epochs[min(d.Epoch, len(cfg.Epochs)):] {
+		for _, f := range ep.Faults {
+			if f.Class == DiskLoss {
+				n--
+			}
+		}
+	}
+	return n
 }
 
 // Epoch is one life of the cluster: traffic for DurationMs while Faults
@@ -69,10 +84,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer ds.close()
-	h := &history{seed: cfg.Seed, users: opt.Users, backendOf: map[string]int{}}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x63686173))
 	start := time.Now()
+	h := &history{seed: cfg.Seed, users: opt.Users, backendOf: map[string]int{}, start: start}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x63686173))
 	for i := range cfg.Epochs {
+		h.epoch = i
 		if err := runEpoch(ctx, opt, &cfg.Epochs[i], cfg.Broken, ds, h, rng); err != nil {
 			return nil, fmt.Errorf("epoch %d: %w", i, err)
 		}
@@ -80,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := ds.cut(); err != nil { // the cluster is down: a last cut, while idle
 		return nil, fmt.Errorf("final power cut: %w", err)
 	}
-	counts, copies, err := recoverAndCheck(ctx, opt, cfg.R, h)
+	counts, copies, err := recoverAndCheck(ctx, opt, cfg, h)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +108,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // recoverAndCheck restarts the cluster cleanly, checks the history
 // against the final read, measures redundancy, then repairs and measures
 // it again.
-func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *history) (Counts, []Copy, error) {
+func recoverAndCheck(ctx context.Context, opt devcluster.Options, cfg Config, h *history) (Counts, []Copy, error) {
+	r := cfg.R
 	dc, err := devcluster.Start(ctx, opt)
 	if err != nil {
 		return Counts{}, nil, fmt.Errorf("final start: %w", err)
@@ -107,6 +124,7 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *hist
 	counts.TmpLeft = tmpLeft
 	counts.TopChecked, counts.TopWrong = int(h.topChecked.Load()), int(h.topWrong.Load())
 	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(backendRoots(dc)), r)
+	counts.TombstonesBelowR = tombstonesBelow(h.deletes, tombstoneCounts(backendRoots(dc)), cfg.tombstonesNeeded)
 	if err := restoreRedundancy(ctx, dc, r, h, orphans, copies, &counts); err != nil {
 		return Counts{}, nil, fmt.Errorf("repair: %w", err)
 	}
@@ -124,6 +142,9 @@ func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken str
 		if t := f.frontTerms(); t != "" {
 			front = append(front, t)
 		}
+	}
+	if slices.ContainsFunc(ep.Faults, Fault.isClock) {
+		opt.ExtraBackend = append(slices.Clone(opt.ExtraBackend), clockFlags...)
 	}
 	c, err := startCluster(ctx, opt, strings.Join(front, ";"), brokenTerms, ds)
 	if err != nil {
@@ -157,7 +178,7 @@ func runEpoch(ctx context.Context, opt devcluster.Options, ep *Epoch, broken str
 	}
 	watchFronts(tctx, c, stop)
 	<-done
-	markFrontFaults(ep, c, h.refusals() > refusedBefore)
+	markFrontFaults(ctx, ep, c, h.refusals() > refusedBefore)
 	return nil
 }
 
@@ -176,19 +197,41 @@ func watchFronts(ctx context.Context, c *cluster, stop func()) {
 
 // markFrontFaults records which front-end faults took effect: a crash
 // fired when the process is gone; a userbase outage when some mail got
-// a 4xx (it must never be a 5xx: the checker counts those).
-func markFrontFaults(ep *Epoch, c *cluster, refused bool) {
+// a 4xx (it must never be a 5xx: the checker counts those); a clock jump
+// when the daemon counted one (powermail_wall_clock_jumps_total).
+func markFrontFaults(ctx context.Context, ep *Epoch, c *cluster, refused bool) {
 	for i := range ep.Faults {
 		f := &ep.Faults[i]
-		switch f.Class {
-		case SMTPCrash:
+		switch {
+		case f.Class == SMTPCrash:
 			f.Fired = c.SMTP().Exited()
-		case POPCrash:
+		case f.Class == POPCrash:
 			f.Fired = c.POP().Exited()
-		case UserbaseDown:
+		case f.Class == UserbaseDown:
 			f.Fired = refused
+		case f.isClock() && f.IsFront():
+			f.Fired = c.clockJumped(ctx, f.Phase)
 		}
 	}
+}
+
+// clockJumped reports whether the front end whose clock failpoint is
+// phase counted a jump of its wall clock.
+func (c *cluster) clockJumped(ctx context.Context, phase string) bool {
+	addr := c.SMTPMetrics
+	if phase == ClockPhases["powerpop"] {
+		addr = c.POPMetrics
+	}
+	m, err := devcluster.Scrape(ctx, addr)
+	if err != nil || m["powermail_wall_clock_jumps_total"] == nil {
+		return false
+	}
+	for _, x := range m["powermail_wall_clock_jumps_total"].GetMetric() {
+		if x.GetCounter().GetValue() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // finalRead reads every mailbox of the freshly restarted cluster dc
@@ -270,7 +313,7 @@ func readMailbox(addr string, u devcluster.User) ([]Copy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("RETR %d: %w", n, err)
 		}
-		out = append(out, Copy{Box: u.Name, UID: uid, ChaosID: chaosID(stored), Stored: stored})
+		out = append(out, Copy{Box: u.Name, UID: uid, ChaosID: chaosID(stored), Stored: stored, Pos: n})
 	}
 	return out, p.quit()
 }

@@ -53,8 +53,8 @@ func writeTable(path string, reports []*Report) error {
 		return err
 	}
 	defer f.Close()
-	fmt.Fprintln(f, "| run | R | W | fault fired | acked | failed | info | lost | dup | phantom | resurrected | visible after 4xx | tmp left | under-replicated | p99 ms | verdict | expected |")
-	fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(f, "| run | R | W | fault fired | acked | failed | info | lost | dup | phantom | resurrected | visible after 4xx | misordered | tombstones < R | tmp left | under-replicated | p99 ms | verdict | expected |")
+	fmt.Fprintln(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range reports {
 		c, fired := r.Counts, true
 		for _, flt := range allFaults(r.Config) {
@@ -64,9 +64,9 @@ func writeTable(path string, reports []*Report) error {
 		if !r.Pass {
 			verdict = "FAIL: " + strings.Join(r.Violations, " ")
 		}
-		fmt.Fprintf(f, "| %s | %d | %d | %v | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.0f | %s | %s |\n",
+		fmt.Fprintf(f, "| %s | %d | %d | %v | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.0f | %s | %s |\n",
 			r.Config.Name, r.Config.R, r.Config.W, fired, c.Acked, c.Failed, c.Info, c.Lost, c.Duplicated,
-			c.Phantom, c.Resurrected, c.VisibleAfter4xx, c.TmpLeft, c.UnderReplicated,
+			c.Phantom, c.Resurrected, c.VisibleAfter4xx, c.Misordered, c.TombstonesBelowR, c.TmpLeft, c.UnderReplicated,
 			r.Latency.P99, verdict, r.Config.Expect)
 	}
 	return nil

@@ -36,15 +36,44 @@ func frontFaults() []Fault {
 	return out
 }
 
+// clockFaults is a jump each way on each daemon kind (F9), by daemon:
+// back, forward for powersmtp, then powerpop, then pplistener.
+func clockFaults() []Fault {
+	var out []Fault
+	for _, d := range []string{"powersmtp", "powerpop", "pplistener"} {
+		out = append(out, Fault{Class: ClockBack, Phase: ClockPhases[d]}, Fault{Class: ClockForward, Phase: ClockPhases[d]})
+	}
+	return out
+}
+
+// NewFault is a fault of the cell tier, timed like a matrix cell: class at
+// phase (a failpoint; for a clock jump also a daemon's name) on backend
+// target, or armed at the start in the front ends.
+func NewFault(class, phase string, target int) Fault {
+	f := Fault{Class: class, Phase: phase, Target: target, AtMs: leadInMs, ForMs: faultForMs, After: 50}
+	if fp, ok := ClockPhases[phase]; ok && f.isClock() {
+		f.Phase = fp
+	}
+	if f.IsFront() {
+		f.Target, f.AtMs, f.ForMs = -1, 0, 0
+		if f.Phase == ClockPhases["powerpop"] {
+			f.After = 4
+		}
+	}
+	return f
+}
+
 // place gives f a target and timing from rng.
 func place(f Fault, rng *rand.Rand, backends int, atMs int64) Fault {
 	f.Target, f.AtMs, f.ForMs = rng.IntN(backends), atMs, faultForMs
-	switch f.Class {
-	case SMTPCrash, POPCrash, UserbaseDown:
+	if f.IsFront() {
 		f.Target, f.AtMs, f.ForMs = -1, 0, 0
 		f.After = 20 + rng.IntN(80)
-		if f.Class == POPCrash {
+		switch {
+		case f.Class == POPCrash:
 			f.After = rng.IntN(4)
+		case f.Phase == ClockPhases["powerpop"]: // a login or two per second
+			f.After = 2 + rng.IntN(6)
 		}
 	}
 	return f
@@ -72,7 +101,24 @@ func Smoke(seed uint64, binDir, workDir string) Config {
 	}
 	loss := place(Fault{Class: DiskLoss}, rng, cfg.Backends, leadInMs)
 	cfg.Epochs = append(cfg.Epochs, Epoch{DurationMs: frontEpochMs, Faults: []Fault{loss}})
+	cfg.Epochs = append(cfg.Epochs, clockEpochs(rng, cfg.Backends)...)
 	return cfg
+}
+
+// clockEpochs are the smoke tier's clock jumps: in two epochs, each
+// daemon kind's clock jumps back in one and forward in the other. They
+// come after the disk loss, so their deletes must keep all R tombstones.
+func clockEpochs(rng *rand.Rand, backends int) []Epoch {
+	cf, flip := clockFaults(), rng.IntN(2)
+	var out []Epoch
+	for k := range 2 {
+		ep := Epoch{DurationMs: frontEpochMs}
+		for d := range 3 { // smtp and pplistener one way, powerpop the other
+			ep.Faults = append(ep.Faults, place(cf[2*d+(k+flip+d)%2], rng, backends, leadInMs))
+		}
+		out = append(out, ep)
+	}
+	return out
 }
 
 // Quorums are the (R, W) pairs of the full matrix.
@@ -82,6 +128,7 @@ var Quorums = [][2]int{{1, 1}, {2, 1}, {2, 2}, {3, 2}}
 func Matrix(seed uint64, binDir, workDir string) []Config {
 	var out []Config
 	faults := append(append(backendFaults(), frontFaults()...), Fault{Class: DiskLoss}, Fault{Class: PowerCut})
+	faults = append(faults, clockFaults()...)
 	for _, q := range Quorums {
 		for k, f := range faults {
 			rng := rand.New(rand.NewPCG(seed, uint64(100*q[0]+10*q[1]+k)))
@@ -97,13 +144,24 @@ func Matrix(seed uint64, binDir, workDir string) []Config {
 func Cell(seed uint64, binDir, workDir string, r, w int, f Fault) Config {
 	name := fmt.Sprintf("R%dW%d-%s", r, w, f.Class)
 	if f.Phase != "" {
-		name += "-" + f.Phase[strings.LastIndexByte(f.Phase, '/')+1:]
+		name += "-" + phaseLabel(f)
 	}
 	return Config{Name: name, Seed: seed, BinDir: binDir, Dir: filepath.Join(workDir, name),
 		Backends: 3, R: r, W: w, Users: 8,
 		Epochs:  []Epoch{{DurationMs: matrixEpochMs, Faults: []Fault{f}}},
 		MayLose: w == 1 && f.Class == DiskLoss, MayResurrect: w == 1 && f.Class == DiskLoss,
 		Expect: expectation(r, w, f), PowerFS: f.Class == PowerCut}
+}
+
+// phaseLabel names f's phase in a cell name: the failpoint's own name, or
+// for a clock jump the daemon whose clock it is.
+func phaseLabel(f Fault) string {
+	for d, fp := range ClockPhases {
+		if f.isClock() && f.Phase == fp {
+			return d
+		}
+	}
+	return f.Phase[strings.LastIndexByte(f.Phase, '/')+1:]
 }
 
 // expectation is the outcome a cell should have, in words. A message
@@ -119,6 +177,8 @@ func expectation(r, w int, f Fault) string {
 		return fmt.Sprintf("no violation: every 250 had %d copies, one disk lost", w)
 	case f.Class == PowerCut:
 		return "no violation: every backend loses power, a 250 means durable on W disks"
+	case f.isClock():
+		return "no violation: ids in delivery order, no tombstone expires early"
 	case r == 1 && f.Target >= 0:
 		return "no violation; R=1: mail of the faulty backend unreadable until it is back"
 	}

@@ -34,6 +34,8 @@ type sendResult struct {
 	Outcome Outcome
 	Code    int // last reply code, 0 when none came
 	Err     string
+	DataAt  time.Time // just before DATA was sent: the server stamps the message after
+	AckAt   time.Time // just after the 250 arrived: the server stamped the message before
 }
 
 // smtpConn is a minimal SMTP client: one transaction per connection.
@@ -50,23 +52,33 @@ func sendSMTP(addr string, rcpts []string, m message) sendResult {
 	}
 	defer c.Close()
 	s := &smtpConn{conn: c, r: bufio.NewReader(c)}
-	if res, done := s.envelope(rcpts); done {
+	res, done := s.envelope(rcpts)
+	if done {
 		return res
 	}
+	res.Outcome, res.Code, res.Err = s.body(m)
+	if res.Outcome == OK {
+		res.AckAt = time.Now()
+		s.write("QUIT\r\n")
+	}
+	return res
+}
+
+// body sends the message after the 354 and reads the final reply.
+func (s *smtpConn) body(m message) (Outcome, int, string) {
 	// From here on the server may have stored the message: a missing
 	// reply is "info", not "fail".
 	if err := s.write(string(m.Wire) + ".\r\n"); err != nil {
-		return sendResult{Outcome: Fail, Err: "data not sent: " + err.Error()}
+		return Fail, 0, "data not sent: " + err.Error()
 	}
 	code, text, err := s.reply()
 	switch {
 	case err != nil:
-		return sendResult{Outcome: Info, Err: err.Error()}
+		return Info, 0, err.Error()
 	case code == 250:
-		s.write("QUIT\r\n")
-		return sendResult{Outcome: OK, Code: code}
+		return OK, code, ""
 	}
-	return sendResult{Outcome: Fail, Code: code, Err: text}
+	return Fail, code, text
 }
 
 // smtpStep is one command ("" for the greeting) and the reply it needs.
@@ -76,14 +88,16 @@ type smtpStep struct {
 }
 
 // envelope runs greeting, EHLO, MAIL, RCPT and DATA; done means the
-// transaction ended there (with that result).
-func (s *smtpConn) envelope(rcpts []string) (sendResult, bool) {
+// transaction ended there (with that result). Otherwise the result holds
+// the time DATA was sent.
+func (s *smtpConn) envelope(rcpts []string) (res sendResult, done bool) {
 	steps := []smtpStep{{"", 220}, {"EHLO chaos.invalid", 250}, {"MAIL FROM:<chaos@chaos.invalid>", 250}}
 	for _, r := range rcpts {
 		steps = append(steps, smtpStep{"RCPT TO:<" + r + ">", 250})
 	}
 	steps = append(steps, smtpStep{"DATA", 354})
 	for _, st := range steps {
+		res.DataAt = time.Now()
 		code, text, err := s.cmd(st.cmd)
 		if err != nil {
 			return sendResult{Outcome: Fail, Code: code, Err: err.Error()}, true
@@ -92,7 +106,7 @@ func (s *smtpConn) envelope(rcpts []string) (sendResult, bool) {
 			return sendResult{Outcome: Fail, Code: code, Err: text}, true
 		}
 	}
-	return sendResult{}, false
+	return res, false
 }
 
 func (s *smtpConn) cmd(line string) (int, string, error) {

@@ -41,6 +41,13 @@ type history struct {
 	// fault proxy's, which changes each epoch) to the backend's index,
 	// so that the orphan log can be read against the final cluster.
 	backendOf map[string]int
+	start     time.Time // of the run: times in the records count from here
+	epoch     int       // the epoch running (set before its traffic starts)
+}
+
+// sinceStart is t in milliseconds since the run started (monotonic).
+func (h *history) sinceStart(t time.Time) float64 {
+	return float64(t.Sub(h.start).Microseconds()) / 1000
 }
 
 func (h *history) addSend(s SendRecord) {
@@ -71,8 +78,12 @@ func (h *history) send(addr string, pick *rand.Rand) Outcome {
 	m := newMessage(rng, fmt.Sprintf("m%07d", n), rcpts)
 	start := time.Now()
 	res := sendSMTP(addr, rcpts, m)
-	h.addSend(SendRecord{ID: m.ID, Boxes: rcpts, Outcome: res.Outcome, Code: res.Code, Err: res.Err,
-		LatencyMs: float64(time.Since(start).Microseconds()) / 1000, fp: fingerprintOf(m.Wire)})
+	rec := SendRecord{ID: m.ID, Boxes: rcpts, Outcome: res.Outcome, Code: res.Code, Err: res.Err,
+		LatencyMs: float64(time.Since(start).Microseconds()) / 1000, fp: fingerprintOf(m.Wire), Epoch: h.epoch}
+	if res.Outcome == OK {
+		rec.DataAtMs, rec.AckAtMs = h.sinceStart(res.DataAt), h.sinceStart(res.AckAt)
+	}
+	h.addSend(rec)
 	return res.Outcome
 }
 
@@ -137,7 +148,7 @@ func (h *history) deleteSome(addr string, u devcluster.User, pick *rand.Rand) []
 		}
 		h.checkTop(top, topErr, stored, lines)
 		if _, err := p.cmd(fmt.Sprintf("DELE %d", n)); err == nil {
-			out = append(out, DeleteRecord{ID: chaosID(stored), Box: u.Name})
+			out = append(out, DeleteRecord{ID: chaosID(stored), Box: u.Name, UID: list[n], Epoch: h.epoch})
 		}
 	}
 	acked := p.quit() == nil

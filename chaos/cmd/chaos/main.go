@@ -4,6 +4,7 @@
 //	chaos -bin bin/fp -tier smoke  -seed 1 -out results/chaos/smoke
 //	chaos -bin bin/fp -tier matrix -seed 1 -out results/chaos/matrix
 //	chaos -bin bin/fp -tier cell -r 2 -w 1 -fault disk-loss -seed 7
+//	chaos -bin bin/fp -tier cell -fault clock-forward -phase pplistener
 //	chaos -bin bin/fp -tier power-cut -seed 1 -out results/chaos/power-cut
 //
 // A failing seed replays the same schedule: run it again with -seed.
@@ -38,7 +39,7 @@ func parseFlags() flags {
 	flag.IntVar(&f.r, "r", 2, "cell: redundancy R")
 	flag.IntVar(&f.w, "w", 2, "cell: write quorum W")
 	flag.StringVar(&f.fault, "fault", chaos.Kill, "cell: fault class")
-	flag.StringVar(&f.phase, "phase", "", "cell: failpoint of a crash fault")
+	flag.StringVar(&f.phase, "phase", "", "cell: failpoint of a crash fault; for clock-back and clock-forward, powersmtp, powerpop or pplistener")
 	flag.IntVar(&f.target, "target", 0, "cell: backend index")
 	flag.StringVar(&f.broken, "broken", "", "acceptance, power-cut: GO_FAILPOINTS of a broken build (e.g. "+chaos.BrokenQuorum+")")
 	flag.Parse()
@@ -76,10 +77,7 @@ func configs(f flags) ([]chaos.Config, error) {
 	case "matrix":
 		return chaos.Matrix(f.seed, bin, f.work), nil
 	case "cell":
-		flt := chaos.Fault{Class: f.fault, Phase: f.phase, Target: f.target, AtMs: 1500, ForMs: 1500, After: 50}
-		if flt.Class == chaos.SMTPCrash || flt.Class == chaos.POPCrash || flt.Class == chaos.UserbaseDown {
-			flt.Target, flt.AtMs, flt.ForMs = -1, 0, 0
-		}
+		flt := chaos.NewFault(f.fault, f.phase, f.target)
 		return []chaos.Config{chaos.Cell(f.seed, bin, f.work, f.r, f.w, flt)}, nil
 	case "acceptance":
 		return []chaos.Config{chaos.Acceptance(f.seed, bin, f.work, f.broken)}, nil
