@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-
-	"powermail/impl/msgid"
 )
 
 var (
@@ -28,10 +26,12 @@ type delivery struct {
 }
 
 // stamp fixes the message id and receive time of tx, from the wall clock:
-// they outlive the process (the id orders the mailbox, see msgid).
+// they outlive the process. The id orders the mailbox, so it comes from the
+// server's one Generator: greater than every id before it, even when the
+// clock jumped back (see msgid).
 func (s *session) stamp(tx *Transaction) {
 	tx.Received = s.srv.wall.Now()
-	tx.ID = msgid.New(tx.Received)
+	tx.ID = s.srv.ids.New(tx.Received)
 }
 
 // startDelivery starts Deliver on the read end of a pipe and writes our

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/wallclock"
+	"powermail/impl/msgid"
 )
 
 // Server accepts SMTP connections and runs one session per connection.
@@ -21,6 +22,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time // the clock of deadlines, read only through this field
 	wall      *wallclock.Clock // the wall clock of what outlives the session (see stamp)
+	ids       msgid.Generator  // every id of this process: they never go back
 
 	mu        sync.Mutex
 	closed    bool
