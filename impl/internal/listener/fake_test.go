@@ -30,8 +30,10 @@ type fakeStore struct {
 	boxes      map[mailbox.Name]map[msgid.ID][]byte
 	tombstones map[mailbox.Name][]wire.Tombstone
 
-	failWriteAfter int64         // >0: Write fails once this many bytes arrived
-	commitGate     chan struct{} // if set, Commit waits for it (shutdown tests)
+	expiries       chan time.Time // if set, gets the time of each ExpireTombstones
+	uploadCutoffs  chan time.Time // if set, gets the cut-off of each ExpireUploads
+	failWriteAfter int64          // >0: Write fails once this many bytes arrived
+	commitGate     chan struct{}  // if set, Commit waits for it (shutdown tests)
 	commitStarted  chan struct{}
 }
 
@@ -171,8 +173,25 @@ func (s *fakeStore) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
 	return nil
 }
 
-func (s *fakeStore) ExpireTombstones(time.Time) (int, error) { return 0, nil }
-func (s *fakeStore) ExpireUploads(time.Time) (int, error)    { return 0, nil }
+// ExpireTombstones tells expiries (when set) the time it was given.
+func (s *fakeStore) ExpireTombstones(now time.Time) (int, error) {
+	tell(s.expiries, now)
+	return 0, nil
+}
+
+// ExpireUploads tells uploadCutoffs (when set) the cut-off it was given.
+func (s *fakeStore) ExpireUploads(cutoff time.Time) (int, error) {
+	tell(s.uploadCutoffs, cutoff)
+	return 0, nil
+}
+
+// tell sends t on ch unless ch is nil or full: the expiry ticker must not block.
+func tell(ch chan time.Time, t time.Time) {
+	select {
+	case ch <- t:
+	default:
+	}
+}
 
 func (s *fakeStore) Mailboxes() ([]mailbox.Name, error) {
 	s.mu.Lock()

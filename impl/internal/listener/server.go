@@ -39,7 +39,10 @@ type Config struct {
 	MaxMessageBytes int64
 	// ExpireInterval is the period of the tombstone expiry ticker.
 	ExpireInterval time.Duration
-	Logger         *slog.Logger
+	// Clock dates tombstones and times their expiry; nil: this process's
+	// wall clock, which the failpoint "clock" shifts (see shiftClock).
+	Clock  *wallclock.Clock
+	Logger *slog.Logger
 }
 
 // Defaults for zero Config fields.
@@ -69,6 +72,9 @@ func (c *Config) fill() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = wallclock.New(shiftClock)
 	}
 }
 
@@ -112,7 +118,7 @@ func New(st Store, cfg Config) (*Server, error) {
 		listeners: map[net.Listener]bool{},
 		sessions:  map[*session]bool{},
 		done:      make(chan struct{}),
-		wall:      wallclock.New(shiftClock),
+		wall:      cfg.Clock,
 	}, nil
 }
 
@@ -274,10 +280,10 @@ func (s *Server) expireLoop() {
 }
 
 // expire removes old tombstones and abandoned uploads; a failure of one does
-// not keep the other from running. Both compare the wall clock with dates
-// on disk.
+// not keep the other from running. Both compare the clock with dates on
+// disk, so a clock that jumped forward must not bring their end nearer.
 func (s *Server) expire() {
-	now := s.wall.Now()
+	now := s.wall.Earliest()
 	if n, err := s.store.ExpireTombstones(now); err != nil {
 		s.cfg.Logger.Error("tombstone expiry failed", "err", err)
 	} else {

@@ -143,7 +143,9 @@ func (s *session) abort(args []string) error {
 
 // shiftClock is the failpoint on pplistener's wall clock (chaos fault F9):
 // powermail/impl/internal/listener/clock=return(-7200000) makes it read
-// two hours early. Tombstones are dated, and expire, by that clock.
+// two hours early. Tombstones are dated by that clock (Latest: never
+// earlier than the time that passed since start) and expire by it
+// (Earliest: never later), so no jump makes one expire early.
 func shiftClock(t time.Time) time.Time {
 	failpoint.Inject("clock", func(val failpoint.Value) { t = fault.Shift(t, val) })
 	return t
@@ -156,7 +158,7 @@ func (s *session) void(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.srv.store.Void(id, boxes, s.srv.wall.Now()); err != nil {
+	if err := s.srv.store.Void(id, boxes, s.srv.wall.Latest()); err != nil {
 		return err
 	}
 	return s.ok("voided")
@@ -197,7 +199,7 @@ func (s *session) delete(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.srv.store.Delete(box, id, s.srv.wall.Now()); err != nil {
+	if err := s.srv.store.Delete(box, id, s.srv.wall.Latest()); err != nil {
 		return err
 	}
 	return s.ok("deleted")

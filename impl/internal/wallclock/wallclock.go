@@ -58,6 +58,38 @@ func (c *Clock) Now() time.Time {
 	return t
 }
 
+// Latest is the later of the wall clock and the wall clock at start plus
+// the monotonic time since: the date of something whose age will decide
+// when a protection ends (a tombstone). A clock that jumped back cannot
+// backdate it, so it cannot make it look older than it is.
+func (c *Clock) Latest() time.Time {
+	t, el := c.observe()
+	return later(t.Round(0), c.start.Add(el))
+}
+
+// Earliest is the earlier of the wall clock and the wall clock at start
+// plus the monotonic time since: the "now" of a cut-off that ends a
+// protection (tombstone expiry). A clock that jumped forward cannot bring
+// the cut-off nearer.
+func (c *Clock) Earliest() time.Time {
+	t, el := c.observe()
+	return earlier(t.Round(0), c.start.Add(el))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // observe reads both clocks, counts a jump since the last read, and
 // returns the wall reading and the monotonic time since start.
 func (c *Clock) observe() (time.Time, time.Duration) {

@@ -45,3 +45,39 @@ func TestNowCountsJumps(t *testing.T) {
 	require.Equal(t, fwd+1, jumps("forward"))
 	require.Equal(t, back+1, jumps("backward"))
 }
+
+// TestLatestAndEarliestThroughJumps: whatever the wall clock does, dates
+// (Latest) are never before the true time and cut-offs (Earliest) never
+// after it, when the clock was right at start.
+func TestLatestAndEarliestThroughJumps(t *testing.T) {
+	f := &fakeTime{start: t0}
+	c := f.clock()
+	for _, shift := range []time.Duration{0, -3 * time.Hour, 3 * time.Hour, -time.Millisecond, 40 * 24 * time.Hour} {
+		f.elapsed += 10 * time.Second
+		f.shift = shift
+		truth := t0.Add(f.elapsed)
+		require.Equal(t, later(truth, truth.Add(shift)), c.Latest(), "shift %v", shift)
+		require.Equal(t, earlier(truth, truth.Add(shift)), c.Earliest(), "shift %v", shift)
+	}
+}
+
+// TestAWrongClockAtStartStaysConsistent: a clock that was already wrong
+// at start cannot be told from a right one, but a tombstone dated by it
+// still lives its whole TTL in this process: date and cut-off are off
+// alike, and a correction later moves neither towards an early expiry.
+func TestAWrongClockAtStartStaysConsistent(t *testing.T) {
+	const ttl = time.Hour
+	for _, wrong := range []time.Duration{-3 * time.Hour, 3 * time.Hour} {
+		f := &fakeTime{start: t0, shift: wrong}
+		c := f.clock()
+		f.elapsed = time.Minute
+		dated := c.Latest()
+		f.shift = 0 // NTP sets the clock right
+		f.elapsed += ttl - time.Second
+		require.False(t, dated.Before(c.Earliest().Add(-ttl)), "clock %v at start: expired after %v", wrong, ttl-time.Second)
+		f.elapsed += 2 * time.Second
+		if wrong < 0 {
+			require.True(t, dated.Before(c.Earliest().Add(-ttl)), "expires once the TTL has passed")
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package listener_test
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"powermail/impl/internal/listener"
+	"powermail/impl/internal/wallclock"
+	"powermail/impl/mailbox"
+	"powermail/impl/msgid"
+)
+
+// jumpyClock is a machine whose wall clock is off the true time by shift,
+// while the monotonic clock runs true; it is read by other goroutines.
+type jumpyClock struct {
+	start          time.Time
+	elapsed, shift atomic.Int64 // nanoseconds
+}
+
+func (j *jumpyClock) clock() *wallclock.Clock {
+	return wallclock.NewWith(
+		func() time.Time { return j.start.Add(time.Duration(j.elapsed.Load() + j.shift.Load())) },
+		func() time.Duration { return time.Duration(j.elapsed.Load()) })
+}
+
+// trueNow is the true time: what the wall clock would read without a jump.
+func (j *jumpyClock) trueNow() time.Time { return j.start.Add(time.Duration(j.elapsed.Load())) }
+
+func (j *jumpyClock) set(elapsed, shift time.Duration) {
+	j.elapsed.Store(int64(elapsed))
+	j.shift.Store(int64(shift))
+}
+
+var clockStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// TestAJumpForwardDoesNotExpireEarly: ten seconds after start the wall
+// clock jumps three hours ahead. An expiry round that believed it would
+// remove every tombstone younger than three hours (and every upload in
+// flight); it must use the ten seconds that really passed.
+func TestAJumpForwardDoesNotExpireEarly(t *testing.T) {
+	j := &jumpyClock{start: clockStart}
+	st := newFakeStore(t.TempDir())
+	st.expiries, st.uploadCutoffs = make(chan time.Time, 1), make(chan time.Time, 1)
+	srv := newServer(t, st, func(c *listener.Config) { c.Clock, c.ExpireInterval = j.clock(), 5*time.Millisecond })
+	j.set(10*time.Second, 3*time.Hour)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(ln)
+	select {
+	case now := <-st.expiries:
+		require.Equal(t, j.trueNow(), now, "tombstones expire by the time that passed")
+		require.Equal(t, j.trueNow().Add(-listener.UploadTTL), <-st.uploadCutoffs)
+	case <-time.After(testTimeout):
+		t.Fatal("no expiry round")
+	}
+}
+
+// TestAJumpBackDoesNotBackdateTombstones: a delete while the wall clock is
+// three hours behind is dated by the time that really passed since start,
+// not three hours early (which a later round, with the clock set right,
+// would take for three hours of age).
+func TestAJumpBackDoesNotBackdateTombstones(t *testing.T) {
+	j := &jumpyClock{start: clockStart}
+	st := newFakeStore(t.TempDir())
+	c, _ := newPipeClient(t, newServer(t, st, func(c *listener.Config) { c.Clock = j.clock() }), testSecret)
+	j.set(10*time.Second, -3*time.Hour)
+	box, id := mailbox.Name("a@example.com"), msgid.New(clockStart)
+	require.NoError(t, c.Delete(ctxT(t), box, id))
+	l, err := c.List(ctxT(t), box)
+	require.NoError(t, err)
+	require.Len(t, l.Tombstones, 1)
+	require.Equal(t, j.trueNow(), l.Tombstones[0].Deleted.UTC())
+}
