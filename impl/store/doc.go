@@ -116,6 +116,23 @@
 // could leave neither, and a stale replica or a repair would bring the
 // deleted message back. Tombstones expire after Options.TombstoneTTL.
 //
+// # Tombstone dates, and a clock that jumps
+//
+// A tombstone's date is its mtime; ExpireTombstones removes those dated
+// before its now minus TombstoneTTL, and both times come from the caller.
+// A wall clock that jumps would make tombstones expire early: one that
+// jumps forward by more than the TTL brings the cut-off past all of them,
+// and one that is behind while a delete is made backdates the tombstone,
+// which takes the difference for age once the clock is set right. Early
+// expiry is the one thing a tombstone must never do (a stale replica's
+// copy, or a refused delivery's, would come back), while late expiry only
+// costs space. So pplistener dates tombstones by the later, and cuts off
+// by the earlier, of its wall clock and its start time plus the monotonic
+// time since, and at start it counts that time from Newest, this store's
+// last write, when its clock claims more (package impl/internal/wallclock,
+// which also says what no local rule can catch). ExpireUploads' cut-off
+// comes from the same clock; the uploads are dated by the kernel's.
+//
 // Open empties tmp/ (uploads and prepared messages of a crashed process were
 // never committed, so their writer was never told "stored") and finishes
 // interrupted deletes. A directory that exists at start-up may exist only

@@ -28,6 +28,7 @@ func (s *Store) recover() error {
 	}
 	s.boxes.Store(sc.boxes)
 	s.messages.Store(sc.messages())
+	s.newest = sc.newest
 	s.log.Info("store opened", "tmp_leftovers_removed", leftovers, "mailboxes", sc.boxes,
 		"messages", sc.messages(), "deletes_finished", sc.deletesFinished)
 	return nil
@@ -75,6 +76,7 @@ type scanResult struct {
 	// links appears k times with count k, so files = sum of byLinks[k] / k,
 	// without remembering every id.
 	byLinks map[uint64]int64
+	newest  time.Time // latest mtime of a message or tombstone
 }
 
 func (r *scanResult) messages() int64 {
@@ -100,6 +102,9 @@ func (s *Store) scanBox(dir string, r *scanResult) error {
 	tombs := make(map[string]bool)
 	var msgs []boxEntry
 	err := s.readBox(dir, func(e boxEntry) error {
+		if m := time.Unix(e.st.Mtim.Unix()); m.After(r.newest) {
+			r.newest = m
+		}
 		if e.tomb {
 			tombs[string(e.id)] = true
 		} else {
@@ -122,6 +127,13 @@ func (s *Store) scanBox(dir string, r *scanResult) error {
 	}
 	return nil
 }
+
+// Newest is the latest date of a message or tombstone that Open found (zero
+// for an empty store): when this store was last written to, as its clock
+// then said. A caller that expires tombstones counts time from there
+// rather than trust a clock that may have jumped while nothing ran (see
+// package doc, "Tombstone dates, and a clock that jumps").
+func (s *Store) Newest() time.Time { return s.newest }
 
 // ExpireUploads removes uploads and prepared messages in tmp/ last written
 // before cutoff and returns how many it removed. Their writer has given up:

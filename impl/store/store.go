@@ -72,6 +72,7 @@ type Store struct {
 	minFree  atomic.Uint64
 	messages atomic.Int64 // message files (distinct ids) in mailboxes
 	boxes    atomic.Int64 // mailbox directories
+	newest   time.Time    // latest date of a message or tombstone at Open
 
 	ids      keyed[msgid.ID, idLock]  // serialises operations on one id
 	dirSyncs keyed[string, coalescer] // group commit per directory

@@ -140,3 +140,18 @@ func TestVoidOfPreparedMessage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, l.Tombstones, 1)
 }
+
+// TestNewestIsTheLastWrite: Open reports the latest date of a message or
+// tombstone, the store's last activity, for expiry to count from.
+func TestNewestIsTheLastWrite(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, Options{})
+	assert.True(t, s.Newest().IsZero(), "an empty store")
+	delivered := time.Now()
+	deliver(t, s, body(10), alice)
+	later := delivered.Add(time.Hour).Truncate(time.Second)
+	require.NoError(t, s.Delete(bob, msgid.New(t0), later))
+	require.NoError(t, s.Delete(bob, msgid.New(t0), t0))
+	require.NoError(t, s.Close())
+	assert.True(t, openAt(t, dir, Options{}).Newest().Equal(later), "the newest tombstone")
+}

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	exportStatus(st)
 	srv, err := listener.New(diskstore.New(st), listener.Config{Secret: secret, MaxConns: cfg.MaxConns,
 		IOTimeout: cfg.IOTimeout, IdleTimeout: cfg.IdleTimeout, MaxMessageBytes: cfg.MaxMessageBytes,
-		ExpireInterval: cfg.ExpireInterval, Logger: log})
+		ExpireInterval: cfg.ExpireInterval, LastWrite: st.Newest(), Logger: log})
 	if err != nil {
 		return err
 	}

@@ -47,16 +47,23 @@ func TestAJumpForwardDoesNotExpireEarly(t *testing.T) {
 	st.expiries, st.uploadCutoffs = make(chan time.Time, 1), make(chan time.Time, 1)
 	srv := newServer(t, st, func(c *listener.Config) { c.Clock, c.ExpireInterval = j.clock(), 5*time.Millisecond })
 	j.set(10*time.Second, 3*time.Hour)
+	require.Equal(t, j.trueNow(), firstExpiry(t, srv, st), "tombstones expire by the time that passed")
+	require.Equal(t, j.trueNow().Add(-listener.UploadTTL), <-st.uploadCutoffs)
+}
+
+// firstExpiry serves srv on a loopback port and returns the time its first
+// expiry round gave st.
+func firstExpiry(t *testing.T, srv *listener.Server, st *fakeStore) time.Time {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go srv.Serve(ln)
 	select {
 	case now := <-st.expiries:
-		require.Equal(t, j.trueNow(), now, "tombstones expire by the time that passed")
-		require.Equal(t, j.trueNow().Add(-listener.UploadTTL), <-st.uploadCutoffs)
+		return now
 	case <-time.After(testTimeout):
 		t.Fatal("no expiry round")
 	}
+	return time.Time{}
 }
 
 // TestAJumpBackDoesNotBackdateTombstones: a delete while the wall clock is
@@ -74,4 +81,21 @@ func TestAJumpBackDoesNotBackdateTombstones(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, l.Tombstones, 1)
 	require.Equal(t, j.trueNow(), l.Tombstones[0].Deleted.UTC())
+}
+
+// TestAClockAheadAtStartDoesNotExpireEarly: pplistener starts on a machine
+// whose clock is 40 days ahead (a bad RTC before NTP, or a jump while the
+// backend was down). Expiry counts from the store's last write, so the
+// tombstones on disk are not all taken for 40 days old.
+func TestAClockAheadAtStartDoesNotExpireEarly(t *testing.T) {
+	j := &jumpyClock{start: clockStart}
+	j.set(0, 40*24*time.Hour)
+	st := newFakeStore(t.TempDir())
+	st.expiries = make(chan time.Time, 1)
+	lastWrite := clockStart.Add(-time.Minute)
+	srv := newServer(t, st, func(c *listener.Config) {
+		c.Clock, c.LastWrite, c.ExpireInterval = j.clock(), lastWrite, 5*time.Millisecond
+	})
+	j.set(10*time.Second, 40*24*time.Hour)
+	require.Equal(t, lastWrite.Add(10*time.Second), firstExpiry(t, srv, st))
 }

@@ -41,8 +41,12 @@ type Config struct {
 	ExpireInterval time.Duration
 	// Clock dates tombstones and times their expiry; nil: this process's
 	// wall clock, which the failpoint "clock" shifts (see shiftClock).
-	Clock  *wallclock.Clock
-	Logger *slog.Logger
+	Clock *wallclock.Clock
+	// LastWrite is when the store was last written to before this process
+	// (store.Newest): expiry counts time from there, not from a clock that
+	// may have jumped forward while the backend was down. Zero: from start.
+	LastWrite time.Time
+	Logger    *slog.Logger
 }
 
 // Defaults for zero Config fields.
@@ -76,6 +80,7 @@ func (c *Config) fill() {
 	if c.Clock == nil {
 		c.Clock = wallclock.New(shiftClock)
 	}
+	c.Clock.Resume(c.LastWrite)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

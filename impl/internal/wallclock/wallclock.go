@@ -35,6 +35,7 @@ type Clock struct {
 	read    func() time.Time     // the wall clock, as the daemon reads it
 	elapsed func() time.Duration // monotonic time since the Clock was made
 	start   time.Time            // read() when the Clock was made, wall only
+	resume  time.Time            // cut-offs count elapsed time from here: start, or earlier
 	skew    atomic.Int64         // nanoseconds of read() - (start + elapsed()) at the last read
 }
 
@@ -49,7 +50,21 @@ func New(adjust func(time.Time) time.Time) *Clock {
 // NewWith returns a clock over explicit sources, for tests: read is the
 // wall clock and elapsed the monotonic time since NewWith was called.
 func NewWith(read func() time.Time, elapsed func() time.Duration) *Clock {
-	return &Clock{read: read, elapsed: elapsed, start: read().Round(0)}
+	start := read().Round(0)
+	return &Clock{read: read, elapsed: elapsed, start: start, resume: start}
+}
+
+// Resume makes Earliest count the monotonic time from last when last is
+// before the wall clock at start: last is when the process's data was
+// last written (a store's newest date), and a clock that says much more
+// time has passed since may have jumped while nothing ran. Time that
+// really passed while the process was down is not counted either, which
+// only keeps tombstones longer. A zero last changes nothing. Call it
+// before the Clock is shared.
+func (c *Clock) Resume(last time.Time) {
+	if !last.IsZero() && last.Before(c.start) {
+		c.resume = last.Round(0)
+	}
 }
 
 // Now is the wall clock as read.
@@ -68,12 +83,12 @@ func (c *Clock) Latest() time.Time {
 }
 
 // Earliest is the earlier of the wall clock and the wall clock at start
-// plus the monotonic time since: the "now" of a cut-off that ends a
-// protection (tombstone expiry). A clock that jumped forward cannot bring
-// the cut-off nearer.
+// (or when Resume says) plus the monotonic time since: the "now" of a
+// cut-off that ends a protection (tombstone expiry). A clock that jumped
+// forward cannot bring the cut-off nearer.
 func (c *Clock) Earliest() time.Time {
 	t, el := c.observe()
-	return earlier(t.Round(0), c.start.Add(el))
+	return earlier(t.Round(0), c.resume.Add(el))
 }
 
 func later(a, b time.Time) time.Time {

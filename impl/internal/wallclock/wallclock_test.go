@@ -81,3 +81,25 @@ func TestAWrongClockAtStartStaysConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeCountsFromTheLastWrite: a backend starts with a clock 40 days
+// ahead of its data's newest date. Cut-offs count from that date, so the
+// 30-day tombstones on disk do not all look expired at once; dates still
+// follow the clock (later is the safe side for them).
+func TestResumeCountsFromTheLastWrite(t *testing.T) {
+	f := &fakeTime{start: t0, shift: 40 * 24 * time.Hour}
+	c := f.clock()
+	last := t0.Add(-time.Minute)
+	c.Resume(last)
+	f.elapsed = time.Hour
+	require.Equal(t, last.Add(time.Hour), c.Earliest())
+	require.Equal(t, t0.Add(40*24*time.Hour+time.Hour), c.Latest())
+	c.Resume(time.Time{})
+	require.Equal(t, last.Add(time.Hour), c.Earliest(), "a zero date changes nothing")
+
+	g := &fakeTime{start: t0}
+	d := g.clock()
+	d.Resume(t0.Add(time.Hour)) // data newer than the clock: the clock is behind, and Earliest follows it anyway
+	g.elapsed = time.Minute
+	require.Equal(t, t0.Add(time.Minute), d.Earliest())
+}
