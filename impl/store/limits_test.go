@@ -3,6 +3,7 @@ package store
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,20 @@ func TestReadOnlyFromOptionsAndStatus(t *testing.T) {
 	assert.EqualValues(t, 42, st.MinFreeBytes)
 	s.SetReadOnly(false)
 	deliver(t, s, body(1), alice)
+}
+
+// TestFreeSpaceReadingAges: a statfs reading is trusted for
+// freeSpaceMaxAge, measured on the monotonic clock (a wall clock that
+// jumped back would have kept it fresh, and the floor unchecked, as long).
+func TestFreeSpaceReadingAges(t *testing.T) {
+	var f freeSpace
+	_, fresh := f.get()
+	require.False(t, fresh, "no reading yet")
+	f.set(5)
+	n, fresh := f.get()
+	require.True(t, fresh)
+	require.EqualValues(t, 5, n)
+	time.Sleep(freeSpaceMaxAge + 20*time.Millisecond)
+	_, fresh = f.get()
+	require.False(t, fresh)
 }

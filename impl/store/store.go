@@ -250,18 +250,27 @@ const freeSpaceMaxAge = 100 * time.Millisecond
 // freeSpace is the last statfs reading of the bytes available.
 type freeSpace struct {
 	bytes atomic.Uint64
-	at    atomic.Int64 // unix nanoseconds of the reading; 0: none
+	at    atomic.Int64 // monoNanos() of the reading; 0: none
 }
 
 func (f *freeSpace) set(n uint64) {
 	f.bytes.Store(n)
-	f.at.Store(time.Now().UnixNano())
+	f.at.Store(monoNanos())
 }
 
 func (f *freeSpace) get() (uint64, bool) {
 	at := f.at.Load()
-	return f.bytes.Load(), at != 0 && time.Now().UnixNano()-at < int64(freeSpaceMaxAge)
+	return f.bytes.Load(), at != 0 && monoNanos()-at < int64(freeSpaceMaxAge)
 }
+
+// monoStart anchors monoNanos.
+var monoStart = time.Now()
+
+// monoNanos is the monotonic time in nanoseconds since the package was
+// loaded, plus one (so never zero). An age measured on the wall clock
+// (UnixNano) would make a reading look fresh for as long as the clock
+// jumped back, and the free-space floor would go unchecked meanwhile.
+func monoNanos() int64 { return int64(time.Since(monoStart)) + 1 }
 
 // noSpace marks a full disk (or quota) as ErrNoSpace so that callers answer
 // with a temporary error and powersmtp tries another backend.
