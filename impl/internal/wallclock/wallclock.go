@@ -1,15 +1,79 @@
-// Package wallclock is the wall clock of one daemon: every read of the
-// time of day that a promise depends on goes through one Clock per
-// daemon, so that a failpoint can make it jump (chaos fault F9) and so
-// that the rules that keep a jump harmless are in one place.
+// Package wallclock is the wall clock of a daemon, and the rules that keep
+// a jump of it (NTP stepping the clock, date -s, a VM restored from a
+// snapshot, a machine that boots with a wrong RTC) from breaking a promise.
+// Every read of the time of day that a promise depends on goes through one
+// Clock per daemon, where a failpoint can make it jump (chaos fault F9).
 //
-// Go's time.Now carries two readings: the wall clock, which NTP, an
-// operator or a badly set RTC can step forwards or backwards, and a
-// monotonic clock, which only runs forward. Durations and deadlines
-// within one process (timeouts, penalties, cache ages) compare monotonic
-// readings and never see a jump; they do not come here. What comes here
-// is the wall reading that leaves the process or outlives it: a time
-// written to disk, put into an id, or compared with a file's date.
+// Go's time.Now carries two readings: the wall clock, which can be stepped
+// either way, and a monotonic clock, which only runs forward. Durations and
+// deadlines within one process compare monotonic readings and never see a
+// jump; they do not come here. What comes here is a wall reading that
+// leaves the process or outlives it: a time put into an id, written to
+// disk, or compared with a file's date.
+//
+// # The rules
+//
+//   - A date that decides when a protection ends (a tombstone's) is Latest:
+//     the later of the wall clock and start + monotonic time since.
+//   - A cut-off that ends protections (tombstone expiry) is Earliest: the
+//     earlier of the two, counted from the store's last write rather than
+//     from start when the clock at start claims more (Resume).
+//   - Ids order a mailbox, so powersmtp takes them from one msgid.Generator,
+//     which never goes back whatever the clock says.
+//
+// # Every clock read of the daemons, and what a jump can do to it
+//
+// powersmtp: the message id and the Received: date (smtpd's stamp) read
+// Now; the id comes from the Generator, the date shows the clock as it was
+// (only people read it). Command, session and DATA deadlines, latencies,
+// the keepalive interval, quota estimate ages (quota.Meter), userbase cache
+// ages, backend pool ages and the health and membership tickers use
+// monotonic readings: a jump cannot touch them. The orphan log's times are
+// for people; repair does not read them.
+//
+// pplistener: tombstone dates (DELETE, VOID) are Latest; tombstone and
+// abandoned-upload expiry use Earliest. The store's free-space reading ages
+// on the monotonic clock, as do deadlines and latencies.
+//
+// powerpop: login penalties read Now and compare two readings, which Go
+// does by their monotonic parts: a real jump does not change a penalty (the
+// failpoint shifts both parts, a harsher test). Deadlines, health checks
+// and caches are monotonic. It writes no time anywhere: a mailbox's order
+// is its ids' (powersmtp's clock), tombstones are dated by the backends.
+//
+// All three: log timestamps show the jump; TLS session tickets may fail to
+// resume once. Nothing else.
+//
+// # What a jump can and cannot do
+//
+// In one process whose clock was right at start, no jump of any size or
+// direction lets a tombstone expire before it has existed for its TTL of
+// real time: its date is never before, and the cut-off never after, the
+// true time. A jump forward by D makes tombstones written meanwhile live up
+// to D longer; a jump back by D delays expiry by up to D: space, not safety.
+// If the clock was already wrong at start, dates and cut-offs are wrong
+// alike, and in that process a tombstone still lives its TTL.
+//
+// Across a restart, a backend whose clock at start is ahead of its store's
+// last write counts expiry from that write (its downtime is not counted
+// either: tombstones only live longer). What no local rule can catch: a
+// tombstone dated by a process whose clock was E behind for its whole life
+// (so that nothing moved against the monotonic clock) can, after a restart
+// with the clock set right, expire up to E early. Across machines, each
+// backend dates and expires only its own tombstones, and a delete keeps R
+// of them on R machines with their own clocks, so one wrong clock cannot
+// bring a message back while the other R-1 tombstones hold. The defence
+// for the rest is operational: a TTL (30 days) far above any plausible
+// clock error, and NTP synchronised before the daemons start.
+//
+// For ids: in one powersmtp process, order follows delivery whatever the
+// clock does. Across processes (two powersmtps, or one restarted after a
+// forward jump was corrected) ids are ordered as their clocks are; see
+// package msgid. Nothing is lost or duplicated by it.
+//
+// A step of more than JumpThreshold between two reads is counted in
+// powermail_wall_clock_jumps_total{direction}; smaller ones are handled by
+// the same rules.
 package wallclock
 
 import (
