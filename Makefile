@@ -57,7 +57,7 @@ build-failpoints:
 	GOCACHE=$(FPCACHE) $(GO) build -toolexec="$$TX" -o $(FPBIN)/ ./impl/cmd/...
 	$(GO) build -o $(BIN)/chaos ./chaos/cmd/chaos
 
-## chaos-smoke: every fault class once at R=2,W=2 against failpoint binaries (CI, ~6 min)
+## chaos-smoke: every fault class once at R=2,W=2 against failpoint binaries (CI, ~7 min)
 # The Go tests first: release builds hold no failpoint code, failpoint
 # builds do, a deliberately broken build is caught by the checker, and a
 # real power cut of every backend (stores on FUSE: /dev/fuse and fuse3

@@ -75,7 +75,7 @@
 //
 // Commands (see the Makefile):
 //
-//	make chaos-smoke   CI tier: Go tests (the real power cut among them), then every fault class at R=2, W=2 (< 6 min)
+//	make chaos-smoke   CI tier: Go tests (the real power cut among them), then every fault class at R=2, W=2 (< 7 min)
 //	make chaos         full matrix: fault x phase x (R,W), report in results/chaos/matrix
 //	bin/chaos -tier cell -r 2 -w 1 -fault disk-loss -seed 7    one cell
 //	bin/chaos -tier acceptance -broken powermail/impl/internal/delivery/quorumShortBy='return(1)'
