@@ -81,8 +81,9 @@ func (s *Server) ServeConn(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	defer s.release(conn, ip)
-	newSession(s, conn, ip).serve()
+	freeSlot := sync.OnceFunc(func() { s.freeSlot(ip) })
+	defer s.release(conn, freeSlot)
+	newSession(s, conn, ip, freeSlot).serve()
 }
 
 // admit registers conn unless a limit is reached; it names the limit then.
@@ -106,8 +107,10 @@ func (s *Server) admit(conn net.Conn, ip netip.Addr) string {
 	return ""
 }
 
-func (s *Server) release(conn net.Conn, ip netip.Addr) {
-	conn.Close()
+// freeSlot gives back what admit counted against MaxConns and
+// MaxConnsPerIP. The session calls it before its last reply (see
+// session.finish); release calls it for the sessions that ended otherwise.
+func (s *Server) freeSlot(ip netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total--
@@ -116,6 +119,15 @@ func (s *Server) release(conn net.Conn, ip netip.Addr) {
 			delete(s.perIP, ip)
 		}
 	}
+}
+
+// release closes conn, frees its slot (once), and tells Close that the
+// session is over.
+func (s *Server) release(conn net.Conn, freeSlot func()) {
+	conn.Close()
+	freeSlot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.conns, conn)
 	s.wg.Done()
 }
