@@ -181,19 +181,24 @@ func remoteIP(conn net.Conn) netip.Addr {
 
 // deadlineConn arms a deadline before every read and write: the next bytes
 // must come within idle (the per-command timeout), and no read may wait past
-// the end of the session. Arming per call covers command lines, DATA and
-// BDAT chunks alike, and the TLS layer above it.
+// the end of the session, nor past the end of the message body while one is
+// being received. Arming per call covers command lines, DATA and BDAT chunks
+// alike, and the TLS layer above it.
 type deadlineConn struct {
 	net.Conn
 	idle       time.Duration
 	sessionEnd time.Time
+	bodyEnd    time.Time // zero outside a message body
 	now        func() time.Time
 }
 
 func (c *deadlineConn) deadline() time.Time {
 	d := c.now().Add(c.idle)
 	if d.After(c.sessionEnd) {
-		return c.sessionEnd
+		d = c.sessionEnd
+	}
+	if !c.bodyEnd.IsZero() && d.After(c.bodyEnd) {
+		d = c.bodyEnd
 	}
 	return d
 }

@@ -123,7 +123,7 @@ func (s *session) readFailed(err error) {
 		s.send(r)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		s.quit = true
-		s.send(replyTimeout)
+		s.send(s.timeoutReply())
 	default:
 		s.quit = true
 		s.log.Info("read failed", "err", err)
