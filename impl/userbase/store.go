@@ -167,11 +167,14 @@ func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (b
 		return false, temporary("password check", err)
 	}
 	defer leave()
-	if !known {
-		burnHashTime(pw)
-		return false, nil
-	}
-	ok, err := password.Verify(m.PasswordHash, pw)
+	var ok bool
+	atLowPriority(func() {
+		if !known {
+			burnHashTime(pw)
+			return
+		}
+		ok, err = password.Verify(m.PasswordHash, pw)
+	})
 	if err != nil {
 		slog.Warn("userbase: unusable stored password", "mailbox", m.Name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
 	}
