@@ -41,6 +41,7 @@ type Config struct {
 	AuthVerifyConcurrency int           `key:"auth-verify-concurrency" help:"password checks (argon2id) running at once; 0 means half the CPUs, at least 1"`
 	AuthVerifyQueue       int           `key:"auth-verify-queue" help:"password checks waiting for a slot; more are refused at once as temporary (POP3 -ERR [SYS/TEMP])"`
 	AuthVerifyWait        time.Duration `key:"auth-verify-wait" help:"longest wait for a password check slot; then temporary (POP3 -ERR [SYS/TEMP])"`
+	AuthVerifyBusyPercent int           `key:"auth-verify-busy-percent" help:"most of its time a password check slot spends on failed checks: after one it rests for the rest (100: no rest)"`
 }
 
 // Named bounds used by Validate.
@@ -74,6 +75,10 @@ func Defaults() Config {
 		// argon2id work; waiting longer than 2 s is worse than a retry.
 		AuthVerifyQueue: 64,
 		AuthVerifyWait:  2 * time.Second,
+		// One slot at 25% is about 5 failed argon2id checks per second:
+		// what two shared cores hashed without raising SMTP latency much
+		// (verifygate.go).
+		AuthVerifyBusyPercent: 25,
 	}
 }
 
@@ -120,6 +125,9 @@ func (c Config) validateVerify() error {
 	}
 	if c.AuthVerifyQueue < 0 || c.AuthVerifyQueue > maxVerifyQueue {
 		return config.Errorf("auth-verify-queue", "%d out of range 0..%d", c.AuthVerifyQueue, maxVerifyQueue)
+	}
+	if c.AuthVerifyBusyPercent < 1 || c.AuthVerifyBusyPercent > 100 {
+		return config.Errorf("auth-verify-busy-percent", "%d out of range 1..100", c.AuthVerifyBusyPercent)
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func NewStore(src Source, cfg Config, now func() time.Time) *Store {
 		found:    lru.New[mailbox.Name, Entry](cfg.CacheMaxEntries, now),
 		notFound: lru.New[mailbox.Name, struct{}](cfg.CacheMaxEntries, now),
 		verified: lru.New[[sha256.Size]byte, struct{}](cfg.AuthCacheMaxEntries, now),
-		gate:     newVerifyGate(cfg.AuthVerifyConcurrency, cfg.AuthVerifyQueue, cfg.AuthVerifyWait),
+		gate:     newVerifyGate(cfg),
 	}
 	rand.Read(s.hmacKey[:])
 	return s
@@ -166,8 +166,8 @@ func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (b
 	if err != nil {
 		return false, temporary("password check", err)
 	}
-	defer leave()
 	var ok bool
+	defer func() { leave(!ok) }()
 	atLowPriority(func() {
 		if !known {
 			burnHashTime(pw)

@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// testGate is a gate of concurrency slots, a queue of maxWaiting, a wait
+// bound, and no rest after failures unless busyPercent < 100.
+func testGate(concurrency, maxWaiting int, wait time.Duration, busyPercent int) *verifyGate {
+	c := Defaults()
+	c.AuthVerifyConcurrency, c.AuthVerifyQueue, c.AuthVerifyWait = concurrency, maxWaiting, wait
+	c.AuthVerifyBusyPercent = busyPercent
+	return newVerifyGate(c)
+}
+
 // waitQueued waits until n checks wait in g's queue.
 func waitQueued(t *testing.T, g *verifyGate, n int) {
 	t.Helper()
@@ -21,7 +30,7 @@ func waitQueued(t *testing.T, g *verifyGate, n int) {
 // check waits, the fourth is refused at once, and the waiter runs as soon
 // as a slot is free.
 func TestVerifyGateBoundsChecksAndQueue(t *testing.T) {
-	g := newVerifyGate(2, 1, time.Hour)
+	g := testGate(2, 1, time.Hour, 100)
 	ctx := context.Background()
 	leave1, err1 := g.enter(ctx)
 	_, err2 := g.enter(ctx)
@@ -32,7 +41,7 @@ func TestVerifyGateBoundsChecksAndQueue(t *testing.T) {
 	go func() {
 		leave, err := g.enter(ctx)
 		if err == nil {
-			defer leave()
+			defer leave(false)
 		}
 		waiter <- err
 	}()
@@ -45,14 +54,14 @@ func TestVerifyGateBoundsChecksAndQueue(t *testing.T) {
 		t.Fatalf("queued check ran while every slot was busy: %v", err)
 	default:
 	}
-	leave1()
+	leave1(false)
 	if err := <-waiter; err != nil {
 		t.Fatalf("queued check after a slot was freed: %v", err)
 	}
 }
 
 func TestVerifyGateWaitIsBounded(t *testing.T) {
-	g := newVerifyGate(1, 10, 20*time.Millisecond)
+	g := testGate(1, 10, 20*time.Millisecond, 100)
 	if _, err := g.enter(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +88,7 @@ func TestVerifyGateWaitIsBounded(t *testing.T) {
 // a login whose success is cached goes through without a slot.
 func TestAuthenticateWhenChecksAreSaturated(t *testing.T) {
 	cfg := cacheConfig()
-	cfg.AuthVerifyConcurrency, cfg.AuthVerifyQueue = 1, 0
+	cfg.AuthVerifyConcurrency, cfg.AuthVerifyQueue, cfg.AuthVerifyBusyPercent = 1, 0, 100
 	s := NewStore(&fakeSource{rows: rows(plainRow("a@example.com", "pw"))}, cfg, nil)
 	ctx := context.Background()
 	auth := func(login, pw string) error { _, err := s.Authenticate(ctx, login, pw); return err }
@@ -95,8 +104,45 @@ func TestAuthenticateWhenChecksAreSaturated(t *testing.T) {
 	}
 	wantErr(t, "wrong password", auth("a@example.com", "guess"), ErrTemporary)
 	wantErr(t, "unknown login", auth("nobody@example.com", "guess"), ErrTemporary)
-	leave()
+	leave(false)
 	wantErr(t, "wrong password after the flood", auth("a@example.com", "guess"), ErrAuthFailed)
+}
+
+// TestVerifyGateRestsAfterFailures: at 10%, a slot whose check failed after
+// 50 ms stays taken for 450 ms more; after a successful check it is free
+// at once.
+func TestVerifyGateRestsAfterFailures(t *testing.T) {
+	g := testGate(1, 0, time.Hour, 10)
+	ctx := context.Background()
+	leave, err := g.enter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	leave(false)
+	if leave, err = g.enter(ctx); err != nil {
+		t.Fatalf("slot after a successful check: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	leave(true)
+	failedAt := time.Now()
+	if _, err := g.enter(ctx); !errors.Is(err, errVerifyBusy) {
+		t.Fatalf("slot right after a failed check: %v, want errVerifyBusy (resting)", err)
+	}
+	for {
+		leave, err := g.enter(ctx)
+		if err == nil {
+			leave(false)
+			break
+		}
+		if time.Since(failedAt) > 10*time.Second {
+			t.Fatal("slot never came back after its rest")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rested := time.Since(failedAt); rested < 450*time.Millisecond {
+		t.Fatalf("slot free %v after a 50 ms failed check, want >= 450 ms at 10%%", rested)
+	}
 }
 
 func TestVerifyConfigIsValidated(t *testing.T) {
@@ -104,6 +150,8 @@ func TestVerifyConfigIsValidated(t *testing.T) {
 		func(c *Config) { c.AuthVerifyConcurrency = -1 },
 		func(c *Config) { c.AuthVerifyQueue = -1 },
 		func(c *Config) { c.AuthVerifyWait = 0 },
+		func(c *Config) { c.AuthVerifyBusyPercent = 0 },
+		func(c *Config) { c.AuthVerifyBusyPercent = 101 },
 	} {
 		c := Defaults()
 		bad(&c)
