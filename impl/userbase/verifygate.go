@@ -89,8 +89,9 @@ func (g *verifyGate) leaver() func(failed bool) {
 
 // atLowPriority runs f on an OS thread of its own at the lowest scheduling
 // priority and waits for it. The bound on concurrent checks limits how many
-// cores a flood of wrong passwords can take; the priority makes those
-// cores yield to SMTP delivery at once whenever it needs them. The thread
+// cores a flood of wrong passwords can take; the priority makes them yield
+// the CPU to SMTP delivery whenever it wants it (it cannot keep argon2id's
+// memory traffic from slowing others: that is what the rest is for). The thread
 // is discarded afterwards: the goroutine exits still locked to it, which
 // ends the thread (runtime.LockOSThread), since an unprivileged process
 // could not raise its priority again. A thread per check costs some tens
