@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // threadNice reads the nice value of the calling OS thread (proc(5) stat,
@@ -39,5 +40,21 @@ func TestPasswordChecksRunAtLowestPriority(t *testing.T) {
 	}
 	if after := threadNice(t); after != before {
 		t.Errorf("caller's thread went from nice %d to %d", before, after)
+	}
+}
+
+// TestLowPriorityWorkIsCPUTime: the rest a failed check earns counts the CPU
+// it used, not the time it spent waiting for a CPU at nice 19.
+func TestLowPriorityWorkIsCPUTime(t *testing.T) {
+	spin := atLowPriority(func() {
+		for start := threadCPU(); threadCPU()-start < 30*time.Millisecond; {
+		}
+	})
+	if spin < 30*time.Millisecond {
+		t.Errorf("30 ms of CPU counted as %v", spin)
+	}
+	sleep := atLowPriority(func() { time.Sleep(100 * time.Millisecond) })
+	if sleep > 20*time.Millisecond {
+		t.Errorf("a 100 ms sleep counted as %v of work", sleep)
 	}
 }

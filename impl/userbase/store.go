@@ -167,14 +167,17 @@ func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (b
 		return false, temporary("password check", err)
 	}
 	var ok bool
-	defer func() { leave(!ok) }()
-	atLowPriority(func() {
+	work := atLowPriority(func() {
 		if !known {
 			burnHashTime(pw)
 			return
 		}
 		ok, err = password.Verify(m.PasswordHash, pw)
 	})
+	if ok {
+		work = 0 // only failed checks make their slot rest
+	}
+	leave(work)
 	if err != nil {
 		slog.Warn("userbase: unusable stored password", "mailbox", m.Name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
 	}

@@ -21,8 +21,8 @@ var errVerifyBusy = errors.New("too many password checks in progress")
 // either it fails at once with a temporary error (POP3 "-ERR [SYS/TEMP]",
 // RFC 2449 section 8.1.2): a retry later is cheap, a stalled machine is not.
 //
-// After a FAILED check the slot also rests, so that failed checks keep it
-// busy at most busyPercent of the time. Measured on two shared cores, one
+// After a FAILED check the slot also rests, so that failed checks use at
+// most busyPercent of its CPU time. Measured on two shared cores, one
 // slot hashing wrong passwords without rest (~20 checks/s) still raised
 // SMTP delivery p99 3-5 times although the checks ran at the lowest
 // priority (argon2id's memory traffic is not scheduled by priority); at 5
@@ -33,7 +33,7 @@ type verifyGate struct {
 	slots      chan struct{} // one token per check running or resting
 	maxWaiting int
 	wait       time.Duration
-	restFactor float64 // rest after a failed check, per unit of its duration
+	restFactor float64 // rest after a failed check, per unit of its CPU time
 
 	mu      sync.Mutex
 	waiting int
@@ -50,11 +50,11 @@ func newVerifyGate(c Config) *verifyGate {
 }
 
 // enter takes a slot, waiting in the queue if need be. On success the
-// caller must call leave once its check is done, saying whether it failed.
-func (g *verifyGate) enter(ctx context.Context) (leave func(failed bool), err error) {
+// caller must call leave once its check is done.
+func (g *verifyGate) enter(ctx context.Context) (leave func(failedWork time.Duration), err error) {
 	select {
 	case g.slots <- struct{}{}:
-		return g.leaver(), nil
+		return g.leave, nil
 	default:
 	}
 	if !g.queue() {
@@ -65,7 +65,7 @@ func (g *verifyGate) enter(ctx context.Context) (leave func(failed bool), err er
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
-		return g.leaver(), nil
+		return g.leave, nil
 	case <-t.C:
 		return nil, errVerifyBusy
 	case <-ctx.Done():
@@ -73,22 +73,20 @@ func (g *verifyGate) enter(ctx context.Context) (leave func(failed bool), err er
 	}
 }
 
-// leaver returns the leave function of a check starting now: it frees the
-// slot at once, or after the rest of a failed check.
-func (g *verifyGate) leaver() func(failed bool) {
-	start := time.Now()
-	return func(failed bool) {
-		rest := time.Duration(float64(time.Since(start)) * g.restFactor)
-		if !failed || rest <= 0 {
-			<-g.slots
-			return
-		}
-		time.AfterFunc(rest, func() { <-g.slots })
+// leave frees a slot: at once after a successful check (failedWork 0), or
+// after the rest that failedWork, the CPU time of a failed check, earns.
+func (g *verifyGate) leave(failedWork time.Duration) {
+	rest := time.Duration(float64(failedWork) * g.restFactor)
+	if rest <= 0 {
+		<-g.slots
+		return
 	}
+	time.AfterFunc(rest, func() { <-g.slots })
 }
 
 // atLowPriority runs f on an OS thread of its own at the lowest scheduling
-// priority and waits for it. The bound on concurrent checks limits how many
+// priority, waits for it, and returns the CPU time it used (the wall time
+// where a thread's CPU time cannot be read). The bound on concurrent checks limits how many
 // cores a flood of wrong passwords can take; the priority makes them yield
 // the CPU to SMTP delivery whenever it wants it (it cannot keep argon2id's
 // memory traffic from slowing others: that is what the rest is for). The thread
@@ -96,15 +94,20 @@ func (g *verifyGate) leaver() func(failed bool) {
 // ends the thread (runtime.LockOSThread), since an unprivileged process
 // could not raise its priority again. A thread per check costs some tens
 // of microseconds, against the ~55 ms of an argon2id check.
-func atLowPriority(f func()) {
+func atLowPriority(f func()) (work time.Duration) {
 	done := make(chan struct{})
 	go func() {
 		runtime.LockOSThread() // never unlocked, see above
 		lowerThreadPriority()
+		start, cpu := time.Now(), threadCPU()
 		f()
+		if work = threadCPU() - cpu; work <= 0 {
+			work = time.Since(start)
+		}
 		close(done)
 	}()
 	<-done
+	return work
 }
 
 // queue counts one more waiter unless the queue is full.

@@ -41,7 +41,7 @@ func TestVerifyGateBoundsChecksAndQueue(t *testing.T) {
 	go func() {
 		leave, err := g.enter(ctx)
 		if err == nil {
-			defer leave(false)
+			defer leave(0)
 		}
 		waiter <- err
 	}()
@@ -54,7 +54,7 @@ func TestVerifyGateBoundsChecksAndQueue(t *testing.T) {
 		t.Fatalf("queued check ran while every slot was busy: %v", err)
 	default:
 	}
-	leave1(false)
+	leave1(0)
 	if err := <-waiter; err != nil {
 		t.Fatalf("queued check after a slot was freed: %v", err)
 	}
@@ -104,13 +104,13 @@ func TestAuthenticateWhenChecksAreSaturated(t *testing.T) {
 	}
 	wantErr(t, "wrong password", auth("a@example.com", "guess"), ErrTemporary)
 	wantErr(t, "unknown login", auth("nobody@example.com", "guess"), ErrTemporary)
-	leave(false)
+	leave(0)
 	wantErr(t, "wrong password after the flood", auth("a@example.com", "guess"), ErrAuthFailed)
 }
 
-// TestVerifyGateRestsAfterFailures: at 10%, a slot whose check failed after
-// 100 ms stays taken for 900 ms more; after a successful check it is free
-// at once.
+// TestVerifyGateRestsAfterFailures: at 10%, a slot whose check failed
+// after 100 ms of CPU stays taken for 900 ms more; after a successful check
+// it is free at once.
 func TestVerifyGateRestsAfterFailures(t *testing.T) {
 	g := testGate(1, 0, time.Hour, 10)
 	ctx := context.Background()
@@ -118,13 +118,11 @@ func TestVerifyGateRestsAfterFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	leave(false)
+	leave(0)
 	if leave, err = g.enter(ctx); err != nil {
 		t.Fatalf("slot after a successful check: %v", err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	leave(true)
+	leave(100 * time.Millisecond)
 	failedAt := time.Now()
 	if _, err := g.enter(ctx); !errors.Is(err, errVerifyBusy) {
 		t.Fatalf("slot right after a failed check: %v, want errVerifyBusy (resting)", err)
@@ -132,7 +130,7 @@ func TestVerifyGateRestsAfterFailures(t *testing.T) {
 	for {
 		leave, err := g.enter(ctx)
 		if err == nil {
-			leave(false)
+			leave(0)
 			break
 		}
 		if time.Since(failedAt) > 10*time.Second {
@@ -141,7 +139,7 @@ func TestVerifyGateRestsAfterFailures(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if rested := time.Since(failedAt); rested < 900*time.Millisecond {
-		t.Fatalf("slot free %v after a 100 ms failed check, want >= 900 ms at 10%%", rested)
+		t.Fatalf("slot free %v after a failed check of 100 ms, want >= 900 ms at 10%%", rested)
 	}
 }
 
