@@ -166,21 +166,19 @@ func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (b
 	if err != nil {
 		return false, temporary("password check", err)
 	}
-	var ok bool
-	work := atLowPriority(func() {
-		if !known {
-			burnHashTime(pw)
-			return
+	start, ok := time.Now(), false
+	if known {
+		if ok, err = password.Verify(m.PasswordHash, pw); err != nil {
+			slog.Warn("userbase: unusable stored password", "mailbox", m.Name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
 		}
-		ok, err = password.Verify(m.PasswordHash, pw)
-	})
+	} else {
+		burnHashTime(pw)
+	}
+	failed := time.Since(start)
 	if ok {
-		work = 0 // only failed checks make their slot rest
+		failed = 0 // only failed checks make their slot rest
 	}
-	leave(work)
-	if err != nil {
-		slog.Warn("userbase: unusable stored password", "mailbox", m.Name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
-	}
+	leave(failed)
 	return ok, nil
 }
 

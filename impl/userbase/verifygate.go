@@ -21,19 +21,21 @@ var errVerifyBusy = errors.New("too many password checks in progress")
 // either it fails at once with a temporary error (POP3 "-ERR [SYS/TEMP]",
 // RFC 2449 section 8.1.2): a retry later is cheap, a stalled machine is not.
 //
-// After a FAILED check the slot also rests, so that failed checks use at
-// most busyPercent of its CPU time. Measured on two shared cores, one
+// After a FAILED check the slot also rests, so that failed checks keep it
+// busy at most busyPercent of the time. Measured on two shared cores, one
 // slot hashing wrong passwords without rest (~20 checks/s) still raised
-// SMTP delivery p99 3-5 times although the checks ran at the lowest
-// priority (argon2id's memory traffic is not scheduled by priority); at 5
-// checks/s it hardly did. Successful checks do not rest: a burst of real
-// logins (a restart, a benchmark) runs at full speed, and a flood cannot
-// avoid the rest without knowing the passwords. The rest delays no reply.
+// SMTP delivery p99 3-5 times; at 5 checks/s it hardly did. Successful
+// checks do not rest: a burst of real logins (a restart, a benchmark) runs
+// at full speed, and a flood cannot avoid the rest without knowing the
+// passwords. The rest delays no reply. It is counted from the check's wall
+// time: argon2id computes on goroutines of its own, whose CPU time cannot
+// be told apart, and a check slowed by a busy machine then rests longer,
+// which throttles a flood the more when delivery needs the CPU.
 type verifyGate struct {
 	slots      chan struct{} // one token per check running or resting
 	maxWaiting int
 	wait       time.Duration
-	restFactor float64 // rest after a failed check, per unit of its CPU time
+	restFactor float64 // rest after a failed check, per unit of its duration
 
 	mu      sync.Mutex
 	waiting int
@@ -51,7 +53,7 @@ func newVerifyGate(c Config) *verifyGate {
 
 // enter takes a slot, waiting in the queue if need be. On success the
 // caller must call leave once its check is done.
-func (g *verifyGate) enter(ctx context.Context) (leave func(failedWork time.Duration), err error) {
+func (g *verifyGate) enter(ctx context.Context) (leave func(failed time.Duration), err error) {
 	select {
 	case g.slots <- struct{}{}:
 		return g.leave, nil
@@ -73,41 +75,15 @@ func (g *verifyGate) enter(ctx context.Context) (leave func(failedWork time.Dura
 	}
 }
 
-// leave frees a slot: at once after a successful check (failedWork 0), or
-// after the rest that failedWork, the CPU time of a failed check, earns.
-func (g *verifyGate) leave(failedWork time.Duration) {
-	rest := time.Duration(float64(failedWork) * g.restFactor)
+// leave frees a slot: at once after a successful check (failed 0), or
+// after the rest that a failed check of that duration earns.
+func (g *verifyGate) leave(failed time.Duration) {
+	rest := time.Duration(float64(failed) * g.restFactor)
 	if rest <= 0 {
 		<-g.slots
 		return
 	}
 	time.AfterFunc(rest, func() { <-g.slots })
-}
-
-// atLowPriority runs f on an OS thread of its own at the lowest scheduling
-// priority, waits for it, and returns the CPU time it used (the wall time
-// where a thread's CPU time cannot be read). The bound on concurrent checks limits how many
-// cores a flood of wrong passwords can take; the priority makes them yield
-// the CPU to SMTP delivery whenever it wants it (it cannot keep argon2id's
-// memory traffic from slowing others: that is what the rest is for). The thread
-// is discarded afterwards: the goroutine exits still locked to it, which
-// ends the thread (runtime.LockOSThread), since an unprivileged process
-// could not raise its priority again. A thread per check costs some tens
-// of microseconds, against the ~55 ms of an argon2id check.
-func atLowPriority(f func()) (work time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread() // never unlocked, see above
-		lowerThreadPriority()
-		start, cpu := time.Now(), threadCPU()
-		f()
-		if work = threadCPU() - cpu; work <= 0 {
-			work = time.Since(start)
-		}
-		close(done)
-	}()
-	<-done
-	return work
 }
 
 // queue counts one more waiter unless the queue is full.

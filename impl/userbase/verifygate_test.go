@@ -109,8 +109,8 @@ func TestAuthenticateWhenChecksAreSaturated(t *testing.T) {
 }
 
 // TestVerifyGateRestsAfterFailures: at 10%, a slot whose check failed
-// after 100 ms of CPU stays taken for 900 ms more; after a successful check
-// it is free at once.
+// after 100 ms stays taken for 900 ms more; after a successful check it is
+// free at once.
 func TestVerifyGateRestsAfterFailures(t *testing.T) {
 	g := testGate(1, 0, time.Hour, 10)
 	ctx := context.Background()
