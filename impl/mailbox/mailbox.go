@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -80,7 +81,8 @@ func (n Name) IsCatchAll() bool { return n.Local() == "*" }
 func (n Name) String() string { return string(n) }
 
 // checkLocal accepts a Dot-string (RFC 5321 4.1.2): atoms of atext joined by
-// single dots; RFC 6531 section 3.3 extends atext with UTF-8 non-ASCII.
+// single dots; RFC 6531 section 3.3 extends atext with UTF-8 non-ASCII, of
+// which only visible characters are accepted (see isAtext).
 func checkLocal(local string) error {
 	switch {
 	case local == "":
@@ -100,12 +102,22 @@ func checkLocal(local string) error {
 	return nil
 }
 
+// isAtext is RFC 5321 atext, and of RFC 6531's UTF8-non-ascii only letters,
+// marks, digits, punctuation and symbols. Refused are the C1 controls
+// (U+0085 NEL among them) and the line and paragraph separators U+2028 and
+// U+2029, which RFC 5198 section 2 keeps out of Net-Unicode text; format
+// characters (bidi overrides such as U+202E, zero-width characters, soft
+// hyphen); spaces; private-use and unassigned code points. A name travels
+// raw into our Received: header, logs, ppadmin listings and POP clients:
+// these characters would break a header line in some readers or make one
+// address display as another ("Trojan Source", CVE-2021-42574), and no
+// mailbox needs them.
 func isAtext(r rune) bool {
 	switch {
 	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
 		return true
 	case r >= 0x80:
-		return r != utf8.RuneError
+		return r != utf8.RuneError && unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S)
 	}
 	return strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)
 }

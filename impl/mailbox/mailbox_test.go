@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,26 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// TestParseRejectsInvisibleUnicode: letters of any script are local-part
+// characters (RFC 6531), controls, separators and format characters are not.
+func TestParseRejectsInvisibleUnicode(t *testing.T) {
+	for _, r := range []rune{
+		0x80, 0x85, 0x9f, // C1 controls, NEL
+		0xa0, 0x2003, 0x3000, // spaces
+		0x2028, 0x2029, // line and paragraph separators
+		0xad, 0x200b, 0x200d, 0x200e, 0x202a, 0x202e, 0x2066, 0x2069, 0xfeff, // format
+		0xe000, 0xf0000, // private use
+		0xfffe, 0x10ffff, // noncharacters
+	} {
+		_, err := Parse("a" + string(r) + "b@example.com")
+		assert.ErrorIs(t, err, ErrSyntax, "U+%04X", r)
+	}
+	for _, ok := range []string{"ünïcode", "用户", "δοκιμή", "пользователь", "ユーザー", "a\u0301"} {
+		_, err := Parse(ok + "@example.com")
+		assert.NoError(t, err, ok)
+	}
+}
+
 // "u@remote@local" has a local part containing '@', which is not atext.
 func TestParseRejectsDoubleAt(t *testing.T) {
 	_, err := Parse("u@remote@local.example")
@@ -74,6 +95,12 @@ func FuzzParse(f *testing.F) {
 		}
 		if len(n) > MaxNameBytes || strings.ContainsAny(string(n), "\x00\r\n ") {
 			t.Fatalf("bad canonical name %q", n)
+		}
+		// Nothing invisible that could break or disguise a header line.
+		for _, r := range string(n) {
+			if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Z) {
+				t.Fatalf("canonical name %q holds U+%04X", n, r)
+			}
 		}
 	})
 }

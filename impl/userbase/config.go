@@ -39,6 +39,11 @@ type Config struct {
 	CacheMaxEntries     int           `key:"cache-max-entries" help:"most cached found, and most cached not-found, recipients (least recently used are dropped)"`
 	AuthCacheTTL        time.Duration `key:"auth-cache-ttl" help:"how long a successful password check is remembered (0 disables)"`
 	AuthCacheMaxEntries int           `key:"auth-cache-max-entries" help:"most remembered password checks"`
+
+	AuthVerifyConcurrency int           `key:"auth-verify-concurrency" help:"password checks (argon2id) running at once; 0 means half the CPUs, at least 1"`
+	AuthVerifyQueue       int           `key:"auth-verify-queue" help:"password checks waiting for a slot; more are refused at once as temporary (POP3 -ERR [SYS/TEMP])"`
+	AuthVerifyWait        time.Duration `key:"auth-verify-wait" help:"longest wait for a password check slot; then temporary (POP3 -ERR [SYS/TEMP])"`
+	AuthVerifyBusyPercent int           `key:"auth-verify-busy-percent" help:"most of its time a password check slot spends on failed checks: after one it rests for the rest (100: no rest)"`
 }
 
 // Named bounds used by Validate.
@@ -48,6 +53,9 @@ const (
 	maxCacheTTL     = 24 * time.Hour
 	maxCacheEntries = 10_000_000
 	maxHosts        = 16
+	// Each running argon2id check holds 19 MiB: 256 of them hold ~5 GiB.
+	maxVerifyConcurrency = 256
+	maxVerifyQueue       = 100_000
 )
 
 // Defaults returns a configuration for the embedded engine. PowerMail kept a
@@ -66,6 +74,14 @@ func Defaults() Config {
 		CacheMaxEntries:     100_000,
 		AuthCacheTTL:        5 * time.Minute,
 		AuthCacheMaxEntries: 100_000,
+		// A queue of 64 with one check at a time holds about 3.5 s of
+		// argon2id work; waiting longer than 2 s is worse than a retry.
+		AuthVerifyQueue: 64,
+		AuthVerifyWait:  2 * time.Second,
+		// One slot at 25% is about 5 failed argon2id checks per second:
+		// what two shared cores hashed without raising SMTP latency much
+		// (verifygate.go).
+		AuthVerifyBusyPercent: 25,
 	}
 }
 
@@ -87,6 +103,7 @@ func (c Config) Validate() error {
 		{"cache-positive-ttl", c.CachePositiveTTL, maxCacheTTL, true},
 		{"cache-negative-ttl", c.CacheNegativeTTL, maxCacheTTL, true},
 		{"auth-cache-ttl", c.AuthCacheTTL, maxCacheTTL, true},
+		{"auth-verify-wait", c.AuthVerifyWait, maxTimeout, false},
 	} {
 		if d.v < 0 || d.v == 0 && !d.zeroOK || d.v > d.max {
 			return config.Errorf(d.key, "%v out of range (want > 0 and <= %v)", d.v, d.max)
@@ -100,6 +117,20 @@ func (c Config) Validate() error {
 	}
 	if c.AuthCacheMaxEntries < 0 || c.AuthCacheMaxEntries > maxCacheEntries {
 		return config.Errorf("auth-cache-max-entries", "%d out of range 0..%d", c.AuthCacheMaxEntries, maxCacheEntries)
+	}
+	return c.validateVerify()
+}
+
+// validateVerify bounds the password check gate (see verifyGate).
+func (c Config) validateVerify() error {
+	if c.AuthVerifyConcurrency < 0 || c.AuthVerifyConcurrency > maxVerifyConcurrency {
+		return config.Errorf("auth-verify-concurrency", "%d out of range 0..%d", c.AuthVerifyConcurrency, maxVerifyConcurrency)
+	}
+	if c.AuthVerifyQueue < 0 || c.AuthVerifyQueue > maxVerifyQueue {
+		return config.Errorf("auth-verify-queue", "%d out of range 0..%d", c.AuthVerifyQueue, maxVerifyQueue)
+	}
+	if c.AuthVerifyBusyPercent < 1 || c.AuthVerifyBusyPercent > 100 {
+		return config.Errorf("auth-verify-busy-percent", "%d out of range 1..100", c.AuthVerifyBusyPercent)
 	}
 	return nil
 }

@@ -45,6 +45,8 @@ type Store struct {
 	found    *lru.Cache[mailbox.Name, Entry]
 	notFound *lru.Cache[mailbox.Name, struct{}]
 	verified *lru.Cache[[sha256.Size]byte, struct{}]
+	// gate bounds the password hashes computed at once (verifygate.go).
+	gate *verifyGate
 	// hmacKey is random per process: a verification cache key means nothing
 	// outside this process and cannot be tested offline against guesses.
 	hmacKey [32]byte
@@ -71,6 +73,7 @@ func NewStore(src Source, cfg Config, now func() time.Time) *Store {
 		found:    lru.New[mailbox.Name, Entry](cfg.CacheMaxEntries, now),
 		notFound: lru.New[mailbox.Name, struct{}](cfg.CacheMaxEntries, now),
 		verified: lru.New[[sha256.Size]byte, struct{}](cfg.AuthCacheMaxEntries, now),
+		gate:     newVerifyGate(cfg),
 	}
 	rand.Read(s.hmacKey[:])
 	return s
@@ -122,39 +125,61 @@ func (s *Store) Lookup(ctx context.Context, rcpt mailbox.Name) (Entry, error) {
 // database, so a disabled mailbox or a changed password takes effect at
 // once; what the cache saves is the cost of the hash. Only the mailbox
 // itself authenticates: a catch-all row does not accept logins for other
-// names (log in as "*@domain" to read it).
+// names (log in as "*@domain" to read it). A login that needs a hash waits
+// for the verification gate; a cached success does not, so users who logged
+// in recently are not turned away by a password-guessing flood.
 func (s *Store) Authenticate(ctx context.Context, login, pw string) (Entry, error) {
 	name, err := LoginName(login)
 	if err != nil || pw == "" || len(pw) > password.MaxPasswordBytes {
 		return s.fail("miss")
 	}
 	m, err := s.src.Find(ctx, name)
-	switch {
-	case errors.Is(err, ErrNoSuchMailbox):
-		burnHashTime(pw)
-		return s.fail("miss")
-	case err != nil:
+	if err != nil && !errors.Is(err, ErrNoSuchMailbox) {
 		logins.WithLabelValues("miss", "temporary").Inc()
 		return Entry{}, err
-	case m.Name != name:
-		burnHashTime(pw)
-		return s.fail("miss")
 	}
+	known := err == nil && m.Name == name
 	key := s.verifyKey(name, m.PasswordHash, pw)
-	if _, ok := s.verified.Get(key); ok {
+	if _, hit := s.verified.Get(key); hit && known {
 		logins.WithLabelValues("hit", "ok").Inc()
 		return m.Entry(), nil
 	}
-	ok, err := password.Verify(m.PasswordHash, pw)
-	if err != nil {
-		slog.Warn("userbase: unusable stored password", "mailbox", name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
-	}
-	if !ok {
+	ok, err := s.verify(ctx, known, m, pw)
+	switch {
+	case err != nil:
+		logins.WithLabelValues("miss", "temporary").Inc()
+		return Entry{}, err
+	case !ok:
 		return s.fail("miss")
 	}
 	s.verified.Put(key, struct{}{}, s.authTT)
 	logins.WithLabelValues("miss", "ok").Inc()
 	return m.Entry(), nil
+}
+
+// verify checks pw against m's stored hash inside the verification gate.
+// For an unknown login it spends the time of a default hash instead, so
+// that unknown logins and wrong passwords look alike, also under load: both
+// queue, and both get the same temporary error when the gate is full.
+func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (bool, error) {
+	leave, err := s.gate.enter(ctx)
+	if err != nil {
+		return false, temporary("password check", err)
+	}
+	start, ok := time.Now(), false
+	if known {
+		if ok, err = password.Verify(m.PasswordHash, pw); err != nil {
+			slog.Warn("userbase: unusable stored password", "mailbox", m.Name, "scheme", password.SchemeOf(m.PasswordHash), "err", err)
+		}
+	} else {
+		burnHashTime(pw)
+	}
+	failed := time.Since(start)
+	if ok {
+		failed = 0 // only failed checks make their slot rest
+	}
+	leave(failed)
+	return ok, nil
 }
 
 // APOPSecret returns the plaintext password of login for APOP (RFC 1939

@@ -34,6 +34,7 @@ type SMTPConfig struct {
 	MaxRecipients   int           `key:"max-recipients" help:"recipients per message (RFC 5321: at least 100)"`
 	MaxErrors       int           `key:"max-errors" help:"errors before 421 and close"`
 	CommandTimeout  time.Duration `key:"command-timeout" help:"longest wait for the client's next command or data"`
+	DataTimeout     time.Duration `key:"data-timeout" help:"longest message body (DATA to the final dot, or BDAT to LAST), however steadily it arrives; then 421"`
 	SessionTimeout  time.Duration `key:"session-timeout" help:"longest SMTP session"`
 	MaxConns        int           `key:"max-conns" help:"concurrent SMTP sessions"`
 	MaxConnsPerIP   int           `key:"max-conns-per-ip" help:"concurrent SMTP sessions from one IP"`
@@ -52,7 +53,7 @@ func DefaultSMTPConfig() SMTPConfig {
 	return SMTPConfig{
 		Listen: "127.0.0.1:2525", Hostname: "localhost", Log: logging.Defaults(),
 		MaxMessageBytes: d.MaxMessageBytes, MaxRecipients: d.MaxRecipients, MaxErrors: d.MaxErrors,
-		CommandTimeout: d.CommandTimeout, SessionTimeout: d.SessionTimeout,
+		CommandTimeout: d.CommandTimeout, DataTimeout: d.DataTimeout, SessionTimeout: d.SessionTimeout,
 		MaxConns: d.MaxConns, MaxConnsPerIP: d.MaxConnsPerIP,
 		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults(),
 	}
@@ -70,7 +71,7 @@ func (c SMTPConfig) smtpd() smtpd.Config {
 	s := smtpd.Defaults()
 	s.Hostname, s.PostmasterDomain = c.Hostname, c.PostmasterDomain
 	s.MaxMessageBytes, s.MaxRecipients, s.MaxErrors = c.MaxMessageBytes, c.MaxRecipients, c.MaxErrors
-	s.CommandTimeout, s.SessionTimeout = c.CommandTimeout, c.SessionTimeout
+	s.CommandTimeout, s.DataTimeout, s.SessionTimeout = c.CommandTimeout, c.DataTimeout, c.SessionTimeout
 	s.MaxConns, s.MaxConnsPerIP = c.MaxConns, c.MaxConnsPerIP
 	return s
 }

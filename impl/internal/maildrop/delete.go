@@ -16,37 +16,91 @@ import (
 // on R backends.
 var ErrTooFewTombstones = errors.New("maildrop: delete not acknowledged by enough backends")
 
+// maxParallelDeletes bounds the messages whose tombstones are being written
+// at once by one Delete: enough that a slow backend does not make a large
+// UPDATE take minutes, few enough that one session does not flood a backend.
+const maxParallelDeletes = 8
+
 // Delete applies the deletes of messages is (indexes into Messages). It
 // returns nil only when every message has a tombstone on at least R
 // backends. A holder that failed keeps its copy, hidden by the tombstones,
 // until repair removes it.
+//
+// Every DELETE has its own IOTimeout, all within ctx, which bounds the
+// whole UPDATE. A backend whose DELETE failed is not asked again in this
+// call, and its tombstones go to other reachable backends: a dead backend
+// costs one IOTimeout, not one per message, and does not make deletes fail
+// while R other backends can take the tombstones.
 func (d *Maildrop) Delete(ctx context.Context, is []int) error {
-	var firstErr error
-	for _, i := range is {
-		if err := d.deleteOne(ctx, d.msgs[i]); err != nil && firstErr == nil {
-			firstErr = err
+	run := &deletion{d: d, failed: map[string]bool{}}
+	errs := make([]error, len(is))
+	slots := make(chan struct{}, maxParallelDeletes)
+	var wg sync.WaitGroup
+	for k, i := range is {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			errs[k] = run.deleteOne(ctx, d.msgs[i])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	return firstErr
+	return nil
 }
 
-func (d *Maildrop) deleteOne(ctx context.Context, msg Message) error {
-	targets := d.tombstoneTargets(msg)
+// deletion is one Delete call: the backends that failed in it.
+type deletion struct {
+	d      *Maildrop
+	mu     sync.Mutex
+	failed map[string]bool
+}
+
+// deleteOne sends DELETE to every holder of msg and to spares (non-holders,
+// in the message's rotation) until R have acknowledged a tombstone, a new
+// spare for each one that fails, as long as reachable backends are left.
+func (r *deletion) deleteOne(ctx context.Context, msg Message) error {
+	want := r.d.m.cfg.Redundancy
+	holders, spares := r.d.tombstoneCandidates(msg)
+	targets := r.usable(holders)
 	acks := 0
-	var mu sync.Mutex
+	for ctx.Err() == nil {
+		var more []Backend
+		more, spares = r.take(spares, want-acks-len(targets))
+		targets = append(targets, more...)
+		if len(targets) == 0 {
+			break
+		}
+		if acks += r.wave(ctx, msg, targets); acks >= want {
+			return nil
+		}
+		targets = nil
+	}
+	return fmt.Errorf("%w: %s: %d tombstones, need %d", ErrTooFewTombstones, msg.ID, acks, want)
+}
+
+// wave sends DELETE of msg to targets at once and returns how many
+// acknowledged; a backend that failed is remembered for the rest of the run.
+func (r *deletion) wave(ctx context.Context, msg Message, targets []Backend) int {
+	acks := 0
 	var wg sync.WaitGroup
 	for _, t := range targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dctx, cancel := context.WithTimeout(ctx, d.m.cfg.IOTimeout)
+			dctx, cancel := context.WithTimeout(ctx, r.d.m.cfg.IOTimeout)
 			defer cancel()
-			err := t.Delete(dctx, d.box, msg.ID)
-			mu.Lock()
-			defer mu.Unlock()
+			err := t.Delete(dctx, r.d.box, msg.ID)
+			r.mu.Lock()
+			defer r.mu.Unlock()
 			if err != nil {
+				r.failed[t.Name()] = true
 				backendErrors.WithLabelValues(t.Name(), "delete").Inc()
-				d.m.log.Warn("delete not applied on backend", "backend", t.Name(), "id", msg.ID, "err", err)
+				r.d.m.log.Warn("delete not applied on backend", "backend", t.Name(), "id", msg.ID, "err", err)
 				return
 			}
 			acks++
@@ -54,34 +108,47 @@ func (d *Maildrop) deleteOne(ctx context.Context, msg Message) error {
 		}()
 	}
 	wg.Wait()
-	if acks < d.m.cfg.Redundancy {
-		return fmt.Errorf("%w: %s: %d tombstones, need %d",
-			ErrTooFewTombstones, msg.ID, acks, d.m.cfg.Redundancy)
-	}
-	return nil
+	return acks
 }
 
-// tombstoneTargets is every holder, then other reachable backends until R
-// are named (or none are left). The others are taken in a per-message rotation so that
-// tombstones of many messages spread over the cluster.
-func (d *Maildrop) tombstoneTargets(msg Message) []Backend {
+// usable returns the backends of bs that have not failed in this run.
+func (r *deletion) usable(bs []Backend) []Backend {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	var out []Backend
+	for _, b := range bs {
+		if !r.failed[b.Name()] {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// take returns up to n usable backends from the front of bs, and what is
+// left of bs after them.
+func (r *deletion) take(bs []Backend, n int) (taken, rest []Backend) {
+	for len(bs) > 0 && len(taken) < n {
+		taken = append(taken, r.usable(bs[:1])...)
+		bs = bs[1:]
+	}
+	return taken, bs
+}
+
+// tombstoneCandidates returns the holders of msg, and the other backends
+// reachable at open in a per-message rotation, so that the tombstones of
+// many messages spread over the cluster.
+func (d *Maildrop) tombstoneCandidates(msg Message) (holders, others []Backend) {
 	isHolder := map[string]bool{}
 	for _, h := range msg.holders {
 		isHolder[h.Name()] = true
-		out = append(out, h)
 	}
-	others := make([]Backend, 0, len(d.backends))
 	for _, b := range d.backends {
 		if !isHolder[b.Name()] {
 			others = append(others, b)
 		}
 	}
 	start := rotation(msg.ID, len(others))
-	for k := 0; k < len(others) && len(out) < d.m.cfg.Redundancy; k++ {
-		out = append(out, others[(start+k)%len(others)])
-	}
-	return out
+	return msg.holders, append(others[start:len(others):len(others)], others[:start]...)
 }
 
 // rotation derives a start index from the id's random part.

@@ -14,7 +14,10 @@
 // Deletes (applied at QUIT): each deleted id gets DELETE, which leaves a
 // durable tombstone and unlinks the copy, on every reachable backend that
 // holds it, and on further reachable backends until at least R backends have
-// acknowledged a tombstone. The promise: after QUIT answered +OK, the message
+// acknowledged a tombstone, a further one for each that fails. Each DELETE
+// has its own IOTimeout; a backend that failed is not asked again in the
+// same UPDATE, so a dead backend costs one timeout, not one per message.
+// The promise: after QUIT answered +OK, the message
 // never reappears, even when a backend that was down during the delete comes
 // back with its copy, as long as fewer than R backends are lost: one of the R
 // tombstones survives and hides the stale copy, and repair removes it. When

@@ -24,8 +24,12 @@ type memBackend struct {
 	down bool
 	// failGetAfter > 0 makes Get fail after writing that many bytes.
 	failGetAfter int
-	msgs         map[mailbox.Name]map[msgid.ID][]byte
-	tombs        map[mailbox.Name]map[msgid.ID]time.Time
+	// failDelete makes Delete fail at once; hangDelete makes it wait for
+	// its context (a backend that stopped answering). deletes counts calls.
+	failDelete, hangDelete bool
+	deletes                int
+	msgs                   map[mailbox.Name]map[msgid.ID][]byte
+	tombs                  map[mailbox.Name]map[msgid.ID]time.Time
 }
 
 func newMem(name string) *memBackend {
@@ -82,10 +86,17 @@ func (b *memBackend) Get(_ context.Context, box mailbox.Name, id msgid.ID, w io.
 	return int64(n), err
 }
 
-func (b *memBackend) Delete(_ context.Context, box mailbox.Name, id msgid.ID) error {
+func (b *memBackend) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.down {
+	b.deletes++
+	switch {
+	case b.hangDelete:
+		b.mu.Unlock()
+		<-ctx.Done()
+		b.mu.Lock()
+		return ctx.Err()
+	case b.down || b.failDelete:
 		return errDown
 	}
 	if b.tombs[box] == nil {
@@ -273,4 +284,60 @@ func TestUsageSumsMergedSizes(t *testing.T) {
 	n, err := drops(2, bs).Usage(context.Background(), box)
 	require.NoError(t, err)
 	assert.Equal(t, int64(8), n)
+}
+
+// tombstoned counts the backends holding a tombstone for id.
+func tombstoned(bs []*memBackend, id msgid.ID) int {
+	n := 0
+	for _, b := range bs {
+		b.mu.Lock()
+		if _, ok := b.tombs[box][id]; ok {
+			n++
+		}
+		b.mu.Unlock()
+	}
+	return n
+}
+
+// Issue 14: a holder whose DELETE fails (it listed the mailbox, so it is
+// reachable) must not fail the delete while a spare can take its tombstone.
+func TestDeleteFailedHolderTombstoneGoesToSpare(t *testing.T) {
+	bs := cluster(4)
+	id := msgid.New(time.Now())
+	bs[0].put(box, id, "m")
+	bs[1].put(box, id, "m")
+	bs[1].failDelete = true
+	d, err := drops(2, bs).Open(context.Background(), box)
+	require.NoError(t, err)
+	require.NoError(t, d.Delete(context.Background(), []int{0}))
+	assert.Equal(t, 2, tombstoned(bs, id), "R tombstones")
+	assert.Len(t, bs[0].tombs[box], 1, "the healthy holder has one")
+}
+
+// Issue 14: every DELETE has its own timeout, and a backend that stopped
+// answering is asked once per batch, not once per message, so a large
+// UPDATE does not run out of its overall time and fail needlessly.
+func TestDeleteHungHolderCostsOneTimeout(t *testing.T) {
+	bs := cluster(4)
+	const n, ioTimeout = 40, 100 * time.Millisecond
+	var all []int
+	for i := range n {
+		id := msgid.New(time.UnixMilli(int64(1000 + i)))
+		bs[0].put(box, id, "m")
+		bs[1].put(box, id, "m")
+		all = append(all, i)
+	}
+	bs[1].hangDelete = true
+	m := drops(2, bs)
+	m.cfg.IOTimeout = ioTimeout
+	d, err := m.Open(context.Background(), box)
+	require.NoError(t, err)
+	// The whole UPDATE gets less than one timeout per message.
+	ctx, cancel := context.WithTimeout(context.Background(), n*ioTimeout/4)
+	defer cancel()
+	require.NoError(t, d.Delete(ctx, all))
+	for _, msg := range d.Messages() {
+		assert.Equal(t, 2, tombstoned(bs, msg.ID), "tombstones of %s", msg.ID)
+	}
+	assert.LessOrEqual(t, bs[1].deletes, maxParallelDeletes, "DELETEs sent to the hung backend")
 }

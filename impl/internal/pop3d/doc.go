@@ -50,13 +50,19 @@
 //   - Unknown user and wrong password give the same reply, "-ERR [AUTH]
 //     authentication failed"; the Authenticator must return ErrAuthFailed for
 //     both.
-//   - Brute force: every failed login raises a penalty for the client IP and
-//     for the login name (AuthDelayBase, doubling, capped at AuthDelayMax;
-//     forgotten AuthDelayForget after the last failure; a success clears the
-//     login's penalty). The penalty is slept BEFORE the credentials are
+//   - Brute force: every failed login raises a penalty for the client
+//     address with that login (the pair), for the address, and for the
+//     login from anywhere (AuthDelayBase, doubling, capped at AuthDelayMax;
+//     forgotten AuthDelayForget after the last failure; a success clears
+//     the pair only). The pair's penalty is slept BEFORE the credentials are
 //     checked, whatever the outcome: a quick "+OK" cannot reveal a right
-//     guess early, so a client cannot cut the delay short by hanging up when
-//     no answer came fast. The sleep blocks only that session.
+//     guess early. The address's and the login's penalties delay only a
+//     failed attempt's reply, so another user behind the same address, or
+//     the attacked user on their own address, logs in without waiting; a
+//     failed attempt waits for its worst key in all. An attacker who hangs
+//     up instead of waiting gains nothing: the session keeps its per-address
+//     connection slot until the delay is over. The sleep blocks only that
+//     session.
 //   - Plaintext credentials (USER/PASS, AUTH PLAIN) are accepted without TLS
 //     only where Config.PlaintextAuth allows (default: loopback clients only).
 //     APOP sends no password and is not restricted.

@@ -79,6 +79,9 @@ type fakeDrops struct {
 	deleteErr error
 	deleted   map[mailbox.Name][]string // UIDs
 	closed    int
+	// closeDelay makes Close take this long, as closing a real maildrop
+	// may: it widens any window in which a quitting session holds its lock.
+	closeDelay time.Duration
 }
 
 type fakeMsg struct {
@@ -142,6 +145,10 @@ func (f *fakeDrop) Delete(_ context.Context, is []int) error {
 }
 
 func (f *fakeDrop) Close() error {
+	f.d.mu.Lock()
+	delay := f.d.closeDelay
+	f.d.mu.Unlock()
+	time.Sleep(delay)
 	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
 	f.d.closed++

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	"powermail/impl/mailbox"
 )
@@ -12,18 +12,20 @@ import (
 // login runs the part of every login mechanism after the protocol exchange:
 // penalty delay, credential check, maildrop lock, maildrop open, and the
 // move to TRANSACTION (RFC 1939 section 4).
+//
+// The penalty has two parts (see penalty.go). The failures of this client
+// address with this login are slept BEFORE the check, so that the outcome,
+// good or bad, is never known sooner than they allow. The failures of the
+// address as a whole and of the login from anywhere are slept only when
+// this attempt fails too: they say that someone is guessing, not that this
+// attempt is the guesser, and another user behind the same address, or the
+// owner of the attacked login on their own address, must not pay for them.
 func (s *session) login(login string, check credentialCheck) reply {
 	login = normalizeLogin(login)
-	ipKey, loginKey := "ip:"+s.ip, "login:"+strings.ToLower(login)
-	if d := s.srv.penalty.delay(ipKey, loginKey); d > 0 {
-		// Slept before checking so that the outcome, good or bad, is never
-		// known sooner than the penalty allows. Only this session waits.
-		s.log.Info("pop3 login delayed", "login", login, "delay", d)
-		if err := s.srv.clock.Sleep(s.srv.ctx, d); err != nil {
-			r := errReply(codeSysTemp, "server shutting down")
-			r.close = true
-			return r
-		}
+	keys := newPenaltyKeys(s.ip, login)
+	before := s.srv.penalty.delay(keys.pair)
+	if r, ok := s.penaltySleep(login, before); !ok {
+		return r
 	}
 	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.BackendTimeout)
 	defer cancel()
@@ -33,20 +35,42 @@ func (s *session) login(login string, check credentialCheck) reply {
 	}
 	switch {
 	case errors.Is(err, ErrAuthFailed):
-		return s.loginFailed(login, ipKey, loginKey)
+		return s.loginFailed(login, keys, before)
 	case err != nil:
 		return s.backendFailure(err, "authentication", "login", login)
 	}
-	s.srv.penalty.clear(loginKey)
+	s.srv.penalty.clear(keys.pair)
 	return s.open(ctx, login, box)
 }
 
+// penaltySleep waits d (if positive) in this session only; ok is false when
+// the server shuts down meanwhile and r must be sent instead.
+func (s *session) penaltySleep(login string, d time.Duration) (r reply, ok bool) {
+	if d <= 0 {
+		return reply{}, true
+	}
+	s.log.Info("pop3 login delayed", "login", login, "delay", d)
+	if err := s.srv.clock.Sleep(s.srv.ctx, d); err != nil {
+		r = errReply(codeSysTemp, "server shutting down")
+		r.close = true
+		return r, false
+	}
+	return reply{}, true
+}
+
 // loginFailed gives one reply for unknown user and wrong password alike
-// (nothing tells an attacker which logins exist) and raises the penalty.
-func (s *session) loginFailed(login, ipKey, loginKey string) reply {
-	s.srv.penalty.fail(ipKey, loginKey)
+// (nothing tells an attacker which logins exist) and raises the penalty. The
+// reply waits until the attempt has been delayed by its worst key in all,
+// counting what was slept before the check: a failed attempt always costs
+// the Dovecot-like 2, 4, 8, 15 s of whichever key has failed most.
+func (s *session) loginFailed(login string, keys penaltyKeys, slept time.Duration) reply {
+	rest := s.srv.penalty.delay(keys.all()...) - slept
+	s.srv.penalty.fail(keys.all()...)
 	metricLogins.WithLabelValues(loginFailed).Inc()
 	s.log.Info("pop3 login failed", "login", login)
+	if r, ok := s.penaltySleep(login, rest); !ok {
+		return r
+	}
 	r := errReply(codeAuth, "authentication failed")
 	if s.authFailures++; s.authFailures >= s.srv.cfg.MaxAuthFailures {
 		r.text += "; closing"

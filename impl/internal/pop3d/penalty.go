@@ -2,6 +2,7 @@ package pop3d
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -43,9 +44,10 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // (the per-IP connection limit still bounds what an attacker gains).
 const maxPenaltyEntries = 100_000
 
-// penalties counts recent failed logins per key (a client IP or a login
-// name) and turns them into a delay: base, 2*base, 4*base, ... capped.
-// This is Dovecot's auth penalty scheme (2, 4, 8, 15 s with the defaults).
+// penalties counts recent failed logins per key and turns them into a
+// delay: base, 2*base, 4*base, ... capped. This is Dovecot's auth penalty
+// scheme (2, 4, 8, 15 s with the defaults). The keys of one attempt are in
+// penaltyKeys; how each is applied is in session.login.
 type penalties struct {
 	clock  Clock
 	base   time.Duration
@@ -108,13 +110,31 @@ func (p *penalties) fail(keys ...string) {
 }
 
 // clear forgets the failures of key, after a successful login. Only the
-// login's key is cleared: clearing the IP would let an attacker with one
-// valid account reset the IP penalty between guesses at others.
+// (address, login) pair is cleared: clearing the address would let an
+// attacker with one valid account reset the address's penalty between
+// guesses at others, and clearing the login would let the owner's own
+// regular logins reset an attack on it from elsewhere.
 func (p *penalties) clear(key string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.entries, key)
 }
+
+// penaltyKeys are the counters one login attempt reads and raises.
+type penaltyKeys struct {
+	pair  string // this client address with this login: slept before the check
+	ip    string // every login from this client address: slept on failure only
+	login string // this login from every address (a botnet): on failure only
+}
+
+// newPenaltyKeys names the counters of login (normalized) from the client
+// key ip (see remoteIP). Logins differ only in case are one login.
+func newPenaltyKeys(ip, login string) penaltyKeys {
+	login = strings.ToLower(login)
+	return penaltyKeys{pair: "pair:" + ip + " " + login, ip: "ip:" + ip, login: "login:" + login}
+}
+
+func (k penaltyKeys) all() []string { return []string{k.pair, k.ip, k.login} }
 
 // sweepLocked drops expired entries and reports whether room was made.
 func (p *penalties) sweepLocked(now time.Time) bool {

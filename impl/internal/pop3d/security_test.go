@@ -68,18 +68,48 @@ func TestAuthDelayGrowsPerLogin(t *testing.T) {
 		t.Fatalf("delays %v, want %v", got, want)
 	}
 	// "%" and case are the same login: no escaping the penalty by spelling.
-	c := dial(t, srv, "198.51.100.9:1000")
-	c.login("ALICE%example.com", "secret")
+	failLogin(t, srv, "198.51.100.9:1000", "ALICE%example.com")
 	if got := w.clock.sleeps(); got[len(got)-1] != 15*s {
 		t.Fatalf("respelled login delayed %v, want 15s", got)
 	}
-	// A success clears the login's penalty (not the IPs').
-	c.cmd("QUIT")
-	c.close()
-	c = dial(t, srv, "203.0.113.1:1000")
-	c.login("alice@example.com", "secret")
-	if n := len(w.clock.sleeps()); n != 4 {
-		t.Fatalf("login penalty not cleared by success: %v", w.clock.sleeps())
+}
+
+// TestAuthPenaltySparesInnocentLogins is issue 14: after five wrong
+// passwords for one login from one address, neither another user behind that
+// address nor the attacked user on their own address waits; the attacker's
+// pair and the address's further failures still do.
+func TestAuthPenaltySparesInnocentLogins(t *testing.T) {
+	w := newWorld()
+	srv := w.server(t, testConfig(), nil)
+	const attacker, elsewhere = "192.0.2.66:1000", "203.0.113.5:1000"
+	for range 5 {
+		failLogin(t, srv, attacker, "alice@example.com")
+	}
+	want := []time.Duration{2 * s, 4 * s, 8 * s, 15 * s}
+	if got := w.clock.sleeps(); !slices.Equal(got, want) {
+		t.Fatalf("attack delays %v, want %v", got, want)
+	}
+	loginAndQuit := func(remote, user, pass string) {
+		c := dial(t, srv, remote)
+		c.login(user, pass)
+		c.cmd("QUIT")
+		c.close()
+	}
+	loginAndQuit(attacker, "bob@example.com", "hunter 2")
+	loginAndQuit(elsewhere, "alice@example.com", "secret")
+	if got := w.clock.sleeps(); len(got) != len(want) {
+		t.Fatalf("innocent logins were delayed: %v", got[len(want):])
+	}
+	// The attacker's own pair waits before any check, right password or not.
+	loginAndQuit(attacker, "alice@example.com", "secret")
+	want = append(want, 15*s)
+	// That success cleared the pair (not the address or the login).
+	loginAndQuit(attacker, "alice@example.com", "secret")
+	// The address's failures still delay its next failure, whatever login.
+	failLogin(t, srv, attacker, "carol@example.com")
+	want = append(want, 15*s)
+	if got := w.clock.sleeps(); !slices.Equal(got, want) {
+		t.Fatalf("delays %v, want %v", got, want)
 	}
 }
 

@@ -110,15 +110,23 @@ func (s *session) run() {
 	}
 }
 
-// release ends the session: the maildrop closes and its lock is freed.
+// release ends the session: the maildrop closes and its lock is freed, if
+// QUIT has not done so already.
 func (s *session) release() {
-	if s.drop != nil {
-		if err := s.drop.Close(); err != nil {
-			s.log.Warn("pop3 maildrop close", "box", s.box, "err", err)
-		}
-		s.srv.locks.unlock(s.box)
-	}
+	s.closeDrop()
 	s.log.Debug("pop3 disconnect", "state", s.state)
+}
+
+// closeDrop closes the open maildrop, if any, and frees its lock.
+func (s *session) closeDrop() {
+	if s.drop == nil {
+		return
+	}
+	if err := s.drop.Close(); err != nil {
+		s.log.Warn("pop3 maildrop close", "box", s.box, "err", err)
+	}
+	s.srv.locks.unlock(s.box)
+	s.drop = nil
 }
 
 // readLine returns the next line without its line ending. Lines longer than

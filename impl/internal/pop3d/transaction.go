@@ -27,13 +27,26 @@ func (s *session) cmdCapa(string) reply {
 	return okLines("capability list follows", caps)
 }
 
-// cmdQuit is RFC 1939 section 6: in TRANSACTION it enters UPDATE and
-// removes the messages marked deleted.
+// cmdQuit is RFC 1939 section 6: in TRANSACTION it enters UPDATE, removes
+// the messages marked deleted, and releases the maildrop and its lock
+// BEFORE replying. RFC 1939 lists the release after the reply, but no
+// command can follow QUIT, and a client that has read the reply may log in
+// again at once (a mail client's next poll, a benchmark): it must find its
+// mailbox free, not "-ERR [IN-USE]" because this session is still on its
+// way out.
 func (s *session) cmdQuit(string) reply {
 	if s.state == stateAuthorization {
 		return reply{ok: true, text: "powermail POP3 server signing off", close: true}
 	}
 	s.state = stateUpdate
+	r := s.update()
+	s.closeDrop()
+	return r
+}
+
+// update applies the DELE marks (RFC 1939 section 6) and returns the reply
+// to QUIT.
+func (s *session) update() reply {
 	var marked []int
 	for i, d := range s.deleted {
 		if d {

@@ -38,7 +38,7 @@ func (s *session) cmdBDAT(arg string) *Reply {
 	}
 	if sink.err != nil {
 		// RFC 3030 section 2: a failed BDAT ends the transaction.
-		s.tx, s.bdat = nil, nil
+		s.endBDAT()
 		b.d.finish(sink.err)
 		r, _ := asReply(sink.err)
 		return r
@@ -46,12 +46,16 @@ func (s *session) cmdBDAT(arg string) *Reply {
 	if !last {
 		return reply(250, "2.0.0", "%d octets received", size)
 	}
-	s.tx, s.bdat = nil, nil
+	s.endBDAT()
 	deliverErr, unread := b.d.finish(nil)
 	return s.outcome(b.tx, deliverErr, unread)
 }
 
+// startBDAT starts the Deliverer and the body clock: from the first chunk
+// to LAST, chunks and the commands between them must arrive within
+// DataTimeout, as a DATA body must.
 func (s *session) startBDAT() *bdatState {
+	s.startBodyClock()
 	d := s.startDelivery(s.tx)
 	st := newChunkStuffer(&d.sink, s.srv.cfg.MaxLineBytes, s.srv.cfg.MaxMessageBytes)
 	return &bdatState{tx: s.tx, d: d, stuffer: st}
@@ -65,11 +69,18 @@ func (s *session) skipChunk(size int64, r *Reply) *Reply {
 	return r
 }
 
+// endBDAT ends the BDAT transaction: its body is complete or refused.
+func (s *session) endBDAT() {
+	s.tx, s.bdat = nil, nil
+	s.stopBodyClock()
+}
+
 // abortBDAT stops a Deliverer that was receiving BDAT chunks.
 func (s *session) abortBDAT() {
 	if s.bdat != nil {
 		s.bdat.d.finish(errAborted)
 		s.bdat = nil
+		s.stopBodyClock()
 	}
 }
 

@@ -68,7 +68,9 @@ func (s *session) cmdMAIL(arg string) *Reply {
 		return r
 	}
 	if path != "" { // "<>" is the null reverse-path of bounces
-		if _, r := parseMailbox(path, p.smtputf8); r != nil {
+		if _, r := parseMailbox(path, p.smtputf8); r == replyBadMailbox {
+			return replyBadSender
+		} else if r != nil {
 			return r
 		}
 	}

@@ -22,6 +22,7 @@ type Config struct {
 	MaxErrors       int   // 5xx replies before 421 and close
 
 	CommandTimeout time.Duration // longest wait for the client's next bytes (RFC 5321 4.5.3.2)
+	DataTimeout    time.Duration // longest message body: DATA's 354 to ".", or first BDAT to LAST (capped by SessionTimeout)
 	SessionTimeout time.Duration // longest connection, whatever the client does
 
 	MaxConns      int // concurrent sessions in total
@@ -40,9 +41,17 @@ func Defaults() Config {
 		MaxMessageBytes: 25 << 20, // PowerMail's max-msg-kb 25000
 		MaxErrors:       10,
 		CommandTimeout:  5 * time.Minute,
-		SessionTimeout:  30 * time.Minute, // PowerMail's idle timeout was 1800 s
-		MaxConns:        1000,
-		MaxConnsPerIP:   20,
+		// RFC 5321 4.5.3.2 bounds only the waits: the client's for each
+		// data block (3 min, 4.5.3.2.5), ours for the next bytes (at least
+		// 5 min, 4.5.3.2.7). A body that keeps trickling needs a total of
+		// its own: it holds R backend streams and a tmp file on each. 20
+		// minutes carries the largest message (25 MiB) at about 175 kbit/s;
+		// the client's 10 minutes for our final reply (4.5.3.2.6) start
+		// only after its last byte, and the backend timeouts bound them.
+		DataTimeout:    20 * time.Minute,
+		SessionTimeout: 30 * time.Minute, // PowerMail's idle timeout was 1800 s
+		MaxConns:       1000,
+		MaxConnsPerIP:  20,
 	}
 }
 
@@ -67,6 +76,9 @@ func (c Config) Validate() error {
 	check(c.MaxErrors < 1, "max errors %d < 1", c.MaxErrors)
 	check(c.CommandTimeout <= 0 || c.SessionTimeout < c.CommandTimeout,
 		"need 0 < command timeout (%v) <= session timeout (%v)", c.CommandTimeout, c.SessionTimeout)
+	// A data timeout beyond the session timeout is allowed: the end of the
+	// session still cuts the body off, as it cuts off everything.
+	check(c.DataTimeout <= 0, "data timeout %v must be positive", c.DataTimeout)
 	check(c.MaxConns < 1 || c.MaxConnsPerIP < 1 || c.MaxConnsPerIP > c.MaxConns,
 		"need 1 <= max conns per IP (%d) <= max conns (%d)", c.MaxConnsPerIP, c.MaxConns)
 	return errors.Join(errs...)

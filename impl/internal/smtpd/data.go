@@ -20,6 +20,8 @@ func (s *session) cmdDATA(arg string) *Reply {
 	if err := s.flush(); err != nil {
 		return s.connFailed(err)
 	}
+	s.startBodyClock()
+	defer s.stopBodyClock()
 	dr := newDataReader(s.br, s.srv.cfg.MaxLineBytes, s.srv.cfg.MaxMessageBytes)
 	deliverErr, unread, readErr := s.deliverData(tx, dr)
 	metricBytes.Add(float64(dr.size))

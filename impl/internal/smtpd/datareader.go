@@ -27,6 +27,13 @@ var (
 // contain no other CR, lines are limited to maxLineBytes, and the total to
 // maxBytes, checked while streaming.
 //
+// A line still arriving is passed on in pieces (see partial), so that a body
+// trickling in reaches the Deliverer, and through it the backends, which
+// drop a stream silent for their idle timeout, byte by byte rather than line
+// by line: a slow sender's line can take longer than that timeout (issue
+// 14: a byte every 5 s). After an error the Deliverer must give up anyway,
+// so a piece of the failing line that it may have read does no harm.
+//
 // After Read returns a *Reply, drain consumes the rest through the terminator so
 // the session stays in step with the client.
 type dataReader struct {
@@ -35,6 +42,7 @@ type dataReader struct {
 	maxBytes     int64
 	size         int64  // stored bytes returned or pending
 	pending      []byte // unreturned part of the current line; aliases r's buffer
+	lineBytes    int    // bytes of the current line already passed on by partial
 	err          error  // sticky: io.EOF after the terminator, or the first failure
 	// atStrictStart is where the line after a failure begins: true only if
 	// the failed line ended in CRLF. drain needs it to find CRLF "." CRLF.
@@ -54,15 +62,16 @@ func (d *dataReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if len(d.pending) == 0 {
-			if d.err != nil || (n > 0 && !d.lineBuffered()) {
+			whole := d.err == nil && d.lineBuffered()
+			if d.err != nil || (n > 0 && !whole) {
 				break
 			}
-			line, err := d.nextLine()
+			piece, err := d.next(whole)
 			if err != nil {
 				d.err = err
 				break
 			}
-			d.pending = line
+			d.pending = piece
 		}
 		c := copy(p[n:], d.pending)
 		d.pending = d.pending[c:]
@@ -80,11 +89,51 @@ func (d *dataReader) lineBuffered() bool {
 	return bytes.IndexByte(buf, '\n') >= 0
 }
 
-// nextLine reads and validates one line. The checks run in a fixed order
-// (length, line ending, CR, terminator, size) that the fuzz model mirrors.
+// next returns the next piece of the stored form: the rest of a line when
+// one is buffered (whole says it is known to be), else what partial lets
+// through of the line arriving, waiting for more bytes while there is none.
+func (d *dataReader) next(whole bool) ([]byte, error) {
+	for !whole && !d.lineBuffered() {
+		if piece := d.partial(); len(piece) > 0 {
+			return piece, nil
+		}
+		if _, err := d.r.Peek(d.r.Buffered() + 1); err != nil {
+			break // a full buffer, EOF or a timeout: nextLine reports it
+		}
+	}
+	return d.nextLine()
+}
+
+// partial takes the buffered start of a line whose LF has not arrived yet,
+// holding back what is not yet known to be valid content: a CR and what
+// follows it (only CRLF may end the line), a lone "." starting a line (it
+// may be the terminator), and bytes that could exceed the line or message
+// limit (nextLine reports those when the line is complete).
+func (d *dataReader) partial() []byte {
+	buf, _ := d.r.Peek(d.r.Buffered())
+	if cr := bytes.IndexByte(buf, '\r'); cr >= 0 {
+		buf = buf[:cr]
+	}
+	switch {
+	case len(buf) == 0, d.lineBytes == 0 && len(buf) == 1 && buf[0] == '.':
+		return nil
+	case d.lineBytes+len(buf)+len("\r\n") > d.maxLineBytes, d.size+int64(len(buf)) > d.maxBytes:
+		return nil
+	}
+	d.r.Discard(len(buf)) // buf stays valid until the next read from r
+	d.lineBytes += len(buf)
+	d.size += int64(len(buf))
+	return buf
+}
+
+// nextLine reads and validates the rest of a line, after the part that
+// partial passed on. The checks run in a fixed order (length, line ending,
+// CR, terminator, size) that the fuzz model mirrors.
 func (d *dataReader) nextLine() ([]byte, error) {
 	line, err := d.r.ReadSlice('\n')
-	if len(line) > d.maxLineBytes || errors.Is(err, bufio.ErrBufferFull) {
+	started := d.lineBytes
+	d.lineBytes = 0
+	if started+len(line) > d.maxLineBytes || errors.Is(err, bufio.ErrBufferFull) {
 		d.atStrictStart = err == nil && bytes.HasSuffix(line, []byte("\r\n"))
 		d.midLineCR = err != nil && bytes.HasSuffix(line, []byte("\r"))
 		return nil, errDataLineTooLong
@@ -100,7 +149,7 @@ func (d *dataReader) nextLine() ([]byte, error) {
 		d.atStrictStart = bytes.HasSuffix(line, []byte("\r\n"))
 		return nil, errBareNewline
 	}
-	if len(line) == 3 && line[0] == '.' {
+	if started == 0 && len(line) == 3 && line[0] == '.' {
 		return nil, io.EOF // CRLF "." CRLF: every earlier line ended in CRLF
 	}
 	d.size += int64(len(line))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"time"
 )
 
 var (
@@ -114,12 +115,31 @@ func (s *session) needRecipients() *Reply {
 }
 
 // connFailed ends the session after the connection failed mid-body; a
-// timeout still gets a 421 (RFC 5321 section 4.5.3.2).
+// timeout still gets a 421 (RFC 5321 section 4.5.3.2). The Deliverer has
+// read the failure and given up, so nothing of the body is stored.
 func (s *session) connFailed(err error) *Reply {
 	s.quit = true
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return replyTimeout
+		return s.timeoutReply()
 	}
 	s.log.Info("connection lost while reading the body", "err", err)
 	return nil
+}
+
+// startBodyClock starts DataTimeout for a message body: every read from
+// here on, of data or of the commands between BDAT chunks, must end before
+// it runs out, however steadily the bytes trickle in.
+func (s *session) startBodyClock() { s.dc.bodyEnd = s.srv.now().Add(s.srv.cfg.DataTimeout) }
+
+// stopBodyClock ends it: the body is complete, refused or abandoned.
+func (s *session) stopBodyClock() { s.dc.bodyEnd = time.Time{} }
+
+// timeoutReply is the 421 for a read that timed out: it names the body's
+// total when that is what ran out, so a client that kept sending knows why.
+func (s *session) timeoutReply() *Reply {
+	if end := s.dc.bodyEnd; !end.IsZero() && !s.srv.now().Before(end) {
+		s.log.Info("message body exceeded the data timeout", "limit", s.srv.cfg.DataTimeout)
+		return replyDataTimeout
+	}
+	return replyTimeout
 }

@@ -138,6 +138,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.MaxLineBytes = 999 },
 		func(c *Config) { c.MaxRecipients = 0 },
 		func(c *Config) { c.SessionTimeout = time.Second },
+		func(c *Config) { c.DataTimeout = 0 },
 		func(c *Config) { c.MaxConnsPerIP = c.MaxConns + 1 },
 		func(c *Config) { c.PostmasterDomain = "bad domain" },
 	}

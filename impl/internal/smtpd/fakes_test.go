@@ -97,6 +97,7 @@ func testConfig() Config {
 	cfg.MaxMessageBytes = 2000
 	cfg.MaxErrors = 5
 	cfg.CommandTimeout = 5 * time.Second
+	cfg.DataTimeout = 10 * time.Second
 	cfg.SessionTimeout = 20 * time.Second
 	cfg.MaxConnsPerIP = 2
 	cfg.MaxConns = 10

@@ -18,6 +18,12 @@ func listen(t *testing.T, srv *Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, srv, ln)
+}
+
+// serveOn serves srv on ln until the test ends.
+func serveOn(t *testing.T, srv *Server, ln net.Listener) string {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -158,4 +164,62 @@ func TestSessionTimeout(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("session outlived SessionTimeout")
+}
+
+// slowCloseListener hands out connections whose Close takes a moment, as
+// a TLS close_notify or a loaded machine may.
+type slowCloseListener struct{ net.Listener }
+
+func (l slowCloseListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return slowCloseConn{c}, err
+}
+
+type slowCloseConn struct{ net.Conn }
+
+func (c slowCloseConn) Close() error {
+	time.Sleep(time.Millisecond)
+	return c.Conn.Close()
+}
+
+// TestSlotFreeWhenClientHasRead221 is issue 14: a client keeping most of
+// its per-IP sessions busy and opening a new connection as soon as it has
+// read the 221 to QUIT must never be refused at the greeting.
+func TestSlotFreeWhenClientHasRead221(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxConnsPerIP = 3
+	srv, _ := newTestServer(t, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveOn(t, srv, slowCloseListener{ln})
+	for range cfg.MaxConnsPerIP - 1 { // busy sessions, open all along
+		c, _ := dialGreeted(t, addr)
+		t.Cleanup(func() { c.Close() })
+	}
+	const rounds = 300
+	for i := range rounds {
+		c, r := dialGreeted(t, addr)
+		c.Write([]byte("QUIT\r\n"))
+		if l, err := readReply(r); !strings.HasPrefix(l, "221 ") {
+			t.Fatalf("round %d of %d: QUIT: %q %v", i+1, rounds, l, err)
+		}
+		c.Close()
+	}
+}
+
+// dialGreeted connects to addr and fails unless the greeting is 220.
+func dialGreeted(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	if l, err := readReply(r); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("greeting %q %v", l, err)
+	}
+	return c, r
 }

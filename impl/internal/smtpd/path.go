@@ -14,6 +14,7 @@ const maxPathBytes = 256
 var (
 	replyBadPath    = &Reply{501, "5.1.3", "bad address syntax; expected <local@domain>"}
 	replyBadMailbox = &Reply{553, "5.1.3", "mailbox name not allowed"}
+	replyBadSender  = &Reply{553, "5.1.7", "sender mailbox name not allowed"} // RFC 3463 section 3.2
 	replyNeedUTF8   = &Reply{553, "5.6.7", "non-ASCII address requires the SMTPUTF8 parameter"}
 	replyBadParam   = &Reply{555, "5.5.4", "MAIL or RCPT parameter not recognised"}
 )
@@ -62,6 +63,10 @@ func stripRoute(path string) (string, *Reply) {
 // parseMailbox validates the mailbox of a path and returns its canonical
 // name. Quoted local parts and address literals are refused by mailbox.Parse:
 // `"u@remote"@local` and `u@[1.2.3.4]` are relay tricks, not local mailboxes.
+// So are invisible characters (controls, U+2028, bidi overrides; see
+// mailbox.Parse): the address of a single recipient goes into our Received:
+// header, where an address cannot be encoded (RFC 2047 section 5 forbids
+// encoded-words in an addr-spec), so such a name is refused, never stored.
 func parseMailbox(path string, utf8 bool) (mailbox.Name, *Reply) {
 	path, r := stripRoute(path)
 	if r != nil {

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"net"
 	"strings"
 	"testing"
 
@@ -11,17 +12,23 @@ import (
 // startTx runs EHLO, MAIL, RCPT, DATA and waits for 354.
 func startTx(t *testing.T, srv *Server) (*bufio.Reader, func(string)) {
 	t.Helper()
-	conn := pipeSession(t, srv)
-	r := bufio.NewReader(conn)
-	write := func(s string) {
+	conn, r := startTxConn(t, srv)
+	return r, func(s string) {
 		go conn.Write([]byte(s)) // net.Pipe blocks until read
 	}
+}
+
+// startTxConn opens a session over net.Pipe and runs it to the 354 of DATA.
+func startTxConn(t *testing.T, srv *Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn := pipeSession(t, srv)
+	r := bufio.NewReader(conn)
 	expectReply(t, r, "220", 0)
-	write("EHLO client.example\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@local.test>\r\nDATA\r\n")
+	go conn.Write([]byte("EHLO client.example\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@local.test>\r\nDATA\r\n"))
 	for _, code := range []string{"250", "250", "250", "354"} {
 		expectReply(t, r, code, 0)
 	}
-	return r, write
+	return conn, r
 }
 
 // TestSmuggling sends, for each end-of-data spelling that a lenient reader

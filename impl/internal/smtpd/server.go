@@ -86,8 +86,9 @@ func (s *Server) ServeConn(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	defer s.release(conn, ip)
-	newSession(s, conn, ip).serve()
+	freeSlot := sync.OnceFunc(func() { s.freeSlot(ip) })
+	defer s.release(conn, freeSlot)
+	newSession(s, conn, ip, freeSlot).serve()
 }
 
 // admit registers conn unless a limit is reached; it names the limit then.
@@ -111,8 +112,10 @@ func (s *Server) admit(conn net.Conn, ip netip.Addr) string {
 	return ""
 }
 
-func (s *Server) release(conn net.Conn, ip netip.Addr) {
-	conn.Close()
+// freeSlot gives back what admit counted against MaxConns and
+// MaxConnsPerIP. The session calls it before its last reply (see
+// session.finish); release calls it for the sessions that ended otherwise.
+func (s *Server) freeSlot(ip netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total--
@@ -121,6 +124,15 @@ func (s *Server) release(conn net.Conn, ip netip.Addr) {
 			delete(s.perIP, ip)
 		}
 	}
+}
+
+// release closes conn, frees its slot (once), and tells Close that the
+// session is over.
+func (s *Server) release(conn net.Conn, freeSlot func()) {
+	conn.Close()
+	freeSlot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.conns, conn)
 	s.wg.Done()
 }
@@ -174,19 +186,24 @@ func remoteIP(conn net.Conn) netip.Addr {
 
 // deadlineConn arms a deadline before every read and write: the next bytes
 // must come within idle (the per-command timeout), and no read may wait past
-// the end of the session. Arming per call covers command lines, DATA and
-// BDAT chunks alike, and the TLS layer above it.
+// the end of the session, nor past the end of the message body while one is
+// being received. Arming per call covers command lines, DATA and BDAT chunks
+// alike, and the TLS layer above it.
 type deadlineConn struct {
 	net.Conn
 	idle       time.Duration
 	sessionEnd time.Time
+	bodyEnd    time.Time // zero outside a message body
 	now        func() time.Time
 }
 
 func (c *deadlineConn) deadline() time.Time {
 	d := c.now().Add(c.idle)
 	if d.After(c.sessionEnd) {
-		return c.sessionEnd
+		d = c.sessionEnd
+	}
+	if !c.bodyEnd.IsZero() && d.After(c.bodyEnd) {
+		d = c.bodyEnd
 	}
 	return d
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // session is one SMTP connection: the transport, bounded buffered I/O, and
@@ -22,7 +23,8 @@ type session struct {
 	id     string
 	log    *slog.Logger
 	ctx    context.Context
-	conn   net.Conn // a *deadlineConn, or a *tls.Conn over one after STARTTLS
+	conn   net.Conn // dc, or a *tls.Conn over it after STARTTLS
+	dc     *deadlineConn
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	remote netip.Addr
@@ -35,14 +37,16 @@ type session struct {
 	tx     *Transaction // nil outside a mail transaction
 	bdat   *bdatState   // non-nil while BDAT chunks are arriving
 	quit   bool         // close after the pending replies are written
+
+	freeSlot func() // gives back the connection slot; idempotent
 }
 
-func newSession(srv *Server, conn net.Conn, ip netip.Addr) *session {
+func newSession(srv *Server, conn net.Conn, ip netip.Addr, freeSlot func()) *session {
 	id := newSessionID()
 	dc := &deadlineConn{Conn: conn, idle: srv.cfg.CommandTimeout,
 		sessionEnd: srv.now().Add(srv.cfg.SessionTimeout), now: srv.now}
 	return &session{
-		srv: srv, id: id, remote: ip, conn: dc,
+		srv: srv, id: id, remote: ip, conn: dc, dc: dc, freeSlot: freeSlot,
 		log: srv.log.With("session", id, "client", ip.String()),
 		br:  bufio.NewReaderSize(dc, srv.cfg.readBufferBytes()),
 		bw:  bufio.NewWriter(dc),
@@ -75,8 +79,24 @@ func (s *session) serve() {
 		}
 		s.dispatch(line)
 	}
-	s.bw.Flush()
+	s.finish()
 	s.log.Debug("session end", "errors", s.errors)
+}
+
+// finalWriteTimeout bounds the write of the last replies, which happens
+// after the session's slot has been given back.
+const finalWriteTimeout = 10 * time.Second
+
+// finish frees the session's connection slot and then writes the last
+// replies (221 to QUIT, or a 421). A client that has read the 221 and
+// connects again at once must find the slot free; freed after the close,
+// it could still be counted (issue 14: 6 greetings in 8,000 got 421 from a
+// client keeping 16 of its 20 sessions busy). The slot no longer counts
+// this connection, so its last write gets a short bound of its own.
+func (s *session) finish() {
+	s.freeSlot()
+	s.dc.idle = min(s.dc.idle, finalWriteTimeout)
+	s.bw.Flush()
 }
 
 // flushIfIdle writes buffered replies once the client has sent everything it
@@ -103,7 +123,7 @@ func (s *session) readFailed(err error) {
 		s.send(r)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		s.quit = true
-		s.send(replyTimeout)
+		s.send(s.timeoutReply())
 	default:
 		s.quit = true
 		s.log.Info("read failed", "err", err)
