@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/internal/serve"
 )
 
 // Values of Config.PlaintextAuth.
@@ -29,10 +30,11 @@ type Config struct {
 	BackendTimeout   time.Duration `key:"backend-timeout" help:"limit for one userbase check, maildrop open or delete"`
 	HandshakeTimeout time.Duration `key:"tls-handshake-timeout" help:"limit for the TLS handshake after STLS"`
 
-	MaxConnections      int `key:"max-connections" help:"concurrent connections, all clients"`
-	MaxConnectionsPerIP int `key:"max-connections-per-ip" help:"concurrent connections from one client IP"`
-	MaxErrors           int `key:"max-errors" help:"protocol errors before the session is closed"`
-	MaxAuthFailures     int `key:"max-auth-failures" help:"failed logins before the session is closed"`
+	// Conn: connection limits, eviction of idle sessions, the time
+	// allowed before login (package serve; the same keys in every daemon).
+	Conn            serve.Config `prefix:""`
+	MaxErrors       int          `key:"max-errors" help:"protocol errors before the session is closed"`
+	MaxAuthFailures int          `key:"max-auth-failures" help:"failed logins before the session is closed"`
 
 	PlaintextAuth   string        `key:"plaintext-auth" help:"where USER/PASS and AUTH PLAIN work without TLS: loopback, always, never"`
 	AuthDelayBase   time.Duration `key:"auth-delay-base" help:"delay after the first failed login of an IP or login; doubles per failure"`
@@ -47,20 +49,19 @@ type Config struct {
 // Defaults returns the configuration for a public server.
 func Defaults() Config {
 	return Config{
-		Hostname:            "localhost",
-		IdleTimeout:         minIdleTimeout,
-		WriteTimeout:        time.Minute,
-		RetrTimeout:         30 * time.Minute,
-		BackendTimeout:      30 * time.Second,
-		HandshakeTimeout:    30 * time.Second,
-		MaxConnections:      1000,
-		MaxConnectionsPerIP: 20,
-		MaxErrors:           10,
-		MaxAuthFailures:     3,
-		PlaintextAuth:       PlaintextLoopback,
-		AuthDelayBase:       2 * time.Second,
-		AuthDelayMax:        15 * time.Second,
-		AuthDelayForget:     15 * time.Minute,
+		Hostname:         "localhost",
+		IdleTimeout:      minIdleTimeout,
+		WriteTimeout:     time.Minute,
+		RetrTimeout:      30 * time.Minute,
+		BackendTimeout:   30 * time.Second,
+		HandshakeTimeout: 30 * time.Second,
+		Conn:             serve.Config{MaxConnections: 1000, MaxConnectionsPerIP: 20, NewTimeout: time.Minute},
+		MaxErrors:        10,
+		MaxAuthFailures:  3,
+		PlaintextAuth:    PlaintextLoopback,
+		AuthDelayBase:    2 * time.Second,
+		AuthDelayMax:     15 * time.Second,
+		AuthDelayForget:  15 * time.Minute,
 	}
 }
 
@@ -84,11 +85,10 @@ func (c Config) Validate() error {
 }
 
 func (c Config) validateLimits() error {
+	if err := c.Conn.Validate(); err != nil {
+		return err
+	}
 	switch {
-	case c.MaxConnections < 1:
-		return config.Errorf("max-connections", "must be at least 1")
-	case c.MaxConnectionsPerIP < 1 || c.MaxConnectionsPerIP > c.MaxConnections:
-		return config.Errorf("max-connections-per-ip", "must be between 1 and max-connections (%d)", c.MaxConnections)
 	case c.MaxErrors < 1:
 		return config.Errorf("max-errors", "must be at least 1")
 	case c.MaxAuthFailures < 1:

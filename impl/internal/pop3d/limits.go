@@ -8,40 +8,6 @@ import (
 	"powermail/impl/mailbox"
 )
 
-// connLimiter admits a connection when both the total and its IP's count are
-// under their limits.
-type connLimiter struct {
-	maxTotal, maxPerIP int
-
-	mu    sync.Mutex
-	total int
-	perIP map[string]int
-}
-
-func newConnLimiter(maxTotal, maxPerIP int) *connLimiter {
-	return &connLimiter{maxTotal: maxTotal, maxPerIP: maxPerIP, perIP: make(map[string]int)}
-}
-
-func (l *connLimiter) acquire(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.total >= l.maxTotal || l.perIP[ip] >= l.maxPerIP {
-		return false
-	}
-	l.total++
-	l.perIP[ip]++
-	return true
-}
-
-func (l *connLimiter) release(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.total--
-	if l.perIP[ip]--; l.perIP[ip] <= 0 {
-		delete(l.perIP, ip)
-	}
-}
-
 // lockSet is the per-server maildrop lock of RFC 1939 section 8.
 type lockSet struct {
 	mu     sync.Mutex
@@ -71,7 +37,8 @@ func (l *lockSet) unlock(box mailbox.Name) {
 // usually holds a whole /64, so per-address limits would not limit it.
 const ipv6ClientBits = 64
 
-// remoteIP returns the client key of the per-IP limits and login penalty:
+// remoteIP returns the client key of the login penalty (admission groups
+// addresses the same way, see serve.Group):
 // the IPv4 address, or the IPv6 /64 prefix. Connections that are not IP
 // (net.Pipe in tests) use their address string.
 func remoteIP(addr net.Addr) string {

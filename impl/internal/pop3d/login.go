@@ -27,7 +27,7 @@ func (s *session) login(login string, check credentialCheck) reply {
 	if r, ok := s.penaltySleep(login, before); !ok {
 		return r
 	}
-	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.BackendTimeout)
+	ctx, cancel := context.WithTimeout(s.c.Context(), s.srv.cfg.BackendTimeout)
 	defer cancel()
 	box, err := check(ctx, login)
 	if err == nil && box == "" {
@@ -50,7 +50,7 @@ func (s *session) penaltySleep(login string, d time.Duration) (r reply, ok bool)
 		return reply{}, true
 	}
 	s.log.Info("pop3 login delayed", "login", login, "delay", d)
-	if err := s.srv.clock.Sleep(s.srv.ctx, d); err != nil {
+	if err := s.srv.clock.Sleep(s.c.Stopping(), d); err != nil {
 		r = errReply(codeSysTemp, "server shutting down")
 		r.close = true
 		return r, false
@@ -101,6 +101,7 @@ func (s *session) open(ctx context.Context, login string, box mailbox.Name) repl
 	s.box, s.drop, s.msgs = box, drop, msgs
 	s.deleted = make([]bool, len(s.msgs))
 	s.state = stateTransaction
+	s.c.Established()
 	metricLogins.WithLabelValues(loginOK).Inc()
 	n, size := s.stat()
 	s.log.Info("pop3 login", "login", login, "box", box, "messages", n, "octets", size, "tls", s.tls)

@@ -81,7 +81,7 @@ func (s *session) retrieve(i int, out *messageWriter) (r reply, ok bool) {
 		}
 	}
 	_ = s.raw.SetWriteDeadline(time.Now().Add(s.srv.cfg.RetrTimeout))
-	ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.RetrTimeout)
+	ctx, cancel := context.WithTimeout(s.c.Context(), s.srv.cfg.RetrTimeout)
 	defer cancel()
 	err := s.drop.Retrieve(ctx, i, out)
 	metricBytesSent.Add(float64(out.n))

@@ -3,17 +3,19 @@ package pop3d
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
-	"sync"
-	"time"
+
+	"powermail/impl/internal/serve"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("pop3d: server closed")
+var ErrServerClosed = serve.ErrServerClosed
 
-// Server serves POP3 sessions. Create it with New; it is safe for concurrent
-// use by several Serve calls (one per listener).
+// Server serves POP3 sessions on the server skeleton (package serve), which
+// accepts, admits and shuts down connections. Create it with New; it is
+// safe for concurrent use by several Serve calls (one per listener).
 type Server struct {
 	cfg     Config
 	auth    Authenticator
@@ -22,17 +24,8 @@ type Server struct {
 	log     *slog.Logger
 	clock   Clock
 	penalty *penalties
-	conns   *connLimiter
 	locks   lockSet
-
-	// ctx ends when Shutdown starts: stop accepting and reading commands.
-	// work ends when Shutdown gives up waiting: cancel commands in progress.
-	ctx, work        context.Context
-	cancel, stopWork context.CancelFunc
-
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	sessions  sync.WaitGroup
+	sk      *serve.Server
 }
 
 // Option changes a Server dependency that only tests and mains care about.
@@ -52,125 +45,47 @@ func New(cfg Config, auth Authenticator, drops Maildrops, opts ...Option) (*Serv
 	if auth == nil || drops == nil {
 		return nil, errors.New("pop3d: Authenticator and Maildrops are required")
 	}
-	s := &Server{cfg: cfg, auth: auth, drops: drops, log: slog.Default(), clock: realClock{},
-		conns: newConnLimiter(cfg.MaxConnections, cfg.MaxConnectionsPerIP), listeners: make(map[net.Listener]bool)}
+	s := &Server{cfg: cfg, auth: auth, drops: drops, log: slog.Default(), clock: realClock{}}
 	s.apop, _ = auth.(APOPAuthenticator)
 	for _, o := range opts {
 		o(s)
 	}
 	s.penalty = newPenalties(s.clock, cfg.AuthDelayBase, cfg.AuthDelayMax, cfg.AuthDelayForget)
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.work, s.stopWork = context.WithCancel(context.Background())
+	// POP3 clients reconnect: an idle logged-in session may make room too.
+	s.sk = serve.New(cfg.Conn, handler{s}, serve.Options{Name: "pop3", EvictEstablished: true, Log: s.log})
 	return s, nil
 }
 
-// acceptBackoffMax caps the pause after a temporary Accept error (EMFILE).
-const acceptBackoffMax = time.Second
+// Serve accepts connections on ln until Shutdown; it returns ErrServerClosed
+// then.
+func (s *Server) Serve(ln net.Listener) error { return s.sk.Serve(ln) }
 
-// Serve accepts connections on ln until Shutdown, serving each in its own
-// goroutine. It always returns a non-nil error, ErrServerClosed after Shutdown.
-func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		return ErrServerClosed
-	}
-	defer s.untrack(ln)
-	var backoff time.Duration
-	for {
-		conn, err := ln.Accept()
-		if s.ctx.Err() != nil {
-			if err == nil {
-				conn.Close()
-			}
-			return ErrServerClosed
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() || IsTemporary(err) {
-			backoff = min(max(2*backoff, 5*time.Millisecond), acceptBackoffMax)
-			s.log.Warn("pop3 accept", "err", err, "backoff", backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		backoff = 0
-		if !s.start(conn) {
-			return ErrServerClosed
-		}
-	}
-}
-
-// start serves conn in a new goroutine unless Shutdown has begun. The check
-// and sessions.Add happen under mu, which Shutdown holds while cancelling, so
-// no session is added once Shutdown waits.
-func (s *Server) start(conn net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
-		conn.Close()
-		return false
-	}
-	s.sessions.Add(1)
-	go func() {
-		defer s.sessions.Done()
-		s.ServeConn(conn)
-	}()
-	return true
-}
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
-		return false
-	}
-	s.listeners[ln] = true
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.listeners, ln)
-}
-
-// ServeConn runs one POP3 session on conn and closes it. Serve calls it; tests
-// and inetd-style mains may call it directly (Shutdown then ends the session
-// but does not wait for it). Connection limits apply.
-func (s *Server) ServeConn(conn net.Conn) {
-	defer conn.Close()
-	ip := remoteIP(conn.RemoteAddr())
-	if !s.conns.acquire(ip) {
-		metricRefused.WithLabelValues("limit").Inc()
-		// RFC 2449 section 8.1.2: SYS/TEMP says "try again later".
-		_ = conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		_, _ = conn.Write([]byte("-ERR [" + codeSysTemp + "] too many connections\r\n"))
-		return
-	}
-	defer s.conns.release(ip)
-	metricConnections.Inc()
-	defer metricConnections.Dec()
-	newSession(s, conn).run()
-}
+// ServeConn runs one POP3 session on conn and closes it (tests and
+// inetd-style mains); connection limits apply.
+func (s *Server) ServeConn(conn net.Conn) { s.sk.ServeConn(conn) }
 
 // Shutdown stops the listeners and ends every session: sessions waiting for a
 // command are told "-ERR [SYS/TEMP]" and closed; a command in progress (a
 // QUIT applying deletes, a RETR) finishes first unless ctx ends, at which
-// point their contexts are cancelled too. It waits for Serve's sessions.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.cancel()
-	for ln := range s.listeners {
-		_ = ln.Close()
+// point the connections close and their commands' contexts are cancelled.
+func (s *Server) Shutdown(ctx context.Context) error { return s.sk.Shutdown(ctx) }
+
+// handler is the Server as the skeleton's serve.Handler.
+type handler struct{ s *Server }
+
+func (h handler) ServeConn(c *serve.Conn) {
+	metricConnections.Inc()
+	defer metricConnections.Dec()
+	newSession(h.s, c).run()
+}
+
+// Refuse answers a connection over a limit. RFC 2449 section 8.1.2:
+// SYS/TEMP says "try again later".
+func (h handler) Refuse(w io.Writer, reason string) {
+	text := "too many connections"
+	if reason == "shutdown" {
+		text = "server shutting down"
 	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.sessions.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.stopWork()
-		return ctx.Err()
-	}
+	_, _ = io.WriteString(w, "-ERR ["+codeSysTemp+"] "+text+"\r\n")
+	metricRefused.WithLabelValues("limit").Inc()
 }

@@ -3,7 +3,6 @@ package pop3d
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"powermail/impl/internal/serve"
 	"powermail/impl/mailbox"
 )
 
@@ -49,8 +49,9 @@ var errLineTooLong = errors.New("line too long")
 // session is one client connection.
 type session struct {
 	srv       *Server
-	raw       net.Conn // the accepted connection; deadlines are set here
-	conn      net.Conn // raw, or the tls.Conn over it after STLS
+	c         *serve.Conn // the admitted connection: idle/busy, shutdown, eviction
+	raw       net.Conn    // the accepted connection; deadlines are set here
+	conn      net.Conn    // raw, or the tls.Conn over it after STLS
 	r         *bufio.Reader
 	w         *bufio.Writer
 	log       *slog.Logger
@@ -69,7 +70,15 @@ type session struct {
 	deleted []bool // DELE marks, applied in UPDATE
 }
 
-func newSession(srv *Server, conn net.Conn) *session {
+func newSession(srv *Server, c *serve.Conn) *session {
+	s := newSessionOn(srv, c)
+	s.c = c
+	return s
+}
+
+// newSessionOn is a session on conn without admission (the skeleton's
+// Conn), for unit tests of single commands.
+func newSessionOn(srv *Server, conn net.Conn) *session {
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
 	s := &session{srv: srv, raw: conn, conn: conn, ip: remoteIP(conn.RemoteAddr()),
@@ -84,9 +93,6 @@ func newSession(srv *Server, conn net.Conn) *session {
 // run greets the client and serves commands until QUIT, an error or Shutdown.
 func (s *session) run() {
 	defer s.release()
-	// Shutdown interrupts a read waiting for the next command.
-	stop := context.AfterFunc(s.srv.ctx, func() { _ = s.raw.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
 	s.log.Debug("pop3 connect")
 	greeting := okReply("powermail POP3 server ready")
 	if s.timestamp != "" {
@@ -132,8 +138,9 @@ func (s *session) closeDrop() {
 // readLine returns the next line without its line ending. Lines longer than
 // limit (CRLF included) are consumed and reported as errLineTooLong.
 func (s *session) readLine(limit int) (string, error) {
-	_ = s.raw.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
-	if err := s.srv.ctx.Err(); err != nil { // Shutdown raced the deadline above
+	// Idle: Shutdown or a full server (evicting the oldest idle session)
+	// may wake the read; before login the wait is new-connection-timeout.
+	if err := s.c.Idle(s.srv.cfg.IdleTimeout); err != nil {
 		return "", err
 	}
 	line, err := s.r.ReadSlice('\n')
@@ -142,6 +149,10 @@ func (s *session) readLine(limit int) (string, error) {
 		tooLong = true
 		_, err = s.r.ReadSlice('\n')
 	}
+	if s.c.Woken(err) {
+		return "", serve.ErrClosing
+	}
+	_ = s.c.Busy() // a command arrived: it is answered even if shutdown began
 	if err != nil {
 		return "", err
 	}
@@ -156,7 +167,9 @@ func (s *session) readLine(limit int) (string, error) {
 // readFailed tells the client why the session ends, when it can still hear.
 func (s *session) readFailed(err error) {
 	switch {
-	case s.srv.ctx.Err() != nil:
+	case errors.Is(err, serve.ErrClosing) && s.c.Evicted():
+		s.send(errReply(codeSysTemp, "idle session closed to make room for another"))
+	case errors.Is(err, serve.ErrClosing):
 		s.send(errReply(codeSysTemp, "server shutting down"))
 	case isTimeout(err):
 		// RFC 1939 section 3: autologout, without entering UPDATE.

@@ -234,10 +234,12 @@ func TestIdleTimeoutLogsOut(t *testing.T) {
 	}
 }
 
+// Limits: per client address a refusal; a full server closes the oldest
+// idle session that has not logged in to make room (package serve).
 func TestConnectionLimits(t *testing.T) {
 	w := newWorld()
 	cfg := testConfig()
-	cfg.MaxConnections, cfg.MaxConnectionsPerIP = 3, 2
+	cfg.Conn.MaxConnections, cfg.Conn.MaxConnectionsPerIP = 3, 2
 	srv := w.server(t, cfg, nil)
 	a1, a2 := dial(t, srv, "192.0.2.1:1"), dial(t, srv, "192.0.2.1:2")
 	a1.expectPrefix("+OK")
@@ -246,11 +248,17 @@ func TestConnectionLimits(t *testing.T) {
 	a3.expectPrefix("-ERR [SYS/TEMP] too many connections")
 	a3.expectClosed()
 	b1 := dial(t, srv, "192.0.2.2:1")
-	b1.expectPrefix("+OK")
+	b1.login("alice@example.com", "secret")
+	a2.cmd("NOOP") // a1 is now the session idle longest
 	b2 := dial(t, srv, "192.0.2.3:1")
-	b2.expectPrefix("-ERR [SYS/TEMP] too many connections")
-	a1.cmd("QUIT")
-	a1.close()
+	b2.expectPrefix("+OK")
+	a1.expectPrefix("-ERR [SYS/TEMP] idle session closed to make room")
+	a1.expectClosed()
+	if got := b1.cmd("NOOP"); got != "+OK" {
+		t.Fatalf("the logged-in session: %q", got)
+	}
+	a2.cmd("QUIT")
+	a2.close()
 	dial(t, srv, "192.0.2.1:4").expectPrefix("+OK")
 }
 

@@ -24,7 +24,7 @@ func (s *session) cmdSTLS(string) reply {
 		return reply{sent: true, close: true}
 	}
 	tc := tls.Server(s.raw, s.srv.cfg.TLS)
-	ctx, cancel := context.WithTimeout(s.srv.ctx, s.srv.cfg.HandshakeTimeout)
+	ctx, cancel := context.WithTimeout(s.c.Stopping(), s.srv.cfg.HandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		s.log.Info("pop3 TLS handshake failed", "err", err)

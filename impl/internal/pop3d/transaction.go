@@ -35,6 +35,7 @@ func (s *session) cmdCapa(string) reply {
 // mailbox free, not "-ERR [IN-USE]" because this session is still on its
 // way out.
 func (s *session) cmdQuit(string) reply {
+	defer s.c.Release() // the same for the connection slot
 	if s.state == stateAuthorization {
 		return reply{ok: true, text: "powermail POP3 server signing off", close: true}
 	}
@@ -54,7 +55,7 @@ func (s *session) update() reply {
 		}
 	}
 	if len(marked) > 0 {
-		ctx, cancel := context.WithTimeout(s.srv.work, s.srv.cfg.BackendTimeout)
+		ctx, cancel := context.WithTimeout(s.c.Context(), s.srv.cfg.BackendTimeout)
 		defer cancel()
 		if err := s.drop.Delete(ctx, marked); err != nil {
 			s.log.Warn("pop3 delete failed", "box", s.box, "messages", len(marked), "err", err)

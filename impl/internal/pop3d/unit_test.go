@@ -57,7 +57,7 @@ func TestMessageWriterPassesReadFromThrough(t *testing.T) {
 	c1, c2 := net.Pipe()
 	defer c1.Close()
 	defer c2.Close()
-	s := newSession(&Server{log: discardLogger()}, addrConn{c2, tcpAddr("127.0.0.1:1")})
+	s := newSessionOn(&Server{log: discardLogger()}, addrConn{c2, tcpAddr("127.0.0.1:1")})
 	spy := &readerFromSpy{}
 	mw := &messageWriter{s: s, status: "+OK 5 octets\r\n", dst: spy}
 	go func() { _, _ = io.Copy(io.Discard, c1) }()
@@ -151,8 +151,9 @@ func TestConfigValidate(t *testing.T) {
 		"retr-timeout":           func(c *Config) { c.RetrTimeout = time.Second },
 		"backend-timeout":        func(c *Config) { c.BackendTimeout = 0 },
 		"tls-handshake-timeout":  func(c *Config) { c.HandshakeTimeout = -1 },
-		"max-connections":        func(c *Config) { c.MaxConnections = 0 },
-		"max-connections-per-ip": func(c *Config) { c.MaxConnectionsPerIP = c.MaxConnections + 1 },
+		"max-connections":        func(c *Config) { c.Conn.MaxConnections = 0 },
+		"max-connections-per-ip": func(c *Config) { c.Conn.MaxConnectionsPerIP = c.Conn.MaxConnections + 1 },
+		"new-connection-timeout": func(c *Config) { c.Conn.NewTimeout = 0 },
 		"max-errors":             func(c *Config) { c.MaxErrors = 0 },
 		"max-auth-failures":      func(c *Config) { c.MaxAuthFailures = 0 },
 		"plaintext-auth":         func(c *Config) { c.PlaintextAuth = "sometimes" },

@@ -31,6 +31,10 @@ type Conn struct {
 // passed); commands in flight should pass it on.
 func (c *Conn) Context() context.Context { return c.ctx }
 
+// Stopping ends when Shutdown begins: for waits a session may cut short
+// (a login penalty, say), not for commands that must finish.
+func (c *Conn) Stopping() context.Context { return c.s.stopping }
+
 // ErrClosing is returned by Idle when the session should say goodbye and
 // end: the server is shutting down, or the session was evicted to make
 // room for a new connection.
@@ -74,6 +78,14 @@ func (c *Conn) Closing() bool {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	return c.s.closing || c.evicted
+}
+
+// Evicted reports that the session was closed to make room for a new
+// connection (its goodbye may say so).
+func (c *Conn) Evicted() bool {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.evicted
 }
 
 // Woken reports whether err, from a read after Idle, means the session was

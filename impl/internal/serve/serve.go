@@ -41,6 +41,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"powermail/impl/internal/config"
 )
 
 // Config bounds the connections of one server. The keys are the same in
@@ -49,6 +51,19 @@ type Config struct {
 	MaxConnections      int           `key:"max-connections" help:"most connections at once; when full, idle ones make room"`
 	MaxConnectionsPerIP int           `key:"max-connections-per-ip" help:"most connections from one IPv4 address or IPv6 /64"`
 	NewTimeout          time.Duration `key:"new-connection-timeout" help:"how long a connection may wait before its first step (login, AUTH, first command)"`
+}
+
+// Validate names the first bad key.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxConnections < 1:
+		return config.Errorf("max-connections", "must be at least 1")
+	case c.MaxConnectionsPerIP < 1 || c.MaxConnectionsPerIP > c.MaxConnections:
+		return config.Errorf("max-connections-per-ip", "must be between 1 and max-connections (%d)", c.MaxConnections)
+	case c.NewTimeout <= 0:
+		return config.Errorf("new-connection-timeout", "must be positive")
+	}
+	return nil
 }
 
 // Handler is a protocol.
@@ -88,6 +103,8 @@ type Server struct {
 	sessions  sync.WaitGroup
 	hardStop  context.CancelFunc // cancels every Conn's context
 	ctx       context.Context
+	softStop  context.CancelFunc // ends stopping: Shutdown has begun
+	stopping  context.Context
 }
 
 // New returns a server for h.
@@ -98,6 +115,7 @@ func New(cfg Config, h Handler, opt Options) *Server {
 	s := &Server{cfg: cfg, opt: opt, h: h, listeners: map[net.Listener]bool{}, conns: map[*Conn]bool{},
 		perGroup: map[netip.Prefix]int{}}
 	s.ctx, s.hardStop = context.WithCancel(context.Background())
+	s.stopping, s.softStop = context.WithCancel(s.ctx)
 	return s
 }
 
@@ -294,6 +312,7 @@ func (s *Server) isClosing() bool {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	s.softStop()
 	for ln := range s.listeners {
 		_ = ln.Close()
 	}
