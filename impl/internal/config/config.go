@@ -86,7 +86,13 @@ func NewFlagSet(name string, fields []Field) *flag.FlagSet {
 type Field struct {
 	key, help string
 	v         reflect.Value
+	// renamed is the key's current name when key is an old spelling (the
+	// field's `alias` tag): it still works, with a warning.
+	renamed string
 }
+
+// Warnings receives the warnings of old key spellings (os.Stderr).
+var Warnings io.Writer = os.Stderr
 
 func collect(dst any) ([]Field, error) {
 	rv := reflect.ValueOf(dst)
@@ -120,6 +126,9 @@ func collectStruct(rv reflect.Value, prefix string) ([]Field, error) {
 			return nil, err
 		}
 		out = append(out, f)
+		if alias := sf.Tag.Get("alias"); alias != "" {
+			out = append(out, Field{key: prefix + alias, help: "old spelling of " + f.key, v: f.v, renamed: f.key})
+		}
 	}
 	return out, nil
 }
@@ -155,6 +164,9 @@ func (f Field) String() string {
 
 // Set parses s into the field; the error says what was expected.
 func (f Field) Set(s string) error {
+	if f.renamed != "" {
+		fmt.Fprintf(Warnings, "warning: config key %q is an old spelling; use %q\n", f.key, f.renamed)
+	}
 	switch {
 	case f.v.Type() == durationType:
 		d, err := time.ParseDuration(s)

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +103,22 @@ func TestNestedPrefixedStruct(t *testing.T) {
 	assert.Equal(t, "mysql", c.DB.Driver)
 	assert.Equal(t, 2*time.Second, c.DB.Wait)
 	assert.Error(t, Load("t", []string{"-driver", "x"}, &c), "nested keys exist only with their prefix")
+}
+
+// An old spelling of a key (alias tag) still sets the field, with a warning.
+func TestAliasWarns(t *testing.T) {
+	var cfg struct {
+		Max int `key:"max-connections" alias:"max-conns" help:"limit"`
+	}
+	var warn strings.Builder
+	old := Warnings
+	Warnings = &warn
+	defer func() { Warnings = old }()
+	require.NoError(t, Load("t", []string{"-max-conns", "7"}, &cfg))
+	assert.Equal(t, 7, cfg.Max)
+	assert.Contains(t, warn.String(), `"max-conns" is an old spelling; use "max-connections"`)
+	warn.Reset()
+	require.NoError(t, Load("t", []string{"-max-connections", "8"}, &cfg))
+	assert.Equal(t, 8, cfg.Max)
+	assert.Empty(t, warn.String())
 }
