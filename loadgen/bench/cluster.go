@@ -40,7 +40,7 @@ func (e *env) startCluster(ctx context.Context, name string, r, n int, withPassw
 	dir := filepath.Join(e.opt.WorkDir, name)
 	c, err := devcluster.Start(ctx, devcluster.Options{BinDir: e.opt.BinDir, Dir: dir,
 		Backends: 3, Redundancy: r, WriteQuorum: r, Users: users(n, withPasswords),
-		ExtraSMTP: []string{"-max-conns-per-ip", frontConnsPerIP},
+		ExtraSMTP: []string{"-max-connections-per-ip", frontConnsPerIP},
 		ExtraPOP:  []string{"-max-connections-per-ip", frontConnsPerIP}})
 	if err != nil {
 		return nil, fmt.Errorf("starting cluster (logs in %s): %w", dir, err)

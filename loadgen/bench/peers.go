@@ -71,7 +71,7 @@ func RunPeers(ctx context.Context, opt Options, p Peer) error {
 	e.opt.WorkDir = work
 	c, err := devcluster.Start(ctx, devcluster.Options{BinDir: opt.BinDir, Dir: filepath.Join(work, "ours"),
 		Backends: 3, Redundancy: 2, WriteQuorum: 2, Users: PeerUsers(),
-		ExtraSMTP: []string{"-max-conns-per-ip", frontConnsPerIP},
+		ExtraSMTP: []string{"-max-connections-per-ip", frontConnsPerIP},
 		ExtraPOP:  []string{"-max-connections-per-ip", frontConnsPerIP}, StartTimeout: time.Minute})
 	if err != nil {
 		return err

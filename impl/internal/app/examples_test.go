@@ -19,7 +19,7 @@ func TestExampleConfigsAreValid(t *testing.T) {
 	smtp := DefaultSMTPConfig()
 	require.NoError(t, config.Load("powersmtp", []string{"-config", filepath.Join(dir, "powersmtp.conf")}, &smtp))
 	require.NoError(t, smtp.Validate())
-	require.Equal(t, "mx1.example.net", smtp.Hostname)
+	require.Equal(t, "mx1.example.net", smtp.SMTP.Hostname)
 	require.Len(t, smtp.Userbase.Hosts, 3, "the layout's three database nodes")
 
 	pop := DefaultPOPConfig()

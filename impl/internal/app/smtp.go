@@ -22,22 +22,14 @@ import (
 
 // SMTPConfig is powersmtp's configuration.
 type SMTPConfig struct {
-	Listen           string         `key:"listen" help:"address for SMTP"`
-	Hostname         string         `key:"hostname" help:"our name in the greeting and Received: headers"`
-	PostmasterDomain string         `key:"postmaster-domain" help:"<postmaster> is delivered to postmaster@ this domain (RFC 5321 4.5.1)"`
-	TLSCert          string         `key:"tls-cert" help:"certificate file (PEM) enabling STARTTLS"`
-	TLSKey           string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
-	MetricsListen    string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
-	Log              logging.Config `prefix:""`
+	Listen        string         `key:"listen" help:"address for SMTP"`
+	TLSCert       string         `key:"tls-cert" help:"certificate file (PEM) enabling STARTTLS"`
+	TLSKey        string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
+	MetricsListen string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
+	Log           logging.Config `prefix:""`
 
-	MaxMessageBytes int64         `key:"max-message-bytes" help:"largest message accepted (SIZE)"`
-	MaxRecipients   int           `key:"max-recipients" help:"recipients per message (RFC 5321: at least 100)"`
-	MaxErrors       int           `key:"max-errors" help:"errors before 421 and close"`
-	CommandTimeout  time.Duration `key:"command-timeout" help:"longest wait for the client's next command or data"`
-	DataTimeout     time.Duration `key:"data-timeout" help:"longest message body (DATA to the final dot, or BDAT to LAST), however steadily it arrives; then 421"`
-	SessionTimeout  time.Duration `key:"session-timeout" help:"longest SMTP session"`
-	MaxConns        int           `key:"max-conns" help:"concurrent SMTP sessions"`
-	MaxConnsPerIP   int           `key:"max-conns-per-ip" help:"concurrent SMTP sessions from one IP"`
+	// SMTP: the protocol server's keys, limits and timeouts (package smtpd).
+	SMTP smtpd.Config `prefix:""`
 
 	WriteQuorum int    `key:"write-quorum" help:"W: committed copies needed before 250; 0 means W = redundancy"`
 	RelayHost   string `key:"relay-host" help:"outgoing SMTP host:port for forward-only mailboxes; empty refuses forwards with 451"`
@@ -49,14 +41,8 @@ type SMTPConfig struct {
 
 // DefaultSMTPConfig returns powersmtp's defaults.
 func DefaultSMTPConfig() SMTPConfig {
-	d := smtpd.Defaults()
-	return SMTPConfig{
-		Listen: "127.0.0.1:2525", Hostname: "localhost", Log: logging.Defaults(),
-		MaxMessageBytes: d.MaxMessageBytes, MaxRecipients: d.MaxRecipients, MaxErrors: d.MaxErrors,
-		CommandTimeout: d.CommandTimeout, DataTimeout: d.DataTimeout, SessionTimeout: d.SessionTimeout,
-		MaxConns: d.MaxConns, MaxConnsPerIP: d.MaxConnsPerIP,
-		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults(),
-	}
+	return SMTPConfig{Listen: "127.0.0.1:2525", Log: logging.Defaults(), SMTP: smtpd.Defaults(),
+		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
 // quorum is W, defaulting to R (PowerMail's redundancy target).
@@ -65,15 +51,6 @@ func (c SMTPConfig) quorum() int {
 		return c.Backend.Redundancy
 	}
 	return c.WriteQuorum
-}
-
-func (c SMTPConfig) smtpd() smtpd.Config {
-	s := smtpd.Defaults()
-	s.Hostname, s.PostmasterDomain = c.Hostname, c.PostmasterDomain
-	s.MaxMessageBytes, s.MaxRecipients, s.MaxErrors = c.MaxMessageBytes, c.MaxRecipients, c.MaxErrors
-	s.CommandTimeout, s.DataTimeout, s.SessionTimeout = c.CommandTimeout, c.DataTimeout, c.SessionTimeout
-	s.MaxConns, s.MaxConnsPerIP = c.MaxConns, c.MaxConnsPerIP
-	return s
 }
 
 func (c SMTPConfig) delivery() delivery.Config {
@@ -99,7 +76,7 @@ func (c SMTPConfig) Validate() error {
 	if err := c.Userbase.Validate(); err != nil {
 		return err
 	}
-	if err := c.smtpd().Validate(); err != nil {
+	if err := c.SMTP.Validate(); err != nil {
 		return err
 	}
 	return c.delivery().Validate()
@@ -112,7 +89,7 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) error {
 		return err
 	}
 	defer ub.Close()
-	cl, err := NewCluster(cfg.Backend, ub.DB(), cfg.Hostname, log)
+	cl, err := NewCluster(cfg.Backend, ub.DB(), cfg.SMTP.Hostname, log)
 	if err != nil {
 		return err
 	}
@@ -149,7 +126,7 @@ func voidPending(ctx context.Context, d *delivery.Deliverer, log *slog.Logger) {
 }
 
 func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.Logger) (*smtpd.Server, *delivery.Deliverer, error) {
-	scfg := cfg.smtpd()
+	scfg := cfg.SMTP
 	tlsConf, err := LoadTLS(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +142,7 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	}
 	var rl delivery.Relay
 	if cfg.RelayHost != "" {
-		rl = relay.New(relay.Config{Addr: cfg.RelayHost, HeloName: cfg.Hostname, IOTimeout: cfg.Backend.IOTimeout})
+		rl = relay.New(relay.Config{Addr: cfg.RelayHost, HeloName: cfg.SMTP.Hostname, IOTimeout: cfg.Backend.IOTimeout})
 	}
 	meter := quota.New(quota.Config{}, drops, nil)
 	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, meter, orphans, log)
@@ -234,9 +211,11 @@ func (d Deliverer) Deliver(ctx context.Context, tx *smtpd.Transaction, body io.R
 	return err
 }
 
-// server is what serveUntil needs of smtpd.Server and pop3d.Server.
+// server is what serveUntil needs of smtpd.Server and pop3d.Server (both
+// run on package serve's skeleton).
 type server interface {
 	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
 }
 
 // serveUntil listens on addr and serves until ctx ends; then it stops
@@ -262,7 +241,9 @@ func serveUntil(ctx context.Context, addr, metricsAddr string, srv server, log *
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		err = shutdown(srv)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
 	}
 	if msrv != nil {
 		msrv.Close()
@@ -272,15 +253,3 @@ func serveUntil(ctx context.Context, addr, metricsAddr string, srv server, log *
 
 // shutdownGrace bounds the wait for sessions in flight at shutdown.
 const shutdownGrace = 30 * time.Second
-
-func shutdown(srv server) error {
-	switch s := srv.(type) {
-	case interface{ Shutdown(context.Context) error }:
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		return s.Shutdown(ctx)
-	case io.Closer:
-		return s.Close()
-	}
-	return nil
-}

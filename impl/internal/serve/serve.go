@@ -48,8 +48,8 @@ import (
 // Config bounds the connections of one server. The keys are the same in
 // every daemon.
 type Config struct {
-	MaxConnections      int           `key:"max-connections" help:"most connections at once; when full, idle ones make room"`
-	MaxConnectionsPerIP int           `key:"max-connections-per-ip" help:"most connections from one IPv4 address or IPv6 /64"`
+	MaxConnections      int           `key:"max-connections" alias:"max-conns" help:"most connections at once; when full, idle ones make room"`
+	MaxConnectionsPerIP int           `key:"max-connections-per-ip" alias:"max-conns-per-ip" help:"most connections from one IPv4 address or IPv6 /64"`
 	NewTimeout          time.Duration `key:"new-connection-timeout" help:"how long a connection may wait before its first step (login, AUTH, first command)"`
 }
 
@@ -98,6 +98,7 @@ type Server struct {
 	closing   bool
 	listeners map[net.Listener]bool
 	conns     map[*Conn]bool
+	admitted  int // conns whose slot is not released (Conn.Release)
 	perGroup  map[netip.Prefix]int
 	idle      list.List // idle *Conn, oldest first
 	sessions  sync.WaitGroup
@@ -212,12 +213,13 @@ func (s *Server) register(nc net.Conn) (*Conn, string) {
 		return nil, "shutdown"
 	case group.IsValid() && s.cfg.MaxConnectionsPerIP > 0 && s.perGroup[group] >= s.cfg.MaxConnectionsPerIP:
 		return nil, "per_ip"
-	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections && !s.evictOne():
+	case s.cfg.MaxConnections > 0 && s.admitted >= s.cfg.MaxConnections && !s.evictOne():
 		return nil, "full"
 	}
 	c := &Conn{Conn: nc, s: s, group: group, since: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	s.conns[c] = true
+	s.admitted++
 	if group.IsValid() {
 		s.perGroup[group]++
 	}
@@ -266,6 +268,7 @@ func (s *Server) releaseLocked(c *Conn) {
 		return
 	}
 	c.released = true
+	s.admitted--
 	if c.group.IsValid() {
 		if s.perGroup[c.group]--; s.perGroup[c.group] <= 0 {
 			delete(s.perGroup, c.group)

@@ -76,6 +76,7 @@ func (s *session) cmdMAIL(arg string) *Reply {
 	}
 	s.tx = &Transaction{SessionID: s.id, ClientIP: s.remote, Helo: s.helo, MailFrom: path,
 		DeclaredSize: p.size, ESMTP: s.esmtp, TLS: s.tls, SMTPUTF8: p.smtputf8}
+	s.established()
 	return &Reply{250, "2.1.0", "sender OK"}
 }
 

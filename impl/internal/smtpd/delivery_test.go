@@ -139,7 +139,8 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.MaxRecipients = 0 },
 		func(c *Config) { c.SessionTimeout = time.Second },
 		func(c *Config) { c.DataTimeout = 0 },
-		func(c *Config) { c.MaxConnsPerIP = c.MaxConns + 1 },
+		func(c *Config) { c.Conn.MaxConnectionsPerIP = c.Conn.MaxConnections + 1 },
+		func(c *Config) { c.Conn.NewTimeout = 0 },
 		func(c *Config) { c.PostmasterDomain = "bad domain" },
 	}
 	for i, mutate := range bad {

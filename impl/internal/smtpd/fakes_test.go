@@ -99,8 +99,8 @@ func testConfig() Config {
 	cfg.CommandTimeout = 5 * time.Second
 	cfg.DataTimeout = 10 * time.Second
 	cfg.SessionTimeout = 20 * time.Second
-	cfg.MaxConnsPerIP = 2
-	cfg.MaxConns = 10
+	cfg.Conn.MaxConnectionsPerIP = 2
+	cfg.Conn.MaxConnections = 10
 	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{testCert}}
 	return cfg
 }

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -27,7 +28,9 @@ func serveOn(t *testing.T, srv *Server, ln net.Listener) string {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
 		if err := <-done; !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve returned %v", err)
 		}
@@ -138,12 +141,47 @@ func TestCommandTimeout(t *testing.T) {
 	expectReply(t, r, "421 4.4.2", 0)
 }
 
-// TestTotalConnLimit: net.Pipe has no client IP, so only MaxConns applies.
+// TestNewConnectionTimeout: a connection gets new-connection-timeout to
+// start its first transaction, then command-timeout between commands.
+func TestNewConnectionTimeout(t *testing.T) {
+	cfg := testConfig()
+	cfg.Conn.NewTimeout = 150 * time.Millisecond
+	srv, _ := newTestServer(t, cfg)
+	r := bufio.NewReader(pipeSession(t, srv))
+	expectReply(t, r, "220", 0)
+	expectReply(t, r, "421 4.4.2", 0)
+
+	conn := pipeSession(t, srv)
+	r = bufio.NewReader(conn)
+	expectReply(t, r, "220", 0)
+	go conn.Write([]byte("EHLO c\r\nMAIL FROM:<a@remote.test>\r\n"))
+	expectReply(t, r, "250", 0)
+	expectReply(t, r, "250 2.1.0", 0)
+	time.Sleep(3 * cfg.Conn.NewTimeout) // past new-connection-timeout, within command-timeout
+	go conn.Write([]byte("NOOP\r\n"))
+	expectReply(t, r, "250", 0)
+}
+
+// TestTotalConnLimit: net.Pipe has no client IP, so only the total limit
+// applies. A full server closes an idle session to make room (package
+// serve); one in the middle of a message is not idle, and then a new
+// connection is refused.
 func TestTotalConnLimit(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxConns, cfg.MaxConnsPerIP = 1, 1
+	cfg.Conn.MaxConnections, cfg.Conn.MaxConnectionsPerIP = 1, 1
 	srv, _ := newTestServer(t, cfg)
-	expectReply(t, bufio.NewReader(pipeSession(t, srv)), "220", 0)
+	idle := bufio.NewReader(pipeSession(t, srv))
+	expectReply(t, idle, "220", 0)
+	time.Sleep(50 * time.Millisecond) // the session has gone back to wait for a command
+	busyConn := pipeSession(t, srv)
+	busy := bufio.NewReader(busyConn)
+	expectReply(t, busy, "220", 0)
+	expectReply(t, idle, "421 4.3.2 idle session closed", 0)
+	go busyConn.Write([]byte("EHLO c\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@local.test>\r\nDATA\r\nSubject: x\r\n"))
+	expectReply(t, busy, "250", 0) // EHLO
+	expectReply(t, busy, "250", 0)
+	expectReply(t, busy, "250", 0)
+	expectReply(t, busy, "354", 0)
 	expectReply(t, bufio.NewReader(pipeSession(t, srv)), "421 4.7.0 too many connections", 0)
 }
 
@@ -187,14 +225,14 @@ func (c slowCloseConn) Close() error {
 // read the 221 to QUIT must never be refused at the greeting.
 func TestSlotFreeWhenClientHasRead221(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxConnsPerIP = 3
+	cfg.Conn.MaxConnectionsPerIP = 3
 	srv, _ := newTestServer(t, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := serveOn(t, srv, slowCloseListener{ln})
-	for range cfg.MaxConnsPerIP - 1 { // busy sessions, open all along
+	for range cfg.Conn.MaxConnectionsPerIP - 1 { // busy sessions, open all along
 		c, _ := dialGreeted(t, addr)
 		t.Cleanup(func() { c.Close() })
 	}

@@ -41,6 +41,8 @@ var (
 	replyNeedHelo     = &Reply{503, "5.5.1", "say EHLO first"}
 	replyTooManyErrs  = &Reply{421, "4.7.0", "too many errors, closing connection"}
 	replyTimeout      = &Reply{421, "4.4.2", "timeout, closing connection"}
+	replyShuttingDown = &Reply{421, "4.3.2", "service shutting down, try again later"}
+	replyEvicted      = &Reply{421, "4.3.2", "idle session closed to make room, try again later"}
 	replyDataTimeout  = &Reply{421, "4.4.2", "message data took too long, closing connection"}
 	replyCmdTooLong   = &Reply{500, "5.5.2", "command line too long"}
 	replyNeedCRLF     = &Reply{500, "5.5.2", "command line must end with CRLF"}

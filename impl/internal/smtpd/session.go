@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"powermail/impl/internal/serve"
 )
 
 // session is one SMTP connection: the transport, bounded buffered I/O, and
@@ -38,15 +40,17 @@ type session struct {
 	bdat   *bdatState   // non-nil while BDAT chunks are arriving
 	quit   bool         // close after the pending replies are written
 
-	freeSlot func() // gives back the connection slot; idempotent
+	c *serve.Conn // the admitted connection: idle/busy, shutdown, eviction
 }
 
-func newSession(srv *Server, conn net.Conn, ip netip.Addr, freeSlot func()) *session {
+func newSession(srv *Server, c *serve.Conn) *session {
 	id := newSessionID()
-	dc := &deadlineConn{Conn: conn, idle: srv.cfg.CommandTimeout,
+	ip := remoteIP(c)
+	// Until its first transaction a session gets new-connection-timeout.
+	dc := &deadlineConn{Conn: c, idle: min(srv.cfg.CommandTimeout, srv.cfg.Conn.NewTimeout),
 		sessionEnd: srv.now().Add(srv.cfg.SessionTimeout), now: srv.now}
 	return &session{
-		srv: srv, id: id, remote: ip, conn: dc, dc: dc, freeSlot: freeSlot,
+		srv: srv, id: id, remote: ip, conn: dc, dc: dc, c: c,
 		log: srv.log.With("session", id, "client", ip.String()),
 		br:  bufio.NewReaderSize(dc, srv.cfg.readBufferBytes()),
 		bw:  bufio.NewWriter(dc),
@@ -83,6 +87,14 @@ func (s *session) serve() {
 	s.log.Debug("session end", "errors", s.errors)
 }
 
+// established marks the session as past its first step (a transaction):
+// from now on it waits command-timeout for the client, not
+// new-connection-timeout, and a full server evicts it last.
+func (s *session) established() {
+	s.c.Established()
+	s.dc.idle = s.srv.cfg.CommandTimeout
+}
+
 // finalWriteTimeout bounds the write of the last replies, which happens
 // after the session's slot has been given back.
 const finalWriteTimeout = 10 * time.Second
@@ -94,7 +106,7 @@ const finalWriteTimeout = 10 * time.Second
 // client keeping 16 of its 20 sessions busy). The slot no longer counts
 // this connection, so its last write gets a short bound of its own.
 func (s *session) finish() {
-	s.freeSlot()
+	s.c.Release()
 	s.dc.idle = min(s.dc.idle, finalWriteTimeout)
 	s.bw.Flush()
 }
@@ -121,6 +133,13 @@ func (s *session) readFailed(err error) {
 	switch {
 	case errors.As(err, &r):
 		s.send(r)
+	case errors.Is(err, serve.ErrClosing):
+		s.quit = true
+		if s.c.Evicted() {
+			s.send(replyEvicted)
+		} else {
+			s.send(replyShuttingDown)
+		}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		s.quit = true
 		s.send(s.timeoutReply())
@@ -134,7 +153,19 @@ func (s *session) readFailed(err error) {
 // MaxCommandBytes is consumed and refused (RFC 5321 4.5.3.1.10: 500 "Line too
 // long"). Only CRLF ends a command (RFC 5321 section 2.3.8).
 func (s *session) readCommand() (string, error) {
+	// Idle between commands: Shutdown, or a full server evicting the
+	// oldest idle session, may end the wait (package serve). A command
+	// already buffered (pipelined) is no wait.
+	if s.br.Buffered() == 0 {
+		if err := s.c.Idle(s.dc.idle); err != nil {
+			return "", err
+		}
+	}
 	line, err := s.br.ReadSlice('\n')
+	if s.c.Woken(err) {
+		return "", serve.ErrClosing
+	}
+	_ = s.c.Busy() // a command arrived: it is answered even if shutdown began
 	if errors.Is(err, bufio.ErrBufferFull) || len(line) > s.srv.cfg.MaxCommandBytes {
 		for errors.Is(err, bufio.ErrBufferFull) {
 			_, err = s.br.ReadSlice('\n')
