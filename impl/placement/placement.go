@@ -25,22 +25,26 @@
 //     instances then spread writes instead of all picking the same emptiest
 //     disk, which is what PowerMail's spread-disk "sort by free space" did);
 //     SpreadMostFree and SpreadLeastLoad reproduce PowerMail's spread-disk and
-//     spread-load orderings; SpreadRandom ignores both.
+//     spread-load orderings, and then also order the groups by their first
+//     backend (ties in random order), since with one backend per group a
+//     tie-break inside groups would never apply; SpreadRandom ignores both.
 //  4. The first R picks are the Primary replicas; every remaining eligible
 //     backend follows in Spares, in the same round-robin order, so the delivery
 //     engine can replace a replica that fails during PREPARE without asking
 //     again.
 //
 // Determinism: the result depends only on the set of backends (not on the
-// order of the input slice) and on the state of the *rand.Rand.
+// order of the input slice) and on the state of the *rand.Rand. Cost: O(n)
+// per message with a Chooser, which keeps its buffers, plus the ranking of
+// each group (quadratic in a group's size under SpreadFree).
 package placement
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 )
 
 // Backend is the state of one backend as seen by the caller's health checks.
@@ -86,126 +90,26 @@ type Choice struct {
 var ErrTooFew = errors.New("placement: too few eligible backends")
 
 // Choose applies the policy to backends. rng is the only source of
-// randomness; the same seed and the same set of backends give the same Choice.
+// randomness; the same seed and the same set of backends give the same
+// Choice. It allocates the result; a caller placing many messages uses a
+// Chooser instead.
 func Choose(backends []Backend, req Request, rng *rand.Rand) (Choice, error) {
-	if req.Target < 1 || req.Min < 1 || req.Min > req.Target {
-		return Choice{}, fmt.Errorf("placement: bad request: target %d, min %d", req.Target, req.Min)
+	c := choosers.Get().(*Chooser)
+	defer choosers.Put(c)
+	ch, err := c.Choose(backends, req, rng)
+	if err != nil {
+		return Choice{}, err
 	}
-	if id, dup := duplicateID(backends); dup {
-		return Choice{}, fmt.Errorf("placement: backend %q listed twice", id)
-	}
-	groups := rankedGroups(backends, req.Spread, rng)
-	order := roundRobin(groups)
-	if len(order) < req.Min {
-		return Choice{}, fmt.Errorf("%w: %d eligible, %d needed", ErrTooFew, len(order), req.Min)
-	}
-	n := min(req.Target, len(order))
+	n := len(ch.Primary)
+	order := slices.Clone(c.order)
 	return Choice{Primary: order[:n:n], Spares: order[n:]}, nil
 }
 
-// duplicateID finds a repeated ID, which would let one backend hold two of
-// the replicas of a message.
-func duplicateID(backends []Backend) (string, bool) {
-	seen := make(map[string]bool, len(backends))
-	for _, b := range backends {
-		if seen[b.ID] {
-			return b.ID, true
-		}
-		seen[b.ID] = true
-	}
-	return "", false
-}
+var choosers = sync.Pool{New: func() any { return new(Chooser) }}
 
-// rankedGroups returns the eligible backends split by group, groups in random
-// order, each group ranked by priority and spread.
-func rankedGroups(backends []Backend, spread Spread, rng *rand.Rand) [][]Backend {
-	byGroup := map[string][]Backend{}
-	for _, b := range backends {
-		if b.Eligible() {
-			byGroup[b.Group] = append(byGroup[b.Group], b)
-		}
+func checkRequest(req Request) error {
+	if req.Target < 1 || req.Min < 1 || req.Min > req.Target {
+		return fmt.Errorf("placement: bad request: target %d, min %d", req.Target, req.Min)
 	}
-	names := make([]string, 0, len(byGroup))
-	for g := range byGroup {
-		names = append(names, g)
-	}
-	slices.Sort(names) // map order is random; the rng alone must decide
-	rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
-	groups := make([][]Backend, len(names))
-	for i, g := range names {
-		groups[i] = rankGroup(byGroup[g], spread, rng)
-	}
-	return groups
+	return nil
 }
-
-// roundRobin takes the head of each group in turn: distinct groups first.
-func roundRobin(groups [][]Backend) []Backend {
-	var order []Backend
-	for depth := 0; ; depth++ {
-		took := false
-		for _, g := range groups {
-			if depth < len(g) {
-				order = append(order, g[depth])
-				took = true
-			}
-		}
-		if !took {
-			return order
-		}
-	}
-}
-
-// rankGroup orders one group: ascending priority, then each priority level
-// ordered by the spread mode.
-func rankGroup(g []Backend, spread Spread, rng *rand.Rand) []Backend {
-	slices.SortFunc(g, func(a, b Backend) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.ID, b.ID))
-	})
-	for start := 0; start < len(g); {
-		end := start + 1
-		for end < len(g) && g[end].Priority == g[start].Priority {
-			end++
-		}
-		orderLevel(g[start:end], spread, rng)
-		start = end
-	}
-	return g
-}
-
-// orderLevel orders backends of equal priority in place.
-func orderLevel(level []Backend, spread Spread, rng *rand.Rand) {
-	switch spread {
-	case SpreadMostFree:
-		slices.SortStableFunc(level, func(a, b Backend) int { return cmp.Compare(b.FreeBytes, a.FreeBytes) })
-	case SpreadLeastLoad:
-		slices.SortStableFunc(level, func(a, b Backend) int { return cmp.Compare(a.Load, b.Load) })
-	case SpreadRandom:
-		rng.Shuffle(len(level), func(i, j int) { level[i], level[j] = level[j], level[i] })
-	default:
-		weightedShuffle(level, rng)
-	}
-}
-
-// weightedShuffle orders level by repeated draws without replacement, each
-// backend drawn with probability proportional to its free bytes. Backends with
-// no reported free space get weight 1 so they are still reachable.
-func weightedShuffle(level []Backend, rng *rand.Rand) {
-	for i := 0; i < len(level)-1; i++ {
-		total := 0.0
-		for _, b := range level[i:] {
-			total += weight(b)
-		}
-		x := rng.Float64() * total
-		pick := len(level) - 1
-		for j := i; j < len(level); j++ {
-			x -= weight(level[j])
-			if x < 0 {
-				pick = j
-				break
-			}
-		}
-		level[i], level[pick] = level[pick], level[i]
-	}
-}
-
-func weight(b Backend) float64 { return float64(max(b.FreeBytes, 1)) }
