@@ -1,10 +1,20 @@
-// Package placement chooses the backends that store a new message.
+// Package placement decides where the copies of a message go, and so where
+// a POP3 login must look for them. It holds both policies of the
+// `placement` configuration key, used alike by powersmtp, powerpop, repair,
+// ppadmin and the simulator:
 //
-// It is the policy half of powersmtp's delivery: pure, deterministic, with no
-// I/O and no clock, so the simulator (sim/) runs this very code at a scale no
-// test machine can hold, and a seed replays any decision exactly.
+//   - powermail (the default, PowerMail's own; Choose): every message goes
+//     to R backends chosen afresh, so any backend may hold any mailbox's
+//     mail and a login lists every backend.
+//   - rendezvous (Ring, Homes): a mailbox ranks the backends by a hash of
+//     (mailbox, backend) and its mail goes to the top of its ranking, its R
+//     home backends; a login lists those.
 //
-// # Policy
+// The package is pure and deterministic, with no I/O and no clock, so the
+// simulator (sim/) runs this very code at a scale no test machine can hold,
+// and a seed replays any decision exactly.
+//
+// # PowerMail's policy (Choose)
 //
 //  1. Eligible backends are those that are up, writable, and above their
 //     free-space floor. PowerMail 1.9 skipped only read-only backends; a down
@@ -37,6 +47,60 @@
 // order of the input slice) and on the state of the *rand.Rand. Cost: O(n)
 // per message with a Chooser, which keeps its buffers, plus the ranking of
 // each group (quadratic in a group's size under SpreadFree).
+//
+// # Rendezvous placement
+//
+// Ranking (Ring.Rank): the best-scoring backend of each group first, best
+// first, then the others by score; the first R are the mailbox's home.
+// Adding k backends to N moves the homes of about R*k/(N+k) of the
+// mailboxes; removing one moves only the homes it was part of (rendezvous
+// hashing's minimal disruption). Priority, free space and load play no
+// part: a mailbox's place follows from its name.
+//
+// Delivery (Ring.Candidates, CheckCandidates): a copy for mailbox m goes to
+// the first R of m's candidates that take it, the candidates being the
+// eligible backends (as above) among the first Depth(R) = 2R of its
+// ranking; 250 needs W of them committed, at least one at home. A home
+// backend that is down thus pushes the copy one rank down, and the copy
+// that stays at home keeps the message findable. When no home backend can
+// take mail the sender gets 451 and retries: the price of logins that ask
+// R backends (PowerMail's policy would store it anywhere). A message to
+// several mailboxes is uploaded once to every backend in the union of
+// their choices and committed there to the mailboxes that chose it: one
+// copy per distinct backend, where PowerMail's policy stores R.
+//
+// History (History, Homes): mail stays where it was placed when the
+// membership changes, so a login asks the union of the mailbox's home sets
+// over every membership (epoch) of the history. The history lives in the
+// userbase: every change of the placement membership (the enabled backends
+// not marked read-only, with their groups) made through package userbase
+// or ppadmin records a new epoch. `ppadmin repair -rebalance` moves every
+// copy home under the newest epoch and then drops the older ones, but only
+// when the newest has been in force longer than any front end keeps an
+// older view or any delivery takes (-settle-after). A history no rebalance
+// has settled (Anchored false: a cluster that ran PowerMail's policy)
+// proves nothing, and logins then list every backend.
+//
+// Login (Homes.Locate): list the home sets of every epoch (Ask). When a
+// backend of Ask does not answer, or some message is listed by fewer than
+// R backends, the listing is incomplete: the login also lists ranks R+1
+// to Depth(R) of every epoch (Extra), where copies pushed down by a failure
+// and tombstones written while a home backend was down sit.
+//
+// Deletes (a DELE, and the VOID of a refused delivery): tombstones go to
+// every holder, then down the current ranking, home first, until R
+// backends took one, at least one of them a current home backend;
+// otherwise the delete fails as temporary. Every later login lists that
+// home backend. If it is lost, a copy that survived elsewhere has fewer
+// than R holders, so the login lists down to Depth(R), where the other
+// tombstones are: the delete holds while fewer than R backends are lost.
+//
+// Cost: a login lists R backends in a settled cluster (PowerMail's policy:
+// all N). After k backends join, the R*k/(N+k) of mailboxes whose home
+// moved list up to 2R until the rebalance settles; while a home backend is
+// down or a message has fewer than R copies, a login lists up to 2R per
+// epoch. Ranking costs O(N) per delivery and per epoch of a login; a
+// rebalance copies the mail of the moved mailboxes once.
 package placement
 
 import (

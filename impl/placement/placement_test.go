@@ -243,6 +243,25 @@ func TestOrderingsApplyAcrossGroups(t *testing.T) {
 	}
 }
 
+func TestParseNames(t *testing.T) {
+	for _, s := range []string{"free", "most-free", "least-load", "random"} {
+		if sp, err := ParseSpread(s); err != nil || sp.String() != s {
+			t.Errorf("ParseSpread(%q) = %v, %v", s, sp, err)
+		}
+	}
+	if p, err := ParsePolicy("rendezvous"); err != nil || p != Rendezvous {
+		t.Errorf("ParsePolicy: %v %v", p, err)
+	}
+	for _, bad := range []string{"", "Rendezvous", "load"} {
+		if _, err := ParsePolicy(bad); err == nil {
+			t.Errorf("ParsePolicy(%q) accepted", bad)
+		}
+		if _, err := ParseSpread(bad); err == nil {
+			t.Errorf("ParseSpread(%q) accepted", bad)
+		}
+	}
+}
+
 func BenchmarkChoose(b *testing.B) {
 	bs := randomCluster(seeded(1), 64, 8)
 	rng := seeded(2)
