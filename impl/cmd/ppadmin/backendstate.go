@@ -24,6 +24,8 @@ type statusJSON struct {
 	FreeInodes   uint64 `json:"free_inodes"`
 	Messages     int64  `json:"messages"`
 	Mailboxes    int    `json:"mailboxes"`
+	Uploads      int64  `json:"uploads"`  // in flight
+	FlushMicros  uint64 `json:"flush_us"` // moving average of a delivery's wait for durability
 }
 
 // cmdStatus shows the state of each backend the daemons use (the static
@@ -44,7 +46,7 @@ func cmdStatus(e *env, args []string) error {
 			down++
 		}
 	}
-	if err := e.table(out, []string{"BACKEND", "GROUP", "STATE", "READONLY", "FREE", "TOTAL", "INODES", "MESSAGES", "MAILBOXES"}, rows); err != nil {
+	if err := e.table(out, []string{"BACKEND", "GROUP", "STATE", "READONLY", "FREE", "TOTAL", "INODES", "MESSAGES", "MAILBOXES", "UPLOADS", "FLUSH"}, rows); err != nil {
 		return err
 	}
 	if down > 0 {
@@ -57,17 +59,19 @@ func statusOf(s repair.State) (statusJSON, []string) {
 	st := s.Status
 	j := statusJSON{Addr: s.Addr, Group: s.Group, Up: s.Up, ReadOnly: s.ReadOnly || st.ReadOnly,
 		FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, MinFreeBytes: st.MinFreeBytes,
-		FreeInodes: st.FreeInodes, Messages: st.Messages, Mailboxes: st.Mailboxes}
+		FreeInodes: st.FreeInodes, Messages: st.Messages, Mailboxes: st.Mailboxes,
+		Uploads: st.Uploads, FlushMicros: st.FlushMicros}
 	if !s.Up {
 		j.Error = s.Err.Error()
-		return j, []string{s.Addr, s.Group, "down", "-", "-", "-", "-", "-", "-"}
+		return j, []string{s.Addr, s.Group, "down", "-", "-", "-", "-", "-", "-", "-", "-"}
 	}
 	state := "up"
 	if st.FreeBytes < st.MinFreeBytes {
 		state = "full"
 	}
 	return j, []string{s.Addr, s.Group, state, yesNo(j.ReadOnly), formatBytes(st.FreeBytes), formatBytes(st.TotalBytes),
-		strconv.FormatUint(st.FreeInodes, 10), strconv.FormatInt(st.Messages, 10), strconv.Itoa(st.Mailboxes)}
+		strconv.FormatUint(st.FreeInodes, 10), strconv.FormatInt(st.Messages, 10), strconv.Itoa(st.Mailboxes),
+		strconv.FormatInt(st.Uploads, 10), (time.Duration(st.FlushMicros) * time.Microsecond).String()}
 }
 
 // formatBytes prints a size for people: bytes below 1 KiB, else one

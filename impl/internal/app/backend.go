@@ -34,24 +34,37 @@ func (b Backend) seen(err error) error {
 	return err
 }
 
-// Begin starts an upload.
+// Begin starts an upload; the node counts it in its load until Cancel.
 func (b Backend) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error) {
 	up, err := b.n.Client.Begin(ctx, id)
 	if err != nil {
 		return nil, b.seen(err)
 	}
-	return upload{up, b}, nil
+	b.n.StartUpload()
+	return &upload{Upload: up, b: b}, nil
 }
 
 // upload adapts *ppclient.Upload to delivery.Upload; its steps' transport
 // failures mark the backend down like any other.
 type upload struct {
 	*ppclient.Upload
-	b Backend
+	b     Backend
+	ended bool // Cancel ran: the delivery is done with it
 }
 
-func (u upload) End() delivery.Step                        { return step{u.Upload.End(), u.b} }
-func (u upload) Commit(boxes []mailbox.Name) delivery.Step { return step{u.Upload.Commit(boxes), u.b} }
+func (u *upload) End() delivery.Step                        { return step{u.Upload.End(), u.b} }
+func (u *upload) Commit(boxes []mailbox.Name) delivery.Step { return step{u.Upload.Commit(boxes), u.b} }
+
+// Cancel ends the upload; delivery calls it at least once for every
+// upload, when it is done with it (delivery.Upload is used by one
+// goroutine).
+func (u *upload) Cancel() {
+	u.Upload.Cancel()
+	if !u.ended {
+		u.ended = true
+		u.b.n.EndUpload()
+	}
+}
 
 type step struct {
 	s ppclient.Step

@@ -38,4 +38,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 	p := DefaultPOPConfig()
 	p.Backend.Redundancy = 0
 	require.ErrorContains(t, p.Validate(), `"redundancy"`)
+	c = DefaultSMTPConfig()
+	c.Spread = "load"
+	require.ErrorContains(t, c.Validate(), `"spread"`)
 }

@@ -17,6 +17,7 @@ import (
 	"powermail/impl/internal/smtpd"
 	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
+	"powermail/impl/placement"
 	"powermail/impl/userbase"
 )
 
@@ -39,6 +40,7 @@ type SMTPConfig struct {
 	MaxConnsPerIP   int           `key:"max-conns-per-ip" help:"concurrent SMTP sessions from one IP"`
 
 	WriteQuorum int    `key:"write-quorum" help:"W: committed copies needed before 250; 0 means W = redundancy"`
+	Spread      string `key:"spread" help:"placement powermail: how backends of equal priority are ordered: free (random, weighted by free space), most-free, least-load, random"`
 	RelayHost   string `key:"relay-host" help:"outgoing SMTP host:port for forward-only mailboxes; empty refuses forwards with 451"`
 	OrphanLog   string `key:"orphan-log" help:"file recording aborts that could not be delivered, for repair"`
 
@@ -50,7 +52,7 @@ type SMTPConfig struct {
 func DefaultSMTPConfig() SMTPConfig {
 	d := smtpd.Defaults()
 	return SMTPConfig{
-		Listen: "127.0.0.1:2525", Hostname: "localhost", Log: logging.Defaults(),
+		Listen: "127.0.0.1:2525", Hostname: "localhost", Log: logging.Defaults(), Spread: placement.SpreadFree.String(),
 		MaxMessageBytes: d.MaxMessageBytes, MaxRecipients: d.MaxRecipients, MaxErrors: d.MaxErrors,
 		CommandTimeout: d.CommandTimeout, SessionTimeout: d.SessionTimeout,
 		MaxConns: d.MaxConns, MaxConnsPerIP: d.MaxConnsPerIP,
@@ -88,6 +90,9 @@ func (c SMTPConfig) Validate() error {
 	}
 	if c.WriteQuorum < 0 || c.WriteQuorum > c.Backend.Redundancy {
 		return config.Errorf("write-quorum", "must be between 1 and redundancy (%d), or 0 for W = R", c.Backend.Redundancy)
+	}
+	if _, err := placement.ParseSpread(c.Spread); err != nil {
+		return config.Errorf("spread", "%v", err)
 	}
 	if err := c.Log.Validate(); err != nil {
 		return err
@@ -167,7 +172,8 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 		rl = relay.New(relay.Config{Addr: cfg.RelayHost, HeloName: cfg.Hostname, IOTimeout: cfg.Backend.IOTimeout})
 	}
 	meter := quota.New(quota.Config{}, drops, nil)
-	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, meter, orphans, log)
+	spread, _ := placement.ParseSpread(cfg.Spread) // checked by Validate
+	d := delivery.New(cfg.delivery(), Picker{Cluster: cl, Spread: spread}, rl, meter, orphans, log)
 	srv, err := smtpd.New(scfg, Resolver{Userbase: ub, Usage: meter}, Deliverer{d}, log)
 	return srv, d, err
 }

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"powermail/impl/placement"
@@ -64,6 +65,8 @@ type Node[C Checker] struct {
 	status wire.Status
 	up     bool
 	err    error
+
+	uploads atomic.Int64 // this front end's uploads to the node in flight
 }
 
 // State returns the last health-check outcome.
@@ -80,7 +83,33 @@ func (n *Node[C]) placement() placement.Backend {
 		ReadOnly:       n.Member.ReadOnly || st.ReadOnly,
 		FreeBytes:      int64(min(st.FreeBytes, 1<<62)),
 		BelowFreeFloor: st.FreeBytes < st.MinFreeBytes,
+		Load:           Load(st, n.uploads.Load()),
 	}
+}
+
+// StartUpload and EndUpload bracket an upload of this front end to the
+// node, so that its load counts uploads as they start rather than at the
+// next health check.
+func (n *Node[C]) StartUpload() { n.uploads.Add(1) }
+
+// EndUpload: see StartUpload.
+func (n *Node[C]) EndUpload() { n.uploads.Add(-1) }
+
+// minFlushMicros stands in for a flush wait not known yet (a backend that
+// has not stored anything since it started, or one from before STATUS
+// reported it), so that such a backend is neither free nor avoided.
+const minFlushMicros = 100
+
+// Load is the figure the least-load spread orders backends by: the
+// expected wait of one more upload, the backend's average wait for
+// durability times the uploads ahead of it and this one. Of the uploads,
+// it takes the larger of what the backend reported at its last health check
+// (every front end's) and what this front end has in flight to it now
+// (fresh between checks: without it, every message until the next check
+// would go to the same backend).
+func Load(st wire.Status, localUploads int64) float64 {
+	wait := float64(max(st.FlushMicros, minFlushMicros))
+	return wait * float64(1+max(st.Uploads, localUploads))
 }
 
 // Cluster is the current set of nodes; safe for concurrent use.
