@@ -160,7 +160,7 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	}
 	scfg.TLSConfig = tlsConf
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
-		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
+		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Locator(cl, nil), log)
 	var orphans *orphanlog.Log
 	if cfg.OrphanLog != "" {
 		if orphans, err = orphanlog.Open(cfg.OrphanLog); err != nil {

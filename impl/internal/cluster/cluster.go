@@ -49,11 +49,13 @@ type Checker interface {
 	Close() error
 }
 
-// Config holds the intervals and deadlines.
+// Config holds the intervals and deadlines, and the placement policy.
 type Config struct {
 	HealthInterval     time.Duration
 	HealthTimeout      time.Duration
 	MembershipInterval time.Duration
+	Policy             placement.Policy // "" is PowerMail's
+	Redundancy         int              // R, for the home sets of rendezvous placement
 }
 
 // Node is one backend: its membership, its client and its last known state.
@@ -121,6 +123,10 @@ type Cluster[C Checker] struct {
 
 	mu    sync.RWMutex
 	nodes map[string]*Node[C]
+	homes atomic.Pointer[homesAt] // rendezvous placement (placement.go)
+	// historyDiffers: the table and the history disagreed at the last
+	// reload (logged once per change).
+	historyDiffers atomic.Bool
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -228,6 +234,9 @@ func (n *Node[C]) MarkDown(err error) {
 func (c *Cluster[C]) reloadMembers(ctx context.Context) error {
 	ms, err := c.src.Members(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.reloadHistory(ctx, ms); err != nil {
 		return err
 	}
 	want := make(map[string]Member, len(ms))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,8 +40,9 @@ type txn struct {
 	d        *Deliverer
 	id       msgid.ID
 	boxes    []mailbox.Name
+	targets  []Target // targets[i] is where boxes[i] may go
 	replicas []*replica
-	spares   []Backend // chosen by placement, not used: where a VOID can go
+	refused  map[string]bool // backends whose Begin failed
 	relay    RelaySink
 }
 
@@ -48,6 +50,7 @@ type txn struct {
 type replica struct {
 	b          Backend
 	up         Upload
+	boxes      []mailbox.Name // the mailboxes this copy is for
 	failed     error
 	prepared   bool
 	commitSent bool // a committed copy may exist from here on
@@ -99,33 +102,57 @@ func (t *txn) open(ctx context.Context, m Message, forwards []string) error {
 	return nil
 }
 
-// begin opens R uploads, replacing a backend that refuses by a spare: no
-// data has been sent yet, so falling back costs nothing.
+// begin gives every mailbox R copies: the first R of its candidates that
+// take an upload, one upload per backend whichever mailboxes share it. A
+// backend that refuses is replaced by the next candidate: no data has
+// been sent yet, so falling back costs nothing.
 func (t *txn) begin(ctx context.Context) error {
-	r := t.d.cfg.Redundancy
-	chosen, spares, err := t.d.picker.Pick(r)
-	if err != nil || len(chosen)+len(spares) < t.d.cfg.WriteQuorum {
+	targets, err := t.d.picker.Pick(t.boxes, t.d.cfg.Redundancy)
+	if err != nil || len(targets) != len(t.boxes) {
 		return errNoBackends
 	}
-	for _, b := range append(chosen, spares...) {
-		if len(t.replicas) == r {
-			t.spares = append(t.spares, b)
-			continue
+	t.targets, t.refused = targets, map[string]bool{}
+	for i, box := range t.boxes {
+		copies := 0
+		for _, b := range targets[i].Candidates {
+			if copies == t.d.cfg.Redundancy {
+				break
+			}
+			if r := t.replicaOn(ctx, b); r != nil {
+				r.boxes = append(r.boxes, box)
+				copies++
+			}
 		}
-		// The upload lives on after Begin, so it gets the session's
-		// context; the client bounds every step of it by its I/O timeout.
-		up, err := b.Begin(ctx, t.id)
-		replicaOutcome(b.Name(), "begin", err)
-		if err != nil {
-			t.d.log.Warn("replica refused", "backend", b.Name(), "id", t.id, "err", err)
-			continue
+		if copies < t.d.cfg.WriteQuorum {
+			return errNoBackends
 		}
-		t.replicas = append(t.replicas, &replica{b: b, up: up})
-	}
-	if len(t.replicas) < t.d.cfg.WriteQuorum {
-		return errNoBackends
 	}
 	return nil
+}
+
+// replicaOn returns the upload to b, starting it if needed; nil if b
+// refused it.
+func (t *txn) replicaOn(ctx context.Context, b Backend) *replica {
+	for _, r := range t.replicas {
+		if r.b.Name() == b.Name() {
+			return r
+		}
+	}
+	if t.refused[b.Name()] {
+		return nil
+	}
+	// The upload lives on after Begin, so it gets the session's context;
+	// the client bounds every step of it by its I/O timeout.
+	up, err := b.Begin(ctx, t.id)
+	replicaOutcome(b.Name(), "begin", err)
+	if err != nil {
+		t.d.log.Warn("replica refused", "backend", b.Name(), "id", t.id, "err", err)
+		t.refused[b.Name()] = true
+		return nil
+	}
+	r := &replica{b: b, up: up}
+	t.replicas = append(t.replicas, r)
+	return r
 }
 
 // streamBuffers recycles the body buffers: one per message would be the
@@ -202,7 +229,7 @@ func (t *txn) complete(ctx context.Context) error {
 	failpoint.Inject("quorumShortBy", func(val failpoint.Value) { quorum -= fault.Int(val) })
 	if len(t.replicas) > 0 {
 		t.finishAll()
-		if t.count(func(r *replica) bool { return r.prepared }) < quorum {
+		if !t.quorum(quorum, func(r *replica) bool { return r.prepared }) {
 			return errReplicas
 		}
 	}
@@ -217,7 +244,7 @@ func (t *txn) complete(ctx context.Context) error {
 		return nil
 	}
 	t.commitAll()
-	if t.count(func(r *replica) bool { return r.linked }) < quorum {
+	if !t.quorum(quorum, func(r *replica) bool { return r.linked }) {
 		return errReplicas
 	}
 	t.cleanupStragglers(ctx)
@@ -231,13 +258,13 @@ func (t *txn) finishAll() {
 	t.roundTrip("prepare", func(r *replica) Step { return r.up.End() }, func(r *replica) { r.prepared = true })
 }
 
-// commitAll sends one COMMIT naming every local recipient to each prepared
-// replica, on its upload's connection, then reads each answer.
+// commitAll sends one COMMIT naming the replica's mailboxes to each
+// prepared replica, on its upload's connection, then reads each answer.
 func (t *txn) commitAll() {
 	replicas := len(t.live())
 	spread := t.roundTrip("commit", func(r *replica) Step {
 		r.commitSent = true
-		return r.up.Commit(t.boxes)
+		return r.up.Commit(r.boxes)
 	}, func(r *replica) {
 		r.linked = true
 		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
@@ -284,20 +311,21 @@ func (t *txn) cleanupStragglers(ctx context.Context) {
 	}
 	// Plain ABORT, never VOID: the message is accepted, and a tombstone
 	// would hide it everywhere.
-	_, failed := t.onEach(ctx, bad, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
-	t.recordOrphans(failed, true, false)
+	failed := t.onEach(ctx, bad, "abort", abortOp(t.id), nil)
+	t.recordOrphans(failed, true, nil)
 }
 
 // abort is the refusal path: the sender gets 4xx and will retry under a
 // new id, so no copy of this id may ever become visible. A replica that
 // was sent COMMIT may hold a committed copy: it gets VOID (a tombstone for
-// the id in every mailbox, then the copy removed; a tombstone on any
-// backend hides every copy, see package maildrop). If no such replica
-// took its VOID (it died after committing, say), the VOID goes to the
-// spares, one after another, until one has the tombstones; if none can
-// (every backend down), the orphan log keeps the id pending and
-// VoidPending retries it. Replicas never sent COMMIT hold at most a
-// prepared file, which ABORT removes.
+// the id in its mailboxes, then the copy removed; a tombstone on a backend
+// a login lists hides every copy, see package maildrop). A mailbox is
+// hidden once a VOID landed on one of its home candidates. If no replica's
+// VOID hid it (they died after committing, say), the VOID goes to the
+// mailbox's other home candidates, one after another; if none can take it
+// (every one down), the orphan log keeps the id pending and VoidPending
+// retries it. Replicas never sent COMMIT hold at most a prepared file,
+// which ABORT removes.
 func (t *txn) abort(ctx context.Context) {
 	if t.relay != nil {
 		t.relay.Cancel()
@@ -311,25 +339,95 @@ func (t *txn) abort(ctx context.Context) {
 			prepared = append(prepared, r)
 		}
 	}
-	void := func(ctx context.Context, b Backend) error { return b.Void(ctx, t.id, t.boxes) }
-	hidden, failed := t.onEach(ctx, committing, "void", void)
-	_, failedAborts := t.onEach(ctx, prepared, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
-	for _, b := range t.spares {
-		if len(committing) == 0 || hidden > 0 {
-			break
+	hidden := map[mailbox.Name]bool{}
+	failed := t.onEach(ctx, committing, "void", voidOp(t.id), t.markHidden(hidden))
+	failedAborts := t.onEach(ctx, prepared, "abort", abortOp(t.id), nil)
+	need := boxesOf(committing)
+	t.voidElsewhere(ctx, need, hidden)
+	for _, box := range need {
+		if !hidden[box] {
+			t.d.log.Error("refused message could not be hidden; retried later", "id", t.id, "mailbox", box)
 		}
-		hidden, _ = t.onEach(ctx, []*replica{{b: b}}, "void", void)
 	}
-	if len(committing) > 0 && hidden == 0 {
-		t.d.log.Error("refused message could not be voided anywhere; retried later", "id", t.id)
-	}
-	t.recordOrphans(append(failed, failedAborts...), false, hidden > 0)
+	t.recordOrphans(append(failed, failedAborts...), false, hidden)
 }
 
-// recordOrphans logs the replicas whose ABORT or VOID failed.
-func (t *txn) recordOrphans(rs []*replica, acked, hidden bool) {
+// voidElsewhere hides the mailboxes of need that no replica's VOID hid:
+// VOID on their other home candidates, one backend at a time (each with
+// every mailbox still unhidden that it is home for), until all are hidden
+// or none is left.
+func (t *txn) voidElsewhere(ctx context.Context, need []mailbox.Name, hidden map[mailbox.Name]bool) {
+	tried := map[string]bool{}
+	for _, r := range t.replicas {
+		tried[r.b.Name()] = true
+	}
+	for _, box := range need {
+		target := t.target(box)
+		for _, b := range target.Candidates[:target.Home] {
+			if hidden[box] {
+				break
+			}
+			if tried[b.Name()] {
+				continue
+			}
+			tried[b.Name()] = true
+			var boxes []mailbox.Name
+			for _, other := range need {
+				if !hidden[other] && t.target(other).home(b) {
+					boxes = append(boxes, other)
+				}
+			}
+			t.onEach(ctx, []*replica{{b: b, boxes: boxes}}, "void", voidOp(t.id), t.markHidden(hidden))
+		}
+	}
+}
+
+// markHidden returns the callback that records, after a VOID on r, the
+// mailboxes it hid: those r's backend is home for.
+func (t *txn) markHidden(hidden map[mailbox.Name]bool) func(*replica) {
+	return func(r *replica) {
+		for _, box := range r.boxes {
+			if t.target(box).home(r.b) {
+				hidden[box] = true
+			}
+		}
+	}
+}
+
+// target is where box may go.
+func (t *txn) target(box mailbox.Name) Target {
+	return t.targets[slices.Index(t.boxes, box)]
+}
+
+func boxesOf(rs []*replica) []mailbox.Name {
+	var out []mailbox.Name
 	for _, r := range rs {
-		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Acked: acked, Hidden: hidden}, r.failed)
+		for _, b := range r.boxes {
+			if !slices.Contains(out, b) {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+func voidOp(id msgid.ID) func(context.Context, *replica) error {
+	return func(ctx context.Context, r *replica) error { return r.b.Void(ctx, id, r.boxes) }
+}
+
+func abortOp(id msgid.ID) func(context.Context, *replica) error {
+	return func(ctx context.Context, r *replica) error { return r.b.Abort(ctx, id, r.boxes) }
+}
+
+// recordOrphans logs the replicas whose ABORT or VOID failed; an entry is
+// Hidden when every one of its mailboxes is.
+func (t *txn) recordOrphans(rs []*replica, acked bool, hidden map[mailbox.Name]bool) {
+	for _, r := range rs {
+		all := len(hidden) > 0
+		for _, b := range r.boxes {
+			all = all && hidden[b]
+		}
+		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: r.boxes, Acked: acked, Hidden: all}, r.failed)
 	}
 }
 
@@ -343,11 +441,12 @@ func (t *txn) cancelUploads() {
 }
 
 // onEach runs op for every replica in rs concurrently, each on a
-// connection of its own (the upload's may be broken), and returns how many
-// succeeded and the replicas that failed (their error in failed). op runs
-// even without a context deadline left: the sender may be told 451 and
-// retry, so a copy left behind would become a duplicate.
-func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, Backend) error) (ok int, failed []*replica) {
+// connection of its own (the upload's may be broken), calls ok (if not
+// nil) for each that succeeded, one at a time, and returns the replicas
+// that failed (their error in failed). op runs even without a context
+// deadline left: the sender may be told 451 and retry, so a copy left
+// behind would become a duplicate.
+func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, *replica) error, ok func(*replica)) (failed []*replica) {
 	var mu sync.Mutex
 	parallel(len(rs), func(i int) {
 		r := rs[i]
@@ -356,7 +455,7 @@ func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(c
 		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.d.cfg.BackendTimeout)
 		defer cancel()
-		err := op(actx, r.b)
+		err := op(actx, r)
 		replicaOutcome(r.b.Name(), phase, err)
 		mu.Lock()
 		defer mu.Unlock()
@@ -365,9 +464,11 @@ func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(c
 			failed = append(failed, r)
 			return
 		}
-		ok++
+		if ok != nil {
+			ok(r)
+		}
 	})
-	return ok, failed
+	return failed
 }
 
 func (t *txn) fail(r *replica, phase string, err error) {
@@ -386,14 +487,22 @@ func (t *txn) live() []*replica {
 	return out
 }
 
-func (t *txn) count(pred func(*replica) bool) int {
-	n := 0
-	for _, r := range t.replicas {
-		if r.failed == nil && pred(r) {
-			n++
+// quorum reports whether every mailbox has at least w live copies for
+// which ok holds, one of them at home.
+func (t *txn) quorum(w int, ok func(*replica) bool) bool {
+	for i, box := range t.boxes {
+		n, home := 0, false
+		for _, r := range t.replicas {
+			if r.failed == nil && ok(r) && slices.Contains(r.boxes, box) {
+				n++
+				home = home || t.targets[i].home(r.b)
+			}
+		}
+		if n < w || !home {
+			return false
 		}
 	}
-	return n
+	return true
 }
 
 func (t *txn) names() []string {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
 )
 
@@ -39,22 +40,36 @@ func (d *Deliverer) VoidPending(ctx context.Context) (int, error) {
 	return voided, ctx.Err()
 }
 
-// voidOne tries VOID of e on the up backends, the one named by e first.
+// voidOne tries VOID of e until every mailbox of e is hidden, that is has
+// a tombstone on one of its home candidates (see Target), trying the
+// backend that holds the stray copy first.
 func (d *Deliverer) voidOne(ctx context.Context, e orphanlog.Entry) bool {
-	chosen, spares, err := d.picker.Pick(maxVoidTargets)
-	if err != nil {
+	targets, err := d.picker.Pick(e.Boxes, d.cfg.Redundancy)
+	if err != nil || len(targets) != len(e.Boxes) {
 		return false
 	}
-	targets := append(chosen, spares...)
-	slices.SortStableFunc(targets, func(a, b Backend) int {
-		return boolRank(a.Name() != e.Backend) - boolRank(b.Name() != e.Backend)
-	})
-	for _, b := range targets {
+	hidden := map[mailbox.Name]bool{}
+	for _, b := range homesOf(targets, e.Backend) {
+		var boxes []mailbox.Name
+		for i, box := range e.Boxes {
+			if !hidden[box] && targets[i].home(b) {
+				boxes = append(boxes, box)
+			}
+		}
+		if len(boxes) == 0 {
+			continue
+		}
 		vctx, cancel := context.WithTimeout(ctx, d.cfg.BackendTimeout)
-		err := b.Void(vctx, e.ID, e.Boxes)
+		err := b.Void(vctx, e.ID, boxes)
 		cancel()
 		replicaOutcome(b.Name(), "void", err)
-		if err == nil {
+		if err != nil {
+			continue
+		}
+		for _, box := range boxes {
+			hidden[box] = true
+		}
+		if len(hidden) == len(e.Boxes) {
 			d.log.Info("pending refusal voided", "id", e.ID, "backend", b.Name())
 			rec := orphanlog.Entry{Time: d.now(), Backend: b.Name(), ID: e.ID, Boxes: e.Boxes, Voided: true}
 			if err := d.orphans.Append(rec); err != nil {
@@ -64,6 +79,23 @@ func (d *Deliverer) voidOne(ctx context.Context, e orphanlog.Entry) bool {
 		}
 	}
 	return false
+}
+
+// homesOf is every home candidate of targets, once, the one named first
+// first, at most maxVoidTargets.
+func homesOf(targets []Target, first string) []Backend {
+	var out []Backend
+	for _, t := range targets {
+		for _, b := range t.Candidates[:t.Home] {
+			if !slices.ContainsFunc(out, func(o Backend) bool { return o.Name() == b.Name() }) {
+				out = append(out, b)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Backend) int {
+		return boolRank(a.Name() != first) - boolRank(b.Name() != first)
+	})
+	return out[:min(len(out), maxVoidTargets)]
 }
 
 func boolRank(b bool) int {

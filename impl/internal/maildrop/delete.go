@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/pingcap/failpoint"
@@ -32,7 +33,7 @@ func (d *Maildrop) Delete(ctx context.Context, is []int) error {
 
 func (d *Maildrop) deleteOne(ctx context.Context, msg Message) error {
 	targets := d.tombstoneTargets(msg)
-	acks := 0
+	acks, homeAcks := 0, 0
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, t := range targets {
@@ -50,38 +51,54 @@ func (d *Maildrop) deleteOne(ctx context.Context, msg Message) error {
 				return
 			}
 			acks++
+			if d.isHome(t) {
+				homeAcks++
+			}
 			failpoint.Inject("afterTombstone", func(val failpoint.Value) { fault.Crash(val) }) // P9: delete partly applied
 		}()
 	}
 	wg.Wait()
-	if acks < d.m.cfg.Redundancy {
-		return fmt.Errorf("%w: %s: %d tombstones, need %d",
-			ErrTooFewTombstones, msg.ID, acks, d.m.cfg.Redundancy)
+	if acks < d.m.cfg.Redundancy || homeAcks == 0 {
+		return fmt.Errorf("%w: %s: %d tombstones (%d at home), need %d, one at home",
+			ErrTooFewTombstones, msg.ID, acks, homeAcks, d.m.cfg.Redundancy)
 	}
 	return nil
 }
 
-// tombstoneTargets is every holder, then other reachable backends until R
-// are named (or none are left). The others are taken in a per-message rotation so that
-// tombstones of many messages spread over the cluster.
+// isHome reports whether a tombstone on b is one every later login sees.
+func (d *Maildrop) isHome(b Backend) bool {
+	return d.loc.Home == nil || slices.Contains(d.loc.Home, b.Name())
+}
+
+// tombstoneTargets is every holder, then other backends until R are named,
+// one of them at home: those of the Location's order (home first), or
+// else the backends listed, in a per-message rotation so that tombstones
+// of many messages spread over the cluster.
 func (d *Maildrop) tombstoneTargets(msg Message) []Backend {
-	var out []Backend
-	isHolder := map[string]bool{}
-	for _, h := range msg.holders {
-		isHolder[h.Name()] = true
-		out = append(out, h)
+	out := slices.Clone(msg.holders)
+	named := func(b Backend) bool {
+		return slices.ContainsFunc(out, func(o Backend) bool { return o.Name() == b.Name() })
 	}
-	others := make([]Backend, 0, len(d.backends))
-	for _, b := range d.backends {
-		if !isHolder[b.Name()] {
-			others = append(others, b)
+	home := slices.ContainsFunc(out, d.isHome)
+	for _, b := range d.others(msg) {
+		if len(out) >= d.m.cfg.Redundancy && home {
+			break
+		}
+		if !named(b) {
+			out = append(out, b)
+			home = home || d.isHome(b)
 		}
 	}
-	start := rotation(msg.ID, len(others))
-	for k := 0; k < len(others) && len(out) < d.m.cfg.Redundancy; k++ {
-		out = append(out, others[(start+k)%len(others)])
-	}
 	return out
+}
+
+// others is where tombstones go after the holders, in order.
+func (d *Maildrop) others(msg Message) []Backend {
+	if d.loc.Order != nil {
+		return d.loc.Order
+	}
+	start := rotation(msg.ID, len(d.backends))
+	return append(slices.Clone(d.backends[start:]), d.backends[:start]...)
 }
 
 // rotation derives a start index from the id's random part.
