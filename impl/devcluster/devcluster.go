@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"time"
 
+	"powermail/impl/placement"
 	"powermail/impl/userbase"
 	"powermail/impl/userbase/password"
 )
@@ -46,6 +47,10 @@ type Options struct {
 	Backends    int    // number of pplisteners
 	Redundancy  int    // R
 	WriteQuorum int    // W; 0 means W = R
+	// Placement is the front ends' placement key ("" is their default,
+	// powermail). Under rendezvous, a cluster whose userbase is new holds
+	// no mail, so its placement history is settled at start.
+	Placement placement.Policy
 	SMTPListen  string // "" picks a free loopback port
 	POPListen   string // "" picks a free loopback port
 	Users       []User
@@ -243,6 +248,8 @@ func (c *Cluster) userbaseConfig() userbase.Config {
 
 func (c *Cluster) initUserbase(ctx context.Context) error {
 	cfg := c.userbaseConfig()
+	_, statErr := os.Stat(c.DBPath)
+	fresh := c.opt.MySQL == nil && errors.Is(statErr, os.ErrNotExist)
 	if err := userbase.Init(ctx, cfg); err != nil {
 		return err
 	}
@@ -256,7 +263,24 @@ func (c *Cluster) initUserbase(ctx context.Context) error {
 			return err
 		}
 	}
-	return c.registerBackends(ctx, db)
+	if err := c.registerBackends(ctx, db); err != nil {
+		return err
+	}
+	if fresh && c.opt.Placement == placement.Rendezvous {
+		return settleEmpty(ctx, db)
+	}
+	return nil
+}
+
+// settleEmpty settles the placement history of a cluster that holds no
+// mail (what ppadmin repair -rebalance would do after a clean scan of
+// empty backends).
+func settleEmpty(ctx context.Context, db *userbase.DB) error {
+	h, err := db.History(ctx)
+	if err != nil {
+		return err
+	}
+	return db.SettleHistory(ctx, h.Current().Number)
 }
 
 // registerBackends makes the backends table list exactly this run's

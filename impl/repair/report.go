@@ -115,7 +115,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		{"still below target", r.BelowTarget}, {"errors", r.Errors},
 	}
 	if r.Rendezvous {
-		counts = append(counts, count{"away from home when scanned", r.AwayFromHome},
+		counts = append(counts, count{"away from home (scanned)", r.AwayFromHome},
 			count{"copies moved home", r.Rebalanced}, count{"still away from home", r.StillAway})
 	}
 	for _, c := range counts {
