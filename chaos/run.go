@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"powermail/impl/devcluster"
+	"powermail/impl/placement"
 )
 
 // Config is one run: a cluster shape and the epochs to play on it.
@@ -34,6 +35,13 @@ type Config struct {
 	// the power for real, and a last cut after the final epoch leaves the
 	// final read only what was durable.
 	PowerFS bool `json:"power_fs,omitempty"`
+	// Placement is the front ends' and repair's placement ("" is
+	// PowerMail's). Under rendezvous, every epoch of a run gives the
+	// backends new addresses (each epoch's fault proxies), and a backend's
+	// address is its name in the placement: the placement history then
+	// holds addresses no longer configured, and logins list the deeper
+	// ranks too, as they do for a backend removed before a rebalance.
+	Placement placement.Policy `json:"placement,omitempty"`
 }
 
 // Epoch is one life of the cluster: traffic for DurationMs while Faults
@@ -55,7 +63,8 @@ func (cfg Config) options(dir string) devcluster.Options {
 	}
 	smtp := append([]string{"-userbase-cache-positive-ttl", "0s"}, frontFlags...)
 	return devcluster.Options{BinDir: cfg.BinDir, Dir: dir, Backends: cfg.Backends, Redundancy: cfg.R,
-		WriteQuorum: cfg.W, Users: users, ExtraSMTP: smtp, ExtraPOP: frontFlags, StartTimeout: 30 * time.Second}
+		WriteQuorum: cfg.W, Users: users, ExtraSMTP: smtp, ExtraPOP: frontFlags, StartTimeout: 30 * time.Second,
+		Placement: cfg.Placement}
 }
 
 // Run plays cfg and checks the outcome.
@@ -107,7 +116,7 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, r int, h *hist
 	counts.TmpLeft = tmpLeft
 	counts.TopChecked, counts.TopWrong = int(h.topChecked.Load()), int(h.topWrong.Load())
 	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(backendRoots(dc)), r)
-	if err := restoreRedundancy(ctx, dc, r, h, orphans, copies, &counts); err != nil {
+	if err := restoreRedundancy(ctx, dc, r, opt.Placement, h, orphans, copies, &counts); err != nil {
 		return Counts{}, nil, fmt.Errorf("repair: %w", err)
 	}
 	return counts, copies, nil
