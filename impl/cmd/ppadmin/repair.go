@@ -51,7 +51,8 @@ func (f *repairFlags) register(fs *flag.FlagSet) {
 
 // cmdRepair runs powermail/impl/repair over the cluster. It exits 1 when
 // the run left work undone (errors, messages below R, a backend not
-// listed), so that cron can alert; a second run is always safe.
+// listed, copies away from home after -rebalance), so that cron can
+// alert; a second run is always safe.
 func cmdRepair(e *env, args []string) error {
 	var f repairFlags
 	fs := e.flags("repair")
@@ -79,31 +80,42 @@ func cmdRepair(e *env, args []string) error {
 			return err
 		}
 	}
-	var hist placement.History
-	if opt.Homes, hist, err = e.homes(f.cluster); err != nil {
+	rep, err := e.runRepair(f, backends, opt)
+	if err != nil {
 		return err
+	}
+	if !rep.Clean() {
+		return fmt.Errorf("incomplete: %d errors, %d messages below R=%d, %d backends not listed, %d away from home",
+			rep.Errors, rep.BelowTarget, rep.Redundancy, len(rep.Unreachable), rep.StillAway)
+	}
+	return nil
+}
+
+// runRepair reads the placement history (after any change to the table),
+// runs repair, reports, settles the history and writes the metrics file.
+func (e *env) runRepair(f repairFlags, backends []repair.Backend, opt repair.Options) (*repair.Report, error) {
+	var hist placement.History
+	var err error
+	if opt.Homes, hist, err = e.homes(f.cluster); err != nil {
+		return nil, err
 	}
 	started := time.Now()
 	rep, err := repair.Run(e.ctx, backends, opt)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := e.printReport(rep); err != nil {
-		return err
+		return nil, err
 	}
 	if err := e.settle(f, rep, hist, started); err != nil {
-		return err
+		return nil, err
 	}
 	if f.metricsFile != "" {
 		if err := writeMetricsFile(f.metricsFile, rep, time.Now()); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if !rep.Clean() {
-		return fmt.Errorf("incomplete: %d errors, %d messages below R=%d, %d backends not listed",
-			rep.Errors, rep.BelowTarget, rep.Redundancy, len(rep.Unreachable))
-	}
-	return nil
+	return rep, nil
 }
 
 // settle drops the placement epochs before the newest once a rebalance has
