@@ -222,3 +222,25 @@ func requireMailboxes(t *testing.T, c *devcluster.Cluster, sent *mail, deleted m
 		require.Equal(t, want, got, "%s after %d messages", box, len(sent.tags[box]))
 	}
 }
+
+// TestRendezvousDownHomePushesMailDown: one of a mailbox's home backends
+// is down while mail arrives; the copy goes one rank down. When the
+// backend is back, a login lists its home, sees the message on one home
+// backend only, lists the deeper ranks too, and shows it once.
+func TestRendezvousDownHomePushesMailDown(t *testing.T) {
+	opt := rendezvousOptions()
+	opt.Backends, opt.Users = 4, opt.Users[:1]
+	c := startCluster(t, opt)
+	box := user(0)
+	loc := homes(t, c, box)
+	down := slices.IndexFunc(c.Backends, func(b *devcluster.Backend) bool { return b.Addr == loc.Home[0] })
+	require.NoError(t, c.StopBackend(down))
+	waitAllUp()
+	sent := &mail{tags: map[string][]string{}}
+	require.NoError(t, sent.send(t, c, box))
+	assert.Empty(t, messageFiles(t, c.Backends[down].Root), "the down home backend got a copy")
+	require.NoError(t, c.StartBackend(down))
+	waitAllUp()
+	assert.Equal(t, sent.tags[box], popTags(t, c, box))
+	assert.Len(t, listedByLogin(t, c, box), 4, "the home listing is incomplete: the login lists down to rank 2R")
+}
