@@ -87,20 +87,31 @@
 // to Depth(R) of every epoch (Extra), where copies pushed down by a failure
 // and tombstones written while a home backend was down sit.
 //
-// Deletes (a DELE, and the VOID of a refused delivery): tombstones go to
-// every holder, then down the current ranking, home first, until R
-// backends took one, at least one of them a current home backend;
-// otherwise the delete fails as temporary. Every later login lists that
-// home backend. If it is lost, a copy that survived elsewhere has fewer
-// than R holders, so the login lists down to Depth(R), where the other
-// tombstones are: the delete holds while fewer than R backends are lost.
+// Deletes: a DELE's tombstones go to every holder, then down the current
+// ranking, home first, until R backends took one, at least one of them a
+// current home backend; otherwise the delete fails as temporary. Every
+// later login lists that home backend. If it is lost, a copy that
+// survived elsewhere has fewer than R holders, so the login lists down to
+// Depth(R), where the other tombstones are: the delete holds while fewer
+// than R backends are lost.
+//
+// Refusals: a refused delivery's copies are hidden for a mailbox once a
+// VOID (tombstones) landed on one of its home backends. While every home
+// replica that committed is down, powersmtp's orphan log keeps the
+// refusal pending and its VoidPending hides it when one is back (at most
+// 10 s later): a login in between may list the message. Under PowerMail's
+// policy a tombstone on any backend hides it at once, since every login
+// lists every backend.
 //
 // Cost: a login lists R backends in a settled cluster (PowerMail's policy:
 // all N). After k backends join, the R*k/(N+k) of mailboxes whose home
-// moved list up to 2R until the rebalance settles; while a home backend is
-// down or a message has fewer than R copies, a login lists up to 2R per
-// epoch. Ranking costs O(N) per delivery and per epoch of a login; a
-// rebalance copies the mail of the moved mailboxes once.
+// moved list R more for each epoch whose home for them differs (one epoch
+// per change of the table) until the rebalance settles; while a home
+// backend is down or a message has fewer than R copies, a login lists up
+// to 2R per epoch. Ranking costs O(N) per delivery and per epoch of a
+// login; a rebalance copies the mail of the moved mailboxes once. A
+// delivery is refused (451) when every home backend of a recipient is
+// down, where PowerMail's policy needs only W backends up anywhere.
 package placement
 
 import (
