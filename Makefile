@@ -57,15 +57,17 @@ build-failpoints:
 	GOCACHE=$(FPCACHE) $(GO) build -toolexec="$$TX" -o $(FPBIN)/ ./impl/cmd/...
 	$(GO) build -o $(BIN)/chaos ./chaos/cmd/chaos
 
-## chaos-smoke: every fault class once at R=2,W=2 against failpoint binaries (CI, ~7 min)
+## chaos-smoke: every fault class once at R=2,W=2 against failpoint binaries, under each placement (CI, ~8 min)
 # The Go tests first: release builds hold no failpoint code, failpoint
 # builds do, a deliberately broken build is caught by the checker, and a
 # real power cut of every backend (stores on FUSE: /dev/fuse and fuse3
 # needed) loses nothing of a correct build and catches a broken store.
+# Then the smoke tier under PowerMail's placement and under rendezvous.
 CHAOS_OUT ?= results/chaos/smoke
 chaos-smoke: build-failpoints
 	REQUIRE_FAILPOINTS=1 FAILPOINT_BIN=$(CURDIR)/$(FPBIN) $(GO) test -count=1 -timeout 8m ./chaos/...
 	$(BIN)/chaos -bin $(FPBIN) -tier smoke -seed 1 -out $(CHAOS_OUT)
+	$(BIN)/chaos -bin $(FPBIN) -tier smoke -placement rendezvous -seed 1 -out $(CHAOS_OUT)-rendezvous
 
 ## chaos: the full matrix fault x phase x (R,W), power cuts on FUSE among them; report in results/chaos/matrix
 chaos: build-failpoints

@@ -10,8 +10,10 @@ import (
 
 	"powermail/impl/devcluster"
 	"powermail/impl/orphanlog"
+	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 	"powermail/impl/repair"
+	"powermail/impl/userbase"
 )
 
 // RepairCounts is what powermail/impl/repair did after recovery, and what
@@ -39,9 +41,9 @@ const repairIOTimeout = 10 * time.Second
 // (orphans as read, before relabel), then measures
 // redundancy again over the messages the final read found and re-reads
 // everything to check that repair made no duplicate, loss or phantom.
-func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, h *history,
+func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, pol placement.Policy, h *history,
 	orphans []orphanlog.Entry, copies []Copy, c *Counts) error {
-	rep, err := runRepair(ctx, dc, r, relabel(orphans, h.backendOf, dc))
+	rep, err := runRepair(ctx, dc, r, pol, relabel(orphans, h.backendOf, dc))
 	if err != nil {
 		return err
 	}
@@ -64,8 +66,8 @@ func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, h *hi
 }
 
 // runRepair is `ppadmin repair` as a library call, one group per backend
-// as devcluster registers them.
-func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, orphans []orphanlog.Entry) (*repair.Report, error) {
+// as devcluster registers them, under the cluster's placement.
+func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, pol placement.Policy, orphans []orphanlog.Entry) (*repair.Report, error) {
 	var backends []repair.Backend
 	for i, b := range dc.Backends {
 		cl := ppclient.New(ppclient.Config{Addr: b.Addr, Secret: dc.Secret(), ClientName: "chaos-repair",
@@ -73,8 +75,32 @@ func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, orphans []orp
 		defer cl.Close()
 		backends = append(backends, repair.Backend{Addr: b.Addr, Group: strconv.Itoa(i + 1), Client: cl})
 	}
-	return repair.Run(ctx, backends, repair.Options{Redundancy: r, Orphans: orphans, Seed: 1,
+	homes, err := homesOf(ctx, dc, r, pol)
+	if err != nil {
+		return nil, err
+	}
+	return repair.Run(ctx, backends, repair.Options{Redundancy: r, Orphans: orphans, Seed: 1, Homes: homes,
 		Log: slog.New(slog.DiscardHandler)})
+}
+
+// homesOf is the placement history of dc under rendezvous placement (as
+// ppadmin -placement rendezvous reads it), nil under PowerMail's.
+func homesOf(ctx context.Context, dc *devcluster.Cluster, r int, pol placement.Policy) (*placement.Homes, error) {
+	if pol != placement.Rendezvous {
+		return nil, nil
+	}
+	cfg := userbase.Defaults()
+	cfg.Path = dc.DBPath
+	db, err := userbase.OpenDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	h, err := db.History(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return placement.NewHomes(h, r), nil
 }
 
 func backendRoots(dc *devcluster.Cluster) []string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"powermail/impl/devcluster"
+	"powermail/impl/placement"
 )
 
 // Config is one run: a cluster shape and the epochs to play on it.
@@ -35,6 +36,13 @@ type Config struct {
 	// the power for real, and a last cut after the final epoch leaves the
 	// final read only what was durable.
 	PowerFS bool `json:"power_fs,omitempty"`
+	// Placement is the front ends' and repair's placement ("" is
+	// PowerMail's). Under rendezvous, every epoch of a run gives the
+	// backends new addresses (each epoch's fault proxies), and a backend's
+	// address is its name in the placement: the placement history then
+	// holds addresses no longer configured, and logins list the deeper
+	// ranks too, as they do for a backend removed before a rebalance.
+	Placement placement.Policy `json:"placement,omitempty"`
 }
 
 // tombstonesNeeded is how many tombstones acknowledged delete d must still
@@ -70,7 +78,8 @@ func (cfg Config) options(dir string) devcluster.Options {
 	}
 	smtp := append([]string{"-userbase-cache-positive-ttl", "0s"}, frontFlags...)
 	return devcluster.Options{BinDir: cfg.BinDir, Dir: dir, Backends: cfg.Backends, Redundancy: cfg.R,
-		WriteQuorum: cfg.W, Users: users, ExtraSMTP: smtp, ExtraPOP: frontFlags, StartTimeout: 30 * time.Second}
+		WriteQuorum: cfg.W, Users: users, ExtraSMTP: smtp, ExtraPOP: frontFlags, StartTimeout: 30 * time.Second,
+		Placement: cfg.Placement}
 }
 
 // Run plays cfg and checks the outcome.
@@ -125,7 +134,7 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, cfg Config, h 
 	counts.TopChecked, counts.TopWrong = int(h.topChecked.Load()), int(h.topWrong.Load())
 	counts.UnderReplicated = underReplicated(h.sends, copies, replicaCounts(backendRoots(dc)), r)
 	counts.TombstonesBelowR = tombstonesBelow(h.deletes, tombstoneCounts(backendRoots(dc)), cfg.tombstonesNeeded)
-	if err := restoreRedundancy(ctx, dc, r, h, orphans, copies, &counts); err != nil {
+	if err := restoreRedundancy(ctx, dc, r, opt.Placement, h, orphans, copies, &counts); err != nil {
 		return Counts{}, nil, fmt.Errorf("repair: %w", err)
 	}
 	return counts, copies, nil

@@ -57,6 +57,9 @@ func (c *Cluster) frontArgs(listen, metrics string, extra []string, smtp bool) [
 	if c.opt.TLS {
 		args = append(args, "-tls-cert", c.Cert.CertFile, "-tls-key", c.Cert.KeyFile)
 	}
+	if c.opt.Placement != "" {
+		args = append(args, "-placement", string(c.opt.Placement))
+	}
 	if smtp {
 		args = append(args, "-write-quorum", strconv.Itoa(c.opt.WriteQuorum),
 			"-orphan-log", filepath.Join(c.opt.Dir, "orphans.jsonl"))

@@ -19,13 +19,14 @@
 // an orphan.
 //
 // A refused message must also never show, not even after a disk is lost:
-// its refusal leaves tombstones for the id (VOID) on R backends, as a
-// delete does, and a tombstone on any backend hides every copy. A record
-// with Voided names a backend that took such a VOID. When a refusal leaves
-// a stray copy behind and fewer than R backends took its VOID (every
-// backend down at once, a power cut of the whole cluster), the id is
-// pending: powersmtp voids it on more backends later (at start, and
-// periodically), appending a Voided record for each.
+// when its refusal may leave a copy behind, it leaves tombstones for the
+// id (VOID) on R backends per mailbox, as a delete does, and a tombstone
+// where a login looks hides every copy. A record with Voided names a
+// backend that took such a VOID, and its mailboxes. When fewer than R
+// backends took the VOID of a mailbox (every backend down at once, a power
+// cut of the whole cluster), the id is pending: powersmtp voids it on more
+// backends later (at start, and periodically), appending a Voided record
+// for each.
 package orphanlog
 
 import (
@@ -58,25 +59,32 @@ type Entry struct {
 	Voided bool `json:"voided,omitempty"`
 }
 
-// PendingVoid is a refused message with fewer than R tombstones.
+// PendingVoid is a refused message with too few tombstones.
 type PendingVoid struct {
 	ID     msgid.ID
 	Boxes  []mailbox.Name
-	Strays []string // backends that may hold a copy
-	Voided []string // backends that hold its tombstones
+	Strays []string                  // backends that may hold a copy
+	Voided map[mailbox.Name][]string // per mailbox, backends that hold its tombstone
 }
 
-// Pending returns the refused messages (a stray entry without Acked) whose
-// VOID fewer than r distinct backends took, one per id, with the union of
-// their mailboxes.
+// Pending returns the refused messages (a stray entry without Acked) with
+// a mailbox whose VOID fewer than r distinct backends took, one per id,
+// with the union of their mailboxes. (Which backends count, those a login
+// lists, is the placement's question: powersmtp asks it, see
+// delivery.VoidPending.)
 func Pending(entries []Entry, r int) []PendingVoid {
 	var out []PendingVoid
 	at := map[msgid.ID]int{}
-	voided := map[msgid.ID][]string{}
+	voided := map[msgid.ID]map[mailbox.Name][]string{}
 	for _, e := range entries {
 		switch {
 		case e.Voided:
-			voided[e.ID] = appendNew(voided[e.ID], e.Backend)
+			if voided[e.ID] == nil {
+				voided[e.ID] = map[mailbox.Name][]string{}
+			}
+			for _, b := range e.Boxes {
+				voided[e.ID][b] = appendNew(voided[e.ID][b], e.Backend)
+			}
 		case !e.Acked:
 			i, seen := at[e.ID]
 			if !seen {
@@ -86,19 +94,19 @@ func Pending(entries []Entry, r int) []PendingVoid {
 			}
 			out[i].Strays = appendNew(out[i].Strays, e.Backend)
 			for _, b := range e.Boxes {
-				if !slices.Contains(out[i].Boxes, b) {
-					out[i].Boxes = append(out[i].Boxes, b)
-				}
+				out[i].Boxes = appendNew(out[i].Boxes, b)
 			}
 		}
 	}
 	for i := range out {
 		out[i].Voided = voided[out[i].ID]
 	}
-	return slices.DeleteFunc(out, func(p PendingVoid) bool { return len(p.Voided) >= r })
+	return slices.DeleteFunc(out, func(p PendingVoid) bool {
+		return !slices.ContainsFunc(p.Boxes, func(b mailbox.Name) bool { return len(p.Voided[b]) < r })
+	})
 }
 
-func appendNew(list []string, s string) []string {
+func appendNew[T comparable](list []T, s T) []T {
 	if slices.Contains(list, s) {
 		return list
 	}

@@ -73,9 +73,11 @@ func TestPending(t *testing.T) {
 	assert.Equal(t, a, got[0].ID)
 	assert.Equal(t, []mailbox.Name{ann, bob}, got[0].Boxes)
 	assert.Equal(t, []string{"b1", "b2"}, got[0].Strays)
-	assert.Equal(t, []string{"b3"}, got[0].Voided)
+	assert.Equal(t, map[mailbox.Name][]string{ann: {"b3"}, bob: {"b3"}}, got[0].Voided)
 	assert.Empty(t, Pending(entries, 1), "one tombstone is enough at R=1")
-	entries = append(entries, Entry{ID: a, Backend: "b4", Boxes: []mailbox.Name{ann, bob}, Voided: true},
-		Entry{ID: a, Backend: "b4", Boxes: []mailbox.Name{ann, bob}, Voided: true})
-	assert.Empty(t, Pending(entries, 2), "two distinct backends hold tombstones")
+	entries = append(entries, Entry{ID: a, Backend: "b4", Boxes: []mailbox.Name{ann}, Voided: true},
+		Entry{ID: a, Backend: "b4", Boxes: []mailbox.Name{ann}, Voided: true})
+	require.Len(t, Pending(entries, 2), 1, "bob's tombstone is on one backend only")
+	entries = append(entries, Entry{ID: a, Backend: "b5", Boxes: []mailbox.Name{bob}, Voided: true})
+	assert.Empty(t, Pending(entries, 2), "two distinct backends hold each mailbox's tombstones")
 }

@@ -1,10 +1,20 @@
-// Package placement chooses the backends that store a new message.
+// Package placement decides where the copies of a message go, and so where
+// a POP3 login must look for them. It holds both policies of the
+// `placement` configuration key, used alike by powersmtp, powerpop, repair,
+// ppadmin and the simulator:
 //
-// It is the policy half of powersmtp's delivery: pure, deterministic, with no
-// I/O and no clock, so the simulator (sim/) runs this very code at a scale no
-// test machine can hold, and a seed replays any decision exactly.
+//   - powermail (the default, PowerMail's own; Choose): every message goes
+//     to R backends chosen afresh, so any backend may hold any mailbox's
+//     mail and a login lists every backend.
+//   - rendezvous (Ring, Homes): a mailbox ranks the backends by a hash of
+//     (mailbox, backend) and its mail goes to the top of its ranking, its R
+//     home backends; a login lists those.
 //
-// # Policy
+// The package is pure and deterministic, with no I/O and no clock, so the
+// simulator (sim/) runs this very code at a scale no test machine can hold,
+// and a seed replays any decision exactly.
+//
+// # PowerMail's policy (Choose)
 //
 //  1. Eligible backends are those that are up, writable, and above their
 //     free-space floor. PowerMail 1.9 skipped only read-only backends; a down
@@ -25,22 +35,91 @@
 //     instances then spread writes instead of all picking the same emptiest
 //     disk, which is what PowerMail's spread-disk "sort by free space" did);
 //     SpreadMostFree and SpreadLeastLoad reproduce PowerMail's spread-disk and
-//     spread-load orderings; SpreadRandom ignores both.
+//     spread-load orderings, and then also order the groups by their first
+//     backend (ties in random order), since with one backend per group a
+//     tie-break inside groups would never apply; SpreadRandom ignores both.
 //  4. The first R picks are the Primary replicas; every remaining eligible
 //     backend follows in Spares, in the same round-robin order, so the delivery
 //     engine can replace a replica that fails during PREPARE without asking
 //     again.
 //
 // Determinism: the result depends only on the set of backends (not on the
-// order of the input slice) and on the state of the *rand.Rand.
+// order of the input slice) and on the state of the *rand.Rand. Cost: O(n)
+// per message with a Chooser, which keeps its buffers, plus the ranking of
+// each group (quadratic in a group's size under SpreadFree).
+//
+// # Rendezvous placement
+//
+// Ranking (Ring.Rank): the best-scoring backend of each group first, best
+// first, then the others by score; the first R are the mailbox's home.
+// Adding k backends to N moves the homes of about R*k/(N+k) of the
+// mailboxes; removing one moves only the homes it was part of (rendezvous
+// hashing's minimal disruption). Priority, free space and load play no
+// part: a mailbox's place follows from its name.
+//
+// Delivery (Ring.Candidates, CheckCandidates): a copy for mailbox m goes to
+// the first R of m's candidates that take it, the candidates being the
+// eligible backends (as above) among the first Depth(R) = 2R of its
+// ranking; 250 needs W of them committed, at least one at home. A home
+// backend that is down thus pushes the copy one rank down, and the copy
+// that stays at home keeps the message findable. When no home backend can
+// take mail the sender gets 451 and retries: the price of logins that ask
+// R backends (PowerMail's policy would store it anywhere). A message to
+// several mailboxes is uploaded once to every backend in the union of
+// their choices and committed there to the mailboxes that chose it: one
+// copy per distinct backend, where PowerMail's policy stores R.
+//
+// History (History, Homes): mail stays where it was placed when the
+// membership changes, so a login asks the union of the mailbox's home sets
+// over every membership (epoch) of the history. The history lives in the
+// userbase: every change of the placement membership (the enabled backends
+// not marked read-only, with their groups) made through package userbase
+// or ppadmin records a new epoch. `ppadmin repair -rebalance` moves every
+// copy home under the newest epoch and then drops the older ones, but only
+// when the newest has been in force longer than any front end keeps an
+// older view or any delivery takes (-settle-after). A history no rebalance
+// has settled (Anchored false: a cluster that ran PowerMail's policy)
+// proves nothing, and logins then list every backend.
+//
+// Login (Homes.Locate): list the home sets of every epoch (Ask). When a
+// backend of Ask does not answer, or some message is listed by fewer than
+// R backends, the listing is incomplete: the login also lists ranks R+1
+// to Depth(R) of every epoch (Extra), where copies pushed down by a failure
+// and tombstones written while a home backend was down sit.
+//
+// Deletes: a DELE's tombstones go to every holder, then down the current
+// ranking, home first, until R backends took one, at least one of them a
+// current home backend; otherwise the delete fails as temporary. Every
+// later login lists that home backend. If it is lost, a copy that
+// survived elsewhere has fewer than R holders, so the login lists down to
+// Depth(R), where the other tombstones are: the delete holds while fewer
+// than R backends are lost.
+//
+// Refusals: a refused delivery's copies are hidden for a mailbox once a
+// VOID (tombstones) landed on one of its home backends. While every home
+// replica that committed is down, powersmtp's orphan log keeps the
+// refusal pending and its VoidPending hides it when one is back (at most
+// 10 s later): a login in between may list the message. Under PowerMail's
+// policy a tombstone on any backend hides it at once, since every login
+// lists every backend.
+//
+// Cost: a login lists R backends in a settled cluster (PowerMail's policy:
+// all N). After k backends join, the R*k/(N+k) of mailboxes whose home
+// moved list R more for each epoch whose home for them differs (one epoch
+// per change of the table) until the rebalance settles; while a home
+// backend is down or a message has fewer than R copies, a login lists up
+// to 2R per epoch. Ranking costs O(N) per delivery and per epoch of a
+// login; a rebalance copies the mail of the moved mailboxes once. A
+// delivery is refused (451) when every home backend of a recipient is
+// down, where PowerMail's policy needs only W backends up anywhere.
 package placement
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 )
 
 // Backend is the state of one backend as seen by the caller's health checks.
@@ -86,126 +165,26 @@ type Choice struct {
 var ErrTooFew = errors.New("placement: too few eligible backends")
 
 // Choose applies the policy to backends. rng is the only source of
-// randomness; the same seed and the same set of backends give the same Choice.
+// randomness; the same seed and the same set of backends give the same
+// Choice. It allocates the result; a caller placing many messages uses a
+// Chooser instead.
 func Choose(backends []Backend, req Request, rng *rand.Rand) (Choice, error) {
-	if req.Target < 1 || req.Min < 1 || req.Min > req.Target {
-		return Choice{}, fmt.Errorf("placement: bad request: target %d, min %d", req.Target, req.Min)
+	c := choosers.Get().(*Chooser)
+	defer choosers.Put(c)
+	ch, err := c.Choose(backends, req, rng)
+	if err != nil {
+		return Choice{}, err
 	}
-	if id, dup := duplicateID(backends); dup {
-		return Choice{}, fmt.Errorf("placement: backend %q listed twice", id)
-	}
-	groups := rankedGroups(backends, req.Spread, rng)
-	order := roundRobin(groups)
-	if len(order) < req.Min {
-		return Choice{}, fmt.Errorf("%w: %d eligible, %d needed", ErrTooFew, len(order), req.Min)
-	}
-	n := min(req.Target, len(order))
+	n := len(ch.Primary)
+	order := slices.Clone(c.order)
 	return Choice{Primary: order[:n:n], Spares: order[n:]}, nil
 }
 
-// duplicateID finds a repeated ID, which would let one backend hold two of
-// the replicas of a message.
-func duplicateID(backends []Backend) (string, bool) {
-	seen := make(map[string]bool, len(backends))
-	for _, b := range backends {
-		if seen[b.ID] {
-			return b.ID, true
-		}
-		seen[b.ID] = true
-	}
-	return "", false
-}
+var choosers = sync.Pool{New: func() any { return new(Chooser) }}
 
-// rankedGroups returns the eligible backends split by group, groups in random
-// order, each group ranked by priority and spread.
-func rankedGroups(backends []Backend, spread Spread, rng *rand.Rand) [][]Backend {
-	byGroup := map[string][]Backend{}
-	for _, b := range backends {
-		if b.Eligible() {
-			byGroup[b.Group] = append(byGroup[b.Group], b)
-		}
+func checkRequest(req Request) error {
+	if req.Target < 1 || req.Min < 1 || req.Min > req.Target {
+		return fmt.Errorf("placement: bad request: target %d, min %d", req.Target, req.Min)
 	}
-	names := make([]string, 0, len(byGroup))
-	for g := range byGroup {
-		names = append(names, g)
-	}
-	slices.Sort(names) // map order is random; the rng alone must decide
-	rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
-	groups := make([][]Backend, len(names))
-	for i, g := range names {
-		groups[i] = rankGroup(byGroup[g], spread, rng)
-	}
-	return groups
+	return nil
 }
-
-// roundRobin takes the head of each group in turn: distinct groups first.
-func roundRobin(groups [][]Backend) []Backend {
-	var order []Backend
-	for depth := 0; ; depth++ {
-		took := false
-		for _, g := range groups {
-			if depth < len(g) {
-				order = append(order, g[depth])
-				took = true
-			}
-		}
-		if !took {
-			return order
-		}
-	}
-}
-
-// rankGroup orders one group: ascending priority, then each priority level
-// ordered by the spread mode.
-func rankGroup(g []Backend, spread Spread, rng *rand.Rand) []Backend {
-	slices.SortFunc(g, func(a, b Backend) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.ID, b.ID))
-	})
-	for start := 0; start < len(g); {
-		end := start + 1
-		for end < len(g) && g[end].Priority == g[start].Priority {
-			end++
-		}
-		orderLevel(g[start:end], spread, rng)
-		start = end
-	}
-	return g
-}
-
-// orderLevel orders backends of equal priority in place.
-func orderLevel(level []Backend, spread Spread, rng *rand.Rand) {
-	switch spread {
-	case SpreadMostFree:
-		slices.SortStableFunc(level, func(a, b Backend) int { return cmp.Compare(b.FreeBytes, a.FreeBytes) })
-	case SpreadLeastLoad:
-		slices.SortStableFunc(level, func(a, b Backend) int { return cmp.Compare(a.Load, b.Load) })
-	case SpreadRandom:
-		rng.Shuffle(len(level), func(i, j int) { level[i], level[j] = level[j], level[i] })
-	default:
-		weightedShuffle(level, rng)
-	}
-}
-
-// weightedShuffle orders level by repeated draws without replacement, each
-// backend drawn with probability proportional to its free bytes. Backends with
-// no reported free space get weight 1 so they are still reachable.
-func weightedShuffle(level []Backend, rng *rand.Rand) {
-	for i := 0; i < len(level)-1; i++ {
-		total := 0.0
-		for _, b := range level[i:] {
-			total += weight(b)
-		}
-		x := rng.Float64() * total
-		pick := len(level) - 1
-		for j := i; j < len(level); j++ {
-			x -= weight(level[j])
-			if x < 0 {
-				pick = j
-				break
-			}
-		}
-		level[i], level[pick] = level[pick], level[i]
-	}
-}
-
-func weight(b Backend) float64 { return float64(max(b.FreeBytes, 1)) }

@@ -196,6 +196,72 @@ func checkChoice(t *testing.T, iter int, bs []Backend, req Request, c Choice) {
 	}
 }
 
+// TestChooserReuseMatchesChoose: a Chooser that keeps its buffers gives
+// what a fresh Choose gives, whether the identities of the backends
+// changed since the last call (the canonical order is rebuilt) or only
+// their state did (it is reused).
+func TestChooserReuseMatchesChoose(t *testing.T) {
+	gen := seeded(9)
+	var c Chooser
+	bs := randomCluster(gen, 10, 3)
+	for iter := range 1000 {
+		switch gen.IntN(3) {
+		case 0:
+			bs = randomCluster(gen, 1+gen.IntN(12), 1+gen.IntN(5))
+		case 1:
+			i := gen.IntN(len(bs))
+			bs[i].Up, bs[i].FreeBytes, bs[i].Load = !bs[i].Up, gen.Int64N(1<<40), gen.Float64()
+		}
+		req := Request{Target: 1 + gen.IntN(3), Min: 1, Spread: Spread(gen.IntN(4))}
+		seed := gen.Uint64()
+		want, werr := Choose(bs, req, seeded(seed))
+		got, gerr := c.Choose(bs, req, seeded(seed))
+		if (werr == nil) != (gerr == nil) || !slices.Equal(ids(want.Primary), ids(got.Primary)) || !slices.Equal(ids(want.Spares), ids(got.Spares)) {
+			t.Fatalf("iter %d: Chooser %v/%v %v, Choose %v/%v %v", iter, ids(got.Primary), ids(got.Spares), gerr, ids(want.Primary), ids(want.Spares), werr)
+		}
+	}
+}
+
+// TestOrderingsApplyAcrossGroups: with one backend per group (the usual
+// layout), least-load and most-free still pick the least loaded and the
+// emptiest backends first.
+func TestOrderingsApplyAcrossGroups(t *testing.T) {
+	bs := []Backend{
+		{ID: "a", Group: "1", Up: true, Load: 5, FreeBytes: 10},
+		{ID: "b", Group: "2", Up: true, Load: 1, FreeBytes: 30},
+		{ID: "c", Group: "3", Up: true, Load: 3, FreeBytes: 20},
+	}
+	for seed := range uint64(50) {
+		c, err := Choose(bs, Request{Target: 2, Min: 1, Spread: SpreadLeastLoad}, seeded(seed))
+		if err != nil || !slices.Equal(ids(c.Primary), []string{"b", "c"}) || !slices.Equal(ids(c.Spares), []string{"a"}) {
+			t.Fatalf("least-load: %v %v %v", ids(c.Primary), ids(c.Spares), err)
+		}
+		c, err = Choose(bs, Request{Target: 1, Min: 1, Spread: SpreadMostFree}, seeded(seed))
+		if err != nil || !slices.Equal(ids(c.Primary), []string{"b"}) {
+			t.Fatalf("most-free: %v %v", ids(c.Primary), err)
+		}
+	}
+}
+
+func TestParseNames(t *testing.T) {
+	for _, s := range []string{"free", "most-free", "least-load", "random"} {
+		if sp, err := ParseSpread(s); err != nil || sp.String() != s {
+			t.Errorf("ParseSpread(%q) = %v, %v", s, sp, err)
+		}
+	}
+	if p, err := ParsePolicy("rendezvous"); err != nil || p != Rendezvous {
+		t.Errorf("ParsePolicy: %v %v", p, err)
+	}
+	for _, bad := range []string{"", "Rendezvous", "load"} {
+		if _, err := ParsePolicy(bad); err == nil {
+			t.Errorf("ParsePolicy(%q) accepted", bad)
+		}
+		if _, err := ParseSpread(bad); err == nil {
+			t.Errorf("ParseSpread(%q) accepted", bad)
+		}
+	}
+}
+
 func BenchmarkChoose(b *testing.B) {
 	bs := randomCluster(seeded(1), 64, 8)
 	rng := seeded(2)
@@ -203,6 +269,39 @@ func BenchmarkChoose(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Choose(bs, req, rng); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// bigCluster is 1,000 eligible backends in 100 racks: the simulator's
+// speed run.
+func bigCluster() []Backend {
+	bs := randomCluster(seeded(1), 1000, 100)
+	for i := range bs {
+		bs[i].Up, bs[i].ReadOnly, bs[i].BelowFreeFloor, bs[i].Priority = true, false, false, 0
+	}
+	return bs
+}
+
+// BenchmarkChoose1000: the package function, which allocates its result.
+func BenchmarkChoose1000(b *testing.B) {
+	bs, rng := bigCluster(), seeded(2)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Choose(bs, Request{Target: 2, Min: 2}, rng); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkChooser1000: what the simulator runs per message; no allocation.
+func BenchmarkChooser1000(b *testing.B) {
+	bs, rng := bigCluster(), seeded(2)
+	var c Chooser
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Choose(bs, Request{Target: 2, Min: 2}, rng); err != nil {
 			b.Fatal(err)
 		}
 	}

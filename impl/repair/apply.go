@@ -25,7 +25,10 @@ func (r *runner) apply(ctx context.Context, a Action, used map[string]bool) (Act
 	switch a.Kind {
 	case RemoveTomb:
 		return a, r.bounded(ctx, func(ctx context.Context) error { return r.clients[a.Target].Delete(ctx, a.Box, a.ID) })
-	case RemoveOrphan:
+	case RemoveOrphan, RemoveAway:
+		// One id at a time: an ABORT removes the id's upload in tmp/ too.
+		unlock := r.ids.lock(a.ID)
+		defer unlock()
 		return a, r.bounded(ctx, func(ctx context.Context) error {
 			return r.clients[a.Target].Abort(ctx, a.ID, []mailbox.Name{a.Box})
 		})

@@ -22,11 +22,20 @@
 //     GET from a holder and streamed into PREPARE ... END and COMMIT on the
 //     target, under the same id, so front ends see one message (the
 //     maildrop merges replicas by id). Copies on a backend being drained do
-//     not count.
+//     not count. Under rendezvous placement (Options.Homes) the targets are
+//     the mailbox's home backends, then the next ranks of its ranking, the
+//     backends a login lists (rehome.go).
+//  4. Away from home (rendezvous placement, Options.Rebalance): every home
+//     backend that lacks the message gets a copy, and once all of them
+//     hold it, the copies elsewhere are removed (ABORT of that mailbox's
+//     link). A rebalance after a membership change leaves every mailbox's
+//     mail exactly at its home, which lets ppadmin drop the placement
+//     epochs no login needs any more.
 //
-// Safety rules: repair deletes only copies that carry a tombstone somewhere
-// or that the orphan log names with no other copy left; it never deletes a
-// copy because another exists, so it never removes the last copy of a
+// Safety rules: repair deletes only copies that carry a tombstone somewhere,
+// that the orphan log names with no other copy left, or that sit away from
+// home while every home backend holds the message; it never deletes a copy
+// merely because another exists, so it never removes the last copy of a
 // delivered message. After each copy it asks the source again for a
 // tombstone, and removes the new copy if a delete raced with it. A backend
 // that cannot be listed is reported; its copies are unknown, so messages

@@ -19,6 +19,9 @@ const (
 	Copy         Kind = "copy"   // GET from Source, PREPARE+COMMIT on Target
 	RemoveTomb   Kind = "delete" // DELETE on Target: tombstoned elsewhere
 	RemoveOrphan Kind = "abort"  // ABORT on Target: orphan of a refused delivery
+	// RemoveAway is ABORT on Target of a copy away from home, once every
+	// home backend holds the message (rebalance).
+	RemoveAway Kind = "remove-away"
 )
 
 // Action is one change repair makes (or, in a dry run, would make).
@@ -40,6 +43,11 @@ type decision struct {
 	orphansKept int  // orphan-log copies kept as replicas of a delivered message
 	below       bool // fewer than R copies when scanned
 	short       bool // fewer than R copies even after the planned copies
+	// Rendezvous placement: the copies away from home when scanned, and
+	// their removal, to be applied only once every copy of actions is made
+	// (then every home backend holds the message).
+	away   []string
+	unhome []Action
 }
 
 // planner decides what to do with each message of a mailbox. It does no
@@ -50,6 +58,10 @@ type planner struct {
 	drain   string
 	seed    uint64
 	orphans map[boxID][]string // backends the orphan log names, per (mailbox, id)
+	// homes, under rendezvous placement: where each mailbox's copies
+	// belong (nil: PowerMail's placement, where any backend will do).
+	homes     *placement.Homes
+	rebalance bool // move copies home
 }
 
 type boxID struct {
@@ -84,6 +96,9 @@ func (p *planner) each(kind Kind, box mailbox.Name, c Copies, holders []Holder) 
 // replicate plans the copies that bring c to R copies outside the drained
 // backend.
 func (p *planner) replicate(ms MailboxState, c Copies, orphansKept int) decision {
+	if p.homes != nil {
+		return p.rehome(ms, c, orphansKept)
+	}
 	d := decision{orphansKept: orphansKept}
 	have := len(c.Holders)
 	if c.Held(p.drain) {

@@ -8,6 +8,7 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/placement"
 	"powermail/impl/wire"
 )
 
@@ -120,4 +121,59 @@ func TestPlanPrefersUnusedGroups(t *testing.T) {
 			t.Fatalf("seed %d: %+v", seed, d.actions)
 		}
 	}
+}
+
+// TestRehomeSafety: the same rules under rendezvous placement, and its
+// own: copies go only where a login looks (the first placement.Depth of
+// the ranking), and a copy away from home is removed only by a rebalance
+// whose copies leave every home backend holding the message.
+func TestRehomeSafety(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for i := range 20000 {
+		p, ms, c := randomScenario(rng)
+		var members []placement.Backend
+		for _, s := range p.states {
+			members = append(members, placement.Backend{ID: s.Addr, Group: s.Group})
+		}
+		p.homes = placement.NewHomes(placement.History{Anchored: true, Epochs: []placement.Epoch{{Number: 1, Members: members}}}, p.r)
+		p.rebalance = rng.IntN(2) == 0
+		d := p.plan(ms, c)
+		err := checkPlan(p, ms, c, d)
+		if err == nil {
+			err = checkRehome(p, ms, c, d)
+		}
+		if err != nil {
+			t.Fatalf("scenario %d: %v\nplanner %+v\ncopies %+v\nplan %+v", i, err, p, c, d)
+		}
+	}
+}
+
+func checkRehome(p planner, ms MailboxState, c Copies, d decision) error {
+	loc := p.homes.Locate(string(ms.Box))
+	targets := map[string]bool{}
+	for _, a := range d.actions {
+		if a.Kind == Copy {
+			targets[a.Target] = true
+			if !slices.Contains(loc.Order, a.Target) {
+				return fmt.Errorf("copy to %s, which no login lists", a.Target)
+			}
+		}
+	}
+	if len(d.unhome) == 0 {
+		return nil
+	}
+	if !p.rebalance {
+		return fmt.Errorf("removal without rebalance")
+	}
+	for _, h := range loc.Home {
+		if !c.Held(h) && !targets[h] || h == p.drain {
+			return fmt.Errorf("removal while home backend %s lacks the message", h)
+		}
+	}
+	for _, a := range d.unhome {
+		if a.Kind != RemoveAway || !c.Held(a.Target) || slices.Contains(loc.Home, a.Target) {
+			return fmt.Errorf("bad removal %+v", a)
+		}
+	}
+	return nil
 }

@@ -32,7 +32,18 @@ type Report struct {
 	// BelowTarget counts messages left with fewer than R copies: too few
 	// writable backends lack them.
 	BelowTarget int `json:"below_target"`
-	Errors      int `json:"errors"`
+	// Rendezvous placement (rehome.go): messages with a copy away from
+	// home when scanned, and how many such copies each backend held;
+	// copies removed from away once every home backend held the message;
+	// messages left (in a dry run: that would be left) with a copy away.
+	Rendezvous   bool           `json:"rendezvous"`
+	Rebalance    bool           `json:"rebalance"`
+	AwayFromHome int            `json:"away_from_home"`
+	AwayCopies   map[string]int `json:"away_copies"`
+	Rebalanced   int            `json:"rebalanced"`
+	StillAway    int            `json:"still_away"`
+
+	Errors int `json:"errors"`
 	// DrainComplete: every message on the drained backend has R copies
 	// elsewhere (meaningful with Drain, and only when not a dry run).
 	DrainComplete bool     `json:"drain_complete"`
@@ -42,14 +53,15 @@ type Report struct {
 }
 
 // Clean reports whether the run left nothing to do: no error, nothing
-// below target, every backend listed.
+// below target, every backend listed, and after a rebalance nothing away
+// from home.
 func (r *Report) Clean() bool {
-	return r.Errors == 0 && r.BelowTarget == 0 && len(r.Unreachable) == 0
+	return r.Errors == 0 && r.BelowTarget == 0 && len(r.Unreachable) == 0 && (!r.Rebalance || r.StillAway == 0)
 }
 
 // Idle reports whether the run did (or, dry, would do) nothing.
 func (r *Report) Idle() bool {
-	return r.ReReplicated+r.OrphansRemoved+r.TombstonedRemoved == 0 && len(r.Actions) == 0
+	return r.ReReplicated+r.OrphansRemoved+r.TombstonedRemoved+r.Rebalanced == 0 && len(r.Actions) == 0
 }
 
 func (r *Report) add(a Action, err error) {
@@ -67,6 +79,8 @@ func (r *Report) add(a Action, err error) {
 		r.OrphansRemoved++
 	case RemoveTomb:
 		r.TombstonedRemoved++
+	case RemoveAway:
+		r.Rebalanced++
 	}
 }
 
@@ -91,14 +105,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Unreachable) > 0 {
 		fmt.Fprintf(&b, "unreachable (copies unknown): %s\n", strings.Join(r.Unreachable, ", "))
 	}
-	for _, c := range []struct {
+	type count struct {
 		label string
 		n     int
-	}{
+	}
+	counts := []count{
 		{"scanned", r.Scanned}, {"below R when scanned", r.BelowR}, {"re-replicated", r.ReReplicated}, {"orphans removed", r.OrphansRemoved},
 		{"orphans kept (delivered)", r.OrphansKept}, {"tombstoned copies removed", r.TombstonedRemoved},
 		{"still below target", r.BelowTarget}, {"errors", r.Errors},
-	} {
+	}
+	if r.Rendezvous {
+		counts = append(counts, count{"away from home (scanned)", r.AwayFromHome},
+			count{"copies moved home", r.Rebalanced}, count{"still away from home", r.StillAway})
+	}
+	for _, c := range counts {
 		fmt.Fprintf(&b, "  %-26s %d\n", c.label, c.n)
 	}
 	for _, e := range r.ErrorSamples {

@@ -11,6 +11,7 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
+	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 )
 
@@ -27,7 +28,12 @@ type Options struct {
 	Drain   string
 	Orphans []orphanlog.Entry // from powersmtp's orphan log
 	Seed    uint64            // placement choices; the same seed makes the same plan
-	Log     *slog.Logger
+	// Homes is the placement history under rendezvous placement (nil:
+	// PowerMail's placement); see rehome.go.
+	Homes *placement.Homes
+	// Rebalance moves every copy home (rendezvous placement only).
+	Rebalance bool
+	Log       *slog.Logger
 }
 
 // DefaultConcurrency is the number of mailboxes repaired at once.
@@ -56,6 +62,9 @@ func Run(ctx context.Context, backends []Backend, opt Options) (*Report, error) 
 	if opt.Redundancy < 1 {
 		return nil, fmt.Errorf("repair: redundancy %d: must be at least 1", opt.Redundancy)
 	}
+	if opt.Rebalance && opt.Homes == nil {
+		return nil, errors.New("repair: rebalance needs rendezvous placement's history")
+	}
 	r := newRunner(Probe(ctx, backends), opt)
 	if opt.Drain != "" && !r.drainable() {
 		return nil, fmt.Errorf("%w: %s", ErrDrainUnknown, opt.Drain)
@@ -77,11 +86,13 @@ func Run(ctx context.Context, backends []Backend, opt Options) (*Report, error) 
 func newRunner(states []State, opt Options) *runner {
 	r := &runner{opt: opt, clients: map[string]*ppclient.Client{}, log: opt.Log,
 		rep: &Report{DryRun: opt.DryRun, Redundancy: opt.Redundancy, Drain: opt.Drain, Backends: len(states),
+			Rendezvous: opt.Homes != nil, Rebalance: opt.Rebalance, AwayCopies: map[string]int{},
 			Unreachable: []string{}, ErrorSamples: []string{}, Actions: []Action{}}}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	r.plan = planner{states: states, r: opt.Redundancy, drain: opt.Drain, seed: opt.Seed, orphans: indexOrphans(opt.Orphans)}
+	r.plan = planner{states: states, r: opt.Redundancy, drain: opt.Drain, seed: opt.Seed, orphans: indexOrphans(opt.Orphans),
+		homes: opt.Homes, rebalance: opt.Rebalance}
 	for _, s := range states {
 		r.clients[s.Addr] = s.Client
 	}
@@ -129,13 +140,10 @@ func (r *runner) message(ctx context.Context, ms MailboxState, c Copies) {
 	for _, a := range d.actions {
 		used[a.Target] = true
 	}
-	for _, a := range d.actions {
-		var err error
-		if !r.opt.DryRun {
-			a, err = r.apply(ctx, a, used)
-		}
-		r.logAction(a, err)
-		r.record(func(rep *Report) { rep.add(a, err) })
+	failed := r.applyAll(ctx, d.actions, used)
+	stillAway := len(d.away) > 0
+	if failed == 0 && len(d.unhome) > 0 { // every home backend now holds it
+		stillAway = r.applyAll(ctx, d.unhome, nil) > 0
 	}
 	r.record(func(rep *Report) {
 		rep.Scanned++
@@ -146,7 +154,33 @@ func (r *runner) message(ctx context.Context, ms MailboxState, c Copies) {
 		if d.short {
 			rep.BelowTarget++
 		}
+		if len(d.away) > 0 {
+			rep.AwayFromHome++
+		}
+		for _, a := range d.away {
+			rep.AwayCopies[a]++
+		}
+		if stillAway {
+			rep.StillAway++
+		}
 	})
+}
+
+// applyAll applies actions in order (or, in a dry run, records them) and
+// returns how many failed.
+func (r *runner) applyAll(ctx context.Context, actions []Action, used map[string]bool) (failed int) {
+	for _, a := range actions {
+		var err error
+		if !r.opt.DryRun {
+			a, err = r.apply(ctx, a, used)
+		}
+		if err != nil {
+			failed++
+		}
+		r.logAction(a, err)
+		r.record(func(rep *Report) { rep.add(a, err) })
+	}
+	return failed
 }
 
 func (r *runner) record(f func(*Report)) {

@@ -44,7 +44,7 @@ func (s *Store) Commit(id msgid.ID, boxes []mailbox.Name) error {
 		return err
 	}
 	failBeforeDirSync()
-	if err := s.persistDirs(dirs...); err != nil {
+	if err := s.timeFlush(func() error { return s.persistDirs(dirs...) }); err != nil {
 		return err
 	}
 	if fromTmp {

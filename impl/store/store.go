@@ -74,6 +74,9 @@ type Store struct {
 	boxes    atomic.Int64 // mailbox directories
 	newest   time.Time    // latest date of a message or tombstone at Open
 
+	uploads   atomic.Int64  // in flight (load.go)
+	flushWait movingAverage // of deliveries (load.go)
+
 	ids      keyed[msgid.ID, idLock]  // serialises operations on one id
 	dirSyncs keyed[string, coalescer] // group commit per directory
 	pending  keyed[string, struct{}]  // directories whose parent fsync is not done
@@ -90,6 +93,10 @@ type Status struct {
 	Mailboxes    int
 	ReadOnly     bool
 	MinFreeBytes uint64
+	// The load (load.go): uploads in flight, and the moving average of a
+	// delivery's wait for durability.
+	Uploads   int64
+	FlushWait time.Duration
 }
 
 // Open opens the store at root, creating the layout if needed, and runs
@@ -215,6 +222,8 @@ func (s *Store) Status() (Status, error) {
 		Mailboxes:    int(s.boxes.Load()),
 		ReadOnly:     s.readOnly.Load(),
 		MinFreeBytes: s.minFree.Load(),
+		Uploads:      s.uploads.Load(),
+		FlushWait:    s.flushWait.get(),
 	}, nil
 }
 

@@ -52,7 +52,14 @@ func (s *Store) Begin(id msgid.ID) (*Upload, error) {
 	if err != nil {
 		return nil, noSpace(fmt.Errorf("store: begin %s: %w", id, err))
 	}
+	s.uploads.Add(1)
 	return &Upload{s: s, id: id, fd: fd, sum: sha256.New()}, nil
+}
+
+// end leaves the writing state (once: Finish and Cancel check it).
+func (u *Upload) end(state uploadState) {
+	u.state = state
+	u.s.uploads.Add(-1)
 }
 
 // Write appends p. A write that would pass Options.MaxMessageBytes writes
@@ -89,7 +96,7 @@ func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
 	}
 	failpoint.Inject("beforeFsync", func(val failpoint.Value) { fault.Crash(val) }) // P3: written, not durable
 	if err == nil {
-		err = u.s.persistFile(u.fd)
+		err = u.s.timeFlush(func() error { return u.s.persistFile(u.fd) })
 	}
 	if cerr := u.close(); err == nil {
 		err = cerr
@@ -98,7 +105,7 @@ func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
 		u.Cancel()
 		return noSpace(fmt.Errorf("store: finish %s: %w", u.id, err))
 	}
-	u.state = prepared
+	u.end(prepared)
 	return nil
 }
 
@@ -128,7 +135,7 @@ func (u *Upload) Cancel() {
 	if u.state != writing {
 		return
 	}
-	u.state = cancelled
+	u.end(cancelled)
 	_ = u.close()
 	if err := unlinkAt(u.s.tmp, string(u.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		u.s.log.Warn("cannot remove cancelled upload; recovery will", "id", u.id, "err", err)

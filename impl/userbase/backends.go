@@ -40,13 +40,15 @@ func (db *DB) ListBackends(ctx context.Context) ([]Backend, error) {
 	return out, err
 }
 
-// AddBackend inserts b; ErrExists if its address is listed.
+// AddBackend inserts b; ErrExists if its address is listed. Like every
+// change of the table made here, it records a placement epoch if it
+// changes the placement membership (history.go).
 func (db *DB) AddBackend(ctx context.Context, b Backend) error {
 	if err := checkBackend(b); err != nil {
 		return err
 	}
-	return db.call(ctx, "backend-add", qBackendInsert, func(ctx context.Context, st *sql.Stmt) error {
-		_, err := st.ExecContext(ctx, b.Addr, b.Group, b.Priority, boolInt(b.ReadOnly), boolInt(b.Enabled))
+	return db.changeBackends(ctx, "backend-add", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.q(qBackendInsert), b.Addr, b.Group, b.Priority, boolInt(b.ReadOnly), boolInt(b.Enabled))
 		if db.dialect.isDuplicate(err) {
 			return fmt.Errorf("backend %s: %w", b.Addr, ErrExists)
 		}
@@ -59,13 +61,18 @@ func (db *DB) UpdateBackend(ctx context.Context, b Backend) error {
 	if err := checkBackend(b); err != nil {
 		return err
 	}
-	return db.update(ctx, "backend-set", qBackendUpdate, fmt.Errorf("%w: %s", ErrNoSuchBackend, b.Addr),
-		b.Group, b.Priority, boolInt(b.ReadOnly), boolInt(b.Enabled), b.Addr)
+	return db.changeBackends(ctx, "backend-set", func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(qBackendUpdate), b.Group, b.Priority, boolInt(b.ReadOnly), boolInt(b.Enabled), b.Addr)
+		return oneRow(res, err, fmt.Errorf("%w: %s", ErrNoSuchBackend, b.Addr))
+	})
 }
 
 // RemoveBackend deletes the row for addr.
 func (db *DB) RemoveBackend(ctx context.Context, addr string) error {
-	return db.update(ctx, "backend-remove", qBackendDelete, fmt.Errorf("%w: %s", ErrNoSuchBackend, addr), addr)
+	return db.changeBackends(ctx, "backend-remove", func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(qBackendDelete), addr)
+		return oneRow(res, err, fmt.Errorf("%w: %s", ErrNoSuchBackend, addr))
+	})
 }
 
 // checkBackend wants a literal host:port with a numeric port, so that every

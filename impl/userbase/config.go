@@ -218,6 +218,9 @@ func (c Config) sqliteDSN(create bool) string {
 	if create {
 		mode = "rwc"
 	}
-	return fmt.Sprintf("file:%s?mode=%s&_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)",
+	// _txlock=immediate: the only transactions are writes (db.tx), which
+	// then wait for the write lock at BEGIN (busy_timeout) instead of
+	// failing when they upgrade from a read.
+	return fmt.Sprintf("file:%s?mode=%s&_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate",
 		c.Path, mode, c.QueryTimeout.Milliseconds())
 }

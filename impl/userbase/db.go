@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -72,7 +73,10 @@ func Init(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	return nil
+	// A database from before the placement history, or a backends table
+	// edited by hand: record its membership (history.go).
+	_, err = db.SyncHistory(ctx)
+	return err
 }
 
 // createPrivate creates a missing SQLite file readable by its owner only:
@@ -170,7 +174,8 @@ func (db *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// call runs f with a prepared statement under the query timeout and turns
+// call runs f with a prepared statement (none for qNone: f runs its own
+// transaction) under the query timeout and turns
 // any failure into a TemporaryError; f's own sentinel errors (wrapping
 // ErrNoSuchMailbox and the like) pass through unchanged.
 func (db *DB) call(ctx context.Context, op, q string, f func(context.Context, *sql.Stmt) error) error {
@@ -182,7 +187,11 @@ func (db *DB) call(ctx context.Context, op, q string, f func(context.Context, *s
 		}
 	})
 	start := time.Now()
-	st, err := db.stmt(ctx, q)
+	var st *sql.Stmt
+	var err error
+	if q != qNone {
+		st, err = db.stmt(ctx, q)
+	}
 	if err == nil {
 		err = f(ctx, st)
 	}
@@ -197,10 +206,51 @@ func (db *DB) call(ctx context.Context, op, q string, f func(context.Context, *s
 	return err
 }
 
+// tx runs f in one transaction under the query timeout, with the error
+// rules of call. f may return errRetry (another writer got there first, as
+// when two tools record the same epoch): the transaction is rolled back
+// and f runs again, a bounded number of times.
+func (db *DB) tx(ctx context.Context, op string, f func(context.Context, *sql.Tx) error) error {
+	var err error
+	for attempt := range maxTxAttempts {
+		if attempt > 0 { // apart, so that the same writers do not collide again
+			time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond) * 5)))
+		}
+		err = db.call(ctx, op, qNone, func(ctx context.Context, _ *sql.Stmt) error {
+			return db.txOnce(ctx, f)
+		})
+		if !errors.Is(err, errRetry) {
+			return err
+		}
+	}
+	return temporary(op, err)
+}
+
+// maxTxAttempts bounds the retries of a transaction that lost a race.
+const maxTxAttempts = 10
+
+// errRetry: the transaction lost a race and should run again.
+var errRetry = errors.New("userbase: concurrent change, retry")
+
+func (db *DB) txOnce(ctx context.Context, f func(context.Context, *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// q is a query template expanded for this database.
+func (db *DB) q(template string) string { return db.dialect.expand(template, db.prefix) }
+
 // isAnswer reports whether err is a definite answer from the database rather
 // than a failure to get one.
 func isAnswer(err error) bool {
-	for _, e := range []error{ErrNoSuchMailbox, ErrExists, ErrNoSuchBackend, ErrInvalid} {
+	for _, e := range []error{ErrNoSuchMailbox, ErrExists, ErrNoSuchBackend, ErrInvalid, errRetry} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -221,15 +271,21 @@ func (db *DB) exec(ctx context.Context, op, q string, args []any) error {
 func (db *DB) update(ctx context.Context, op, q string, notFound error, args ...any) error {
 	return db.call(ctx, op, q, func(ctx context.Context, st *sql.Stmt) error {
 		res, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err == nil && n == 0 {
-			return notFound
-		}
-		return err
+		return oneRow(res, err, notFound)
 	})
+}
+
+// oneRow is the error of an UPDATE or DELETE that must hit one row:
+// notFound when it hit none.
+func oneRow(res sql.Result, err, notFound error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		return notFound
+	}
+	return err
 }
 
 // Find implements Source with one round trip: the exact name and its

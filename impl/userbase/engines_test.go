@@ -68,7 +68,7 @@ func dropTables(t testing.TB, c Config) {
 		return
 	}
 	defer db.Close()
-	for _, table := range []string{"mailboxes", "backends"} {
+	for _, table := range TableNames() {
 		if _, err := db.sql.Exec("DROP TABLE IF EXISTS " + c.TablePrefix + table); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}

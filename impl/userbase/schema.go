@@ -50,7 +50,20 @@ var schema = []string{
 	CHECK (readonly IN (0, 1)),
 	CHECK (enabled IN (0, 1))
 ){opts}`,
+	`CREATE TABLE IF NOT EXISTS {p}placement_history (
+	epoch INTEGER NOT NULL,
+	addr VARCHAR(255){bin} NOT NULL,
+	grp INTEGER NOT NULL,
+	started BIGINT NOT NULL,
+	anchored SMALLINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (epoch, addr),
+	CHECK (anchored IN (0, 1))
+){opts}`,
 }
+
+// TableNames are the tables of the schema, without prefix (for tools and
+// tests that drop them).
+func TableNames() []string { return []string{"mailboxes", "backends", "placement_history"} }
 
 // The queries, identical on both engines. ? placeholders only: no value is
 // ever spliced into SQL text, so SQL metacharacters in input are inert.
@@ -73,6 +86,20 @@ const (
 	qBackendInsert = `INSERT INTO {p}backends (addr, grp, priority, readonly, enabled) VALUES (?, ?, ?, ?, ?)`
 	qBackendUpdate = `UPDATE {p}backends SET grp = ?, priority = ?, readonly = ?, enabled = ? WHERE addr = ?`
 	qBackendDelete = `DELETE FROM {p}backends WHERE addr = ?`
+
+	// The placement history (history.go). A placement member is a backend
+	// that takes new mail by the operator's say: enabled, not read-only.
+	qPlacementMembers = `SELECT 0, addr, grp FROM {p}backends WHERE enabled = 1 AND readonly = 0 ORDER BY addr`
+	qHistory          = `SELECT epoch, addr, grp, started, anchored FROM {p}placement_history ORDER BY epoch, addr`
+	qHistoryLatest    = `SELECT epoch, addr, grp FROM {p}placement_history
+		WHERE epoch = (SELECT MAX(epoch) FROM {p}placement_history) AND addr <> '' ORDER BY addr`
+	qHistoryInsert = `INSERT INTO {p}placement_history (epoch, addr, grp, started, anchored) VALUES (?, ?, ?, ?, 0)`
+	qHistoryCount  = `SELECT COUNT(*) FROM {p}placement_history WHERE epoch = ?`
+	qHistoryDrop   = `DELETE FROM {p}placement_history WHERE epoch < ?`
+	qHistoryAnchor = `UPDATE {p}placement_history SET anchored = 1 WHERE epoch = ?`
+
+	// qNone: call runs f without a prepared statement (a transaction).
+	qNone = ""
 )
 
 // dialect is everything that differs between the engines: the driver name,

@@ -139,12 +139,18 @@ func TestReadBoxesKeepsStepOnBadName(t *testing.T) {
 }
 
 func TestStatusRoundTrip(t *testing.T) {
-	in := Status{FreeBytes: 1 << 40, TotalBytes: 2 << 40, FreeInodes: 99, Messages: 12, Mailboxes: 3, ReadOnly: true, MinFreeBytes: 1 << 30}
+	in := Status{FreeBytes: 1 << 40, TotalBytes: 2 << 40, FreeInodes: 99, Messages: 12, Mailboxes: 3, ReadOnly: true, MinFreeBytes: 1 << 30,
+		Uploads: 4, FlushMicros: 1500}
 	out, err := ParseStatus(in.String() + " future=field")
 	if err != nil || out != in {
 		t.Fatalf("%+v %v", out, err)
 	}
 	if _, err := ParseStatus("free=1 total=2"); err == nil {
 		t.Fatal("incomplete status accepted")
+	}
+	// A backend from before the load figures: they read as 0.
+	old := "free=1 total=2 inodes=3 messages=4 mailboxes=5 readonly=off minfree=6"
+	if out, err := ParseStatus(old); err != nil || out.Uploads != 0 || out.FlushMicros != 0 || out.MinFreeBytes != 6 {
+		t.Fatalf("older backend's status: %+v %v", out, err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // Status is the reply to STATUS: what a front end needs to choose a backend
-// (free space, read-only) and what an operator wants to see.
+// (free space, read-only, load) and what an operator wants to see.
 type Status struct {
 	FreeBytes    uint64
 	TotalBytes   uint64
@@ -15,6 +15,12 @@ type Status struct {
 	Mailboxes    int
 	ReadOnly     bool
 	MinFreeBytes uint64
+	// The load: uploads in flight and the moving average of a delivery's
+	// wait for durability, in microseconds (package store, load.go).
+	// Optional on the wire: a backend from before them reports neither,
+	// and they read as 0.
+	Uploads     int64
+	FlushMicros uint64
 }
 
 // Status fields on the wire, in order.
@@ -26,6 +32,8 @@ const (
 	statusMailboxes = "mailboxes"
 	statusReadOnly  = "readonly"
 	statusMinFree   = "minfree"
+	statusUploads   = "uploads"
+	statusFlush     = "flushus"
 )
 
 // OnOff spells a switch the way READONLY takes it.
@@ -49,10 +57,11 @@ func ParseOnOff(s string) (bool, error) {
 
 // String formats the text of the OK reply: "free=... total=... ...".
 func (s Status) String() string {
-	return fmt.Sprintf("%s=%d %s=%d %s=%d %s=%d %s=%d %s=%s %s=%d",
+	return fmt.Sprintf("%s=%d %s=%d %s=%d %s=%d %s=%d %s=%s %s=%d %s=%d %s=%d",
 		statusFree, s.FreeBytes, statusTotal, s.TotalBytes, statusInodes, s.FreeInodes,
 		statusMessages, s.Messages, statusMailboxes, s.Mailboxes,
-		statusReadOnly, OnOff(s.ReadOnly), statusMinFree, s.MinFreeBytes)
+		statusReadOnly, OnOff(s.ReadOnly), statusMinFree, s.MinFreeBytes,
+		statusUploads, s.Uploads, statusFlush, s.FlushMicros)
 }
 
 // ParseStatus parses the text of a STATUS reply. Unknown keys are ignored so
@@ -62,7 +71,7 @@ func ParseStatus(text string) (Status, error) {
 	seen := map[string]bool{}
 	for _, kv := range strings.Split(text, " ") {
 		k, v, _ := strings.Cut(kv, "=")
-		if !statusKeys[k] {
+		if _, known := statusKeys[k]; !known {
 			continue
 		}
 		if err := st.set(k, v); err != nil {
@@ -70,15 +79,19 @@ func ParseStatus(text string) (Status, error) {
 		}
 		seen[k] = true
 	}
-	if len(seen) != len(statusKeys) {
-		return Status{}, fmt.Errorf("%w: STATUS %q", ErrMalformedReply, clip(text))
+	for k, required := range statusKeys {
+		if required && !seen[k] {
+			return Status{}, fmt.Errorf("%w: STATUS %q", ErrMalformedReply, clip(text))
+		}
 	}
 	return st, nil
 }
 
+// statusKeys are the known keys, true for the required ones.
 var statusKeys = map[string]bool{
 	statusFree: true, statusTotal: true, statusInodes: true, statusMessages: true,
 	statusMailboxes: true, statusReadOnly: true, statusMinFree: true,
+	statusUploads: false, statusFlush: false,
 }
 
 func (st *Status) set(k, v string) error {
@@ -100,6 +113,10 @@ func (st *Status) set(k, v string) error {
 		st.Mailboxes = int(n)
 	case statusMinFree:
 		st.MinFreeBytes = uint64(n)
+	case statusUploads:
+		st.Uploads = n
+	case statusFlush:
+		st.FlushMicros = uint64(n)
 	case statusReadOnly:
 		st.ReadOnly, err = ParseOnOff(v)
 	}

@@ -15,6 +15,8 @@
 //	pop3-retr-4k, -512k      RETR of every message: messages/s and MB/s
 //	pop3-logins              USER/PASS/STAT/QUIT sessions per second
 //	userbase-lookup          recipient lookups/s: embedded SQLite vs MariaDB
+//	pop3-login-cost          login latency and backend requests per login, 3-24 backends, both placements
+//	smtp-copies              copies per message of multi-recipient mail, both placements
 package bench
 
 import (

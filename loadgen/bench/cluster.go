@@ -33,15 +33,20 @@ func users(n int, withPasswords bool) []devcluster.User {
 	return us
 }
 
-// startCluster starts 3 backends at redundancy r (W = r) with n mailboxes.
-func (e *env) startCluster(ctx context.Context, name string, r, n int, withPasswords bool) (*devcluster.Cluster, error) {
+// startCluster starts 3 backends at redundancy r (W = r) with n mailboxes;
+// tweaks change the options (more backends, another placement).
+func (e *env) startCluster(ctx context.Context, name string, r, n int, withPasswords bool, tweaks ...func(*devcluster.Options)) (*devcluster.Cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	dir := filepath.Join(e.opt.WorkDir, name)
-	c, err := devcluster.Start(ctx, devcluster.Options{BinDir: e.opt.BinDir, Dir: dir,
+	opt := devcluster.Options{BinDir: e.opt.BinDir, Dir: dir,
 		Backends: 3, Redundancy: r, WriteQuorum: r, Users: users(n, withPasswords),
 		ExtraSMTP: []string{"-max-connections-per-ip", frontConnsPerIP},
-		ExtraPOP:  []string{"-max-connections-per-ip", frontConnsPerIP}})
+		ExtraPOP:  []string{"-max-connections-per-ip", frontConnsPerIP}}
+	for _, tweak := range tweaks {
+		tweak(&opt)
+	}
+	c, err := devcluster.Start(ctx, opt)
 	if err != nil {
 		return nil, fmt.Errorf("starting cluster (logs in %s): %w", dir, err)
 	}

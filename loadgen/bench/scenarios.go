@@ -26,6 +26,8 @@ func scenarios() []scenario {
 		popRetr(4<<10), popRetr(512<<10),
 		scenario{"pop3-logins", "POP3 sessions USER/PASS/STAT/QUIT per second (R=2, userbase auth cache on: the default)", popLogins},
 		scenario{"userbase-lookup", "recipient lookups/s against the userbase engine, caches off: embedded SQLite vs MariaDB", userbaseLookup},
+		scenario{"pop3-login-cost", "login cost vs cluster size: POP3 login+STAT latency and backend requests per login at 3, 12, 24 backends, placement powermail and rendezvous (R=2)", popLoginCost},
+		scenario{"smtp-copies", "copies per message of multi-recipient mail (the simulator's recipient counts) at 10 backends, R=2, placement powermail and rendezvous", smtpCopies},
 	)
 }
 

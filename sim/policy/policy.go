@@ -43,6 +43,8 @@ type Policy interface {
 type PowerMail struct {
 	Req placement.Request
 	Rng *rand.Rand
+
+	ch placement.Chooser // keeps its buffers: no allocation per message
 }
 
 // Name implements Policy.
@@ -50,7 +52,7 @@ func (p *PowerMail) Name() string { return "powermail" }
 
 // Place implements Policy by calling the real placement code.
 func (p *PowerMail) Place(v *View, rcpts []uint32) ([]File, error) {
-	c, err := placement.Choose(v.Backends, p.Req, p.Rng)
+	c, err := p.ch.Choose(v.Backends, p.Req, p.Rng)
 	if err != nil {
 		return nil, err
 	}

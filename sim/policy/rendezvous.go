@@ -1,16 +1,23 @@
 package policy
 
-import "fmt"
+import (
+	"powermail/impl/placement"
+)
 
-// Rendezvous places each recipient's copy on the R backends that rank highest
-// for that mailbox (rendezvous hashing), preferring distinct failure domains.
-// Only 1/N of the mailboxes change placement when a backend joins, and those
-// keep their older mail where it is: the login asks the union of the
-// placements in force since the mailbox's oldest message (Memory).
+// Rendezvous is the rendezvous policy of powermail/impl/placement: each
+// recipient's copy goes to its mailbox's first R eligible backends within
+// placement.Depth(R) of its ranking (Ring.Place, the very code powersmtp
+// runs). Only about R/N of the mailboxes change home when a backend joins,
+// and those keep their older mail where it is: the login asks the union of
+// the rankings in force since the mailbox's oldest message (Memory), down
+// to the deepest rank its mail went to. (The real login, which has no
+// per-mailbox memory, asks R per epoch and Depth(R) only when its listing
+// is incomplete; Memory.Depth stands for that.)
 type Rendezvous struct {
 	R, W int
 
-	r       ranker
+	rings   []*placement.Ring // per epoch of the view, built when it grows
+	sc      placement.Scratch
 	scratch []int
 }
 
@@ -20,38 +27,29 @@ func (p *Rendezvous) Name() string { return "rendezvous" }
 // Place implements Policy: one file per distinct backend set among the
 // recipients (recipients whose sets agree share one file).
 func (p *Rendezvous) Place(v *View, rcpts []uint32) ([]File, error) {
+	ring := p.ring(v, v.Epoch())
 	var files []File
 	for _, m := range rcpts {
-		set, depth, err := p.choose(v, m)
+		set, depth, err := ring.Place(placement.Mix(uint64(m)), p.R, p.W, v.Eligible, p.scratch[:0], &p.sc)
 		if err != nil {
 			return nil, err
 		}
-		files = addRcpt(files, set, depth, m)
+		p.scratch = set
+		files = addRcpt(files, set, uint8(min(depth, 255)), m)
 	}
 	return files, nil
 }
 
-// choose walks m's ranking and takes the first R eligible backends; a down
-// backend is skipped, which pushes the mailbox deeper into its ranking.
-func (p *Rendezvous) choose(v *View, m uint32) ([]int, uint8, error) {
-	for k := p.R; ; k = min(2*k, v.N()) {
-		p.scratch = p.r.rank(v, v.N(), m, k, p.scratch[:0])
-		var set []int
-		for i, b := range p.scratch {
-			if v.Eligible(b) {
-				set = append(set, b)
-				if len(set) == p.R {
-					return set, uint8(min(i+1, 255)), nil
-				}
-			}
-		}
-		if k >= v.N() {
-			if len(set) >= p.W {
-				return set, uint8(min(k, 255)), nil
-			}
-			return nil, 0, fmt.Errorf("rendezvous: %d eligible, %d needed", len(set), p.W)
+// ring is the membership of epoch e, the first epochN[e] backends.
+func (p *Rendezvous) ring(v *View, e int) *placement.Ring {
+	if len(p.rings) != v.Epoch()+1 {
+		all := placement.NewRing(v.Backends)
+		p.rings = p.rings[:0]
+		for _, n := range v.epochN {
+			p.rings = append(p.rings, all.Prefix(n))
 		}
 	}
+	return p.rings[e]
 }
 
 func addRcpt(files []File, set []int, depth uint8, m uint32) []File {
@@ -62,7 +60,7 @@ func addRcpt(files []File, set []int, depth uint8, m uint32) []File {
 			return files
 		}
 	}
-	return append(files, File{Backends: set, Rcpts: []uint32{m}, Depth: depth})
+	return append(files, File{Backends: append([]int(nil), set...), Rcpts: []uint32{m}, Depth: depth})
 }
 
 func sameSet(a, b []int) bool {
@@ -70,36 +68,24 @@ func sameSet(a, b []int) bool {
 		return false
 	}
 	for _, x := range a {
-		found := false
-		for _, y := range b {
-			found = found || x == y
-		}
-		if !found {
+		if !contains(b, x) {
 			return false
 		}
 	}
 	return true
 }
 
-// Holders implements Policy: the union, over every epoch since the mailbox's
-// oldest message, of the first Depth backends of its ranking among the
-// backends of that epoch. An empty mailbox needs only its current placement
-// (a delivery may be in flight).
+// Holders implements Policy: placement.Holders over every epoch since the
+// mailbox's oldest message, down to the deepest rank used. An empty
+// mailbox needs only its current home (a delivery may be in flight).
 func (p *Rendezvous) Holders(v *View, m uint32, mem *Memory, dst []int) ([]int, bool) {
+	key := placement.Mix(uint64(m))
 	if mem == nil {
-		return p.r.rank(v, v.N(), m, p.R, dst), false
+		return p.ring(v, v.Epoch()).Rank(key, p.R, dst, &p.sc), false
 	}
+	p.ring(v, v.Epoch())
 	depth := max(int(mem.Depth), p.R)
-	start := len(dst)
-	for e := int(mem.OldestEpoch); e <= v.Epoch(); e++ {
-		p.scratch = p.r.rank(v, v.epochN[e], m, depth, p.scratch[:0])
-		for _, b := range p.scratch {
-			if !contains(dst[start:], b) {
-				dst = append(dst, b)
-			}
-		}
-	}
-	return dst, false
+	return placement.Holders(p.rings[mem.OldestEpoch:], key, depth, dst, &p.sc), false
 }
 
 func contains(s []int, x int) bool {

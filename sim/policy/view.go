@@ -1,11 +1,12 @@
-// Package policy holds the placement policies the simulator compares.
+// Package policy adapts the placement policies of powermail/impl/placement
+// to the simulator's numbered backends; it holds no policy of its own.
 //
-// PowerMail is the real policy: it calls powermail/impl/placement.Choose for
-// every message, so the simulated cluster places mail exactly as powersmtp
-// does. Rendezvous is the alternative studied in the paper: each mailbox has
-// its own small set of backends, found by rendezvous (highest random weight)
-// hashing, and the set in force when older mail arrived is remembered, so
-// adding backends moves no files and a POP3 login still finds everything.
+// PowerMail calls placement.Chooser for every message, so the simulated
+// cluster places mail exactly as powersmtp does. Rendezvous calls the same
+// package's rendezvous ranking (Ring.Place, placement.Holders): each
+// mailbox has its own small set of backends, and the rankings in force
+// when older mail arrived are remembered, so adding backends moves no
+// files and a POP3 login still finds everything.
 package policy
 
 import (

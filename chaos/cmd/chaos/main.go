@@ -6,6 +6,7 @@
 //	chaos -bin bin/fp -tier cell -r 2 -w 1 -fault disk-loss -seed 7
 //	chaos -bin bin/fp -tier cell -fault clock-forward -phase pplistener
 //	chaos -bin bin/fp -tier power-cut -seed 1 -out results/chaos/power-cut
+//	chaos -bin bin/fp -tier smoke -placement rendezvous -seed 1 -out results/chaos/smoke-rendezvous
 //
 // A failing seed replays the same schedule: run it again with -seed.
 package main
@@ -20,13 +21,14 @@ import (
 	"syscall"
 
 	"powermail/chaos"
+	"powermail/impl/placement"
 )
 
 // flags of one invocation.
 type flags struct {
-	bin, tier, out, work, fault, phase, broken string
-	seed                                       uint64
-	r, w, target                               int
+	bin, tier, out, work, fault, phase, broken, placement string
+	seed                                                  uint64
+	r, w, target                                          int
 }
 
 func parseFlags() flags {
@@ -42,6 +44,7 @@ func parseFlags() flags {
 	flag.StringVar(&f.phase, "phase", "", "cell: failpoint of a crash fault; for clock-back and clock-forward, powersmtp, powerpop or pplistener")
 	flag.IntVar(&f.target, "target", 0, "cell: backend index")
 	flag.StringVar(&f.broken, "broken", "", "acceptance, power-cut: GO_FAILPOINTS of a broken build (e.g. "+chaos.BrokenQuorum+")")
+	flag.StringVar(&f.placement, "placement", string(placement.PowerMail), "the daemons' and repair's placement: powermail or rendezvous")
 	flag.Parse()
 	return f
 }
@@ -51,6 +54,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfgs, err := configs(f)
+	if err == nil {
+		err = withPlacement(cfgs, f.placement)
+	}
 	if err != nil {
 		fatal(err)
 	}
@@ -87,6 +93,22 @@ func configs(f flags) ([]chaos.Config, error) {
 		return []chaos.Config{chaos.AcceptancePowerCut(f.seed, bin, f.work, f.broken)}, nil
 	}
 	return nil, fmt.Errorf("unknown tier %q", f.tier)
+}
+
+// withPlacement runs every configuration under placement p; a run under
+// rendezvous says so in its name.
+func withPlacement(cfgs []chaos.Config, p string) error {
+	pol, err := placement.ParsePolicy(p)
+	if err != nil {
+		return err
+	}
+	for i := range cfgs {
+		cfgs[i].Placement = pol
+		if pol != placement.PowerMail {
+			cfgs[i].Name += "-" + p
+		}
+	}
+	return nil
 }
 
 func fatal(err error) {

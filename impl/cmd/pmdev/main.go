@@ -25,6 +25,7 @@ func main() {
 	flag.StringVar(&opt.Dir, "dir", "run", "working directory for data, configuration and logs")
 	flag.IntVar(&opt.Backends, "backends", 3, "number of pplisteners")
 	flag.IntVar(&opt.Redundancy, "redundancy", 2, "R: copies of each message")
+	flag.StringVar((*string)(&opt.Placement), "placement", "powermail", "the front ends' placement: powermail or rendezvous")
 	flag.StringVar(&opt.SMTPListen, "smtp", "127.0.0.1:2525", "powersmtp address")
 	flag.StringVar(&opt.POPListen, "pop", "127.0.0.1:1110", "powerpop address")
 	flag.BoolVar(&opt.TLS, "tls", true, "STARTTLS and STLS with a self-signed certificate under -dir")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,14 +25,20 @@ type statusJSON struct {
 	FreeInodes   uint64 `json:"free_inodes"`
 	Messages     int64  `json:"messages"`
 	Mailboxes    int    `json:"mailboxes"`
+	Uploads      int64  `json:"uploads"`  // in flight
+	FlushMicros  uint64 `json:"flush_us"` // moving average of a delivery's wait for durability
+	// AwayCopies, under rendezvous placement: copies on this backend that
+	// belong on other home backends.
+	AwayCopies *int `json:"away_copies,omitempty"`
 }
 
 // cmdStatus shows the state of each backend the daemons use (the static
 // list, or the enabled rows of the backends table). A backend that does
 // not answer makes the exit status 1 after the table, for monitoring
-// scripts.
+// scripts. Under rendezvous placement it also counts the copies away from
+// home, which takes a scan of every mailbox (as repair -dry-run).
 func cmdStatus(e *env, args []string) error {
-	_, _, backends, err := e.clusterCommand("status", args, 0)
+	_, cf, backends, err := e.clusterCommand("status", args, 0)
 	if err != nil {
 		return err
 	}
@@ -44,8 +51,24 @@ func cmdStatus(e *env, args []string) error {
 			down++
 		}
 	}
-	if err := e.table(out, []string{"BACKEND", "GROUP", "STATE", "READONLY", "FREE", "TOTAL", "INODES", "MESSAGES", "MAILBOXES"}, rows); err != nil {
+	header := []string{"BACKEND", "GROUP", "STATE", "READONLY", "FREE", "TOTAL", "INODES", "MESSAGES", "MAILBOXES", "UPLOADS", "FLUSH"}
+	away, err := e.awayFromHome(cf, backends)
+	if err != nil {
 		return err
+	}
+	if away != nil {
+		header = append(header, "AWAY")
+		for i := range out {
+			n := away.AwayCopies[out[i].Addr]
+			out[i].AwayCopies = &n
+			rows[i] = append(rows[i], strconv.Itoa(n))
+		}
+	}
+	if err := e.table(out, header, rows); err != nil {
+		return err
+	}
+	if away != nil && !e.json {
+		fmt.Fprintf(e.stdout, "%d messages have a copy away from home (ppadmin repair -rebalance moves them)\n", away.AwayFromHome)
 	}
 	if down > 0 {
 		return fmt.Errorf("%d of %d backends down", down, len(states))
@@ -53,21 +76,34 @@ func cmdStatus(e *env, args []string) error {
 	return nil
 }
 
+// awayFromHome scans the cluster under rendezvous placement (a repair dry
+// run); nil under PowerMail's, where every backend is home.
+func (e *env) awayFromHome(cf clusterFlags, backends []repair.Backend) (*repair.Report, error) {
+	homes, _, err := e.homes(cf)
+	if err != nil || homes == nil {
+		return nil, err
+	}
+	return repair.Run(e.ctx, backends, repair.Options{Redundancy: cf.redundancy, DryRun: true, Homes: homes,
+		Log: slog.New(slog.DiscardHandler)})
+}
+
 func statusOf(s repair.State) (statusJSON, []string) {
 	st := s.Status
 	j := statusJSON{Addr: s.Addr, Group: s.Group, Up: s.Up, ReadOnly: s.ReadOnly || st.ReadOnly,
 		FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, MinFreeBytes: st.MinFreeBytes,
-		FreeInodes: st.FreeInodes, Messages: st.Messages, Mailboxes: st.Mailboxes}
+		FreeInodes: st.FreeInodes, Messages: st.Messages, Mailboxes: st.Mailboxes,
+		Uploads: st.Uploads, FlushMicros: st.FlushMicros}
 	if !s.Up {
 		j.Error = s.Err.Error()
-		return j, []string{s.Addr, s.Group, "down", "-", "-", "-", "-", "-", "-"}
+		return j, []string{s.Addr, s.Group, "down", "-", "-", "-", "-", "-", "-", "-", "-"}
 	}
 	state := "up"
 	if st.FreeBytes < st.MinFreeBytes {
 		state = "full"
 	}
 	return j, []string{s.Addr, s.Group, state, yesNo(j.ReadOnly), formatBytes(st.FreeBytes), formatBytes(st.TotalBytes),
-		strconv.FormatUint(st.FreeInodes, 10), strconv.FormatInt(st.Messages, 10), strconv.Itoa(st.Mailboxes)}
+		strconv.FormatUint(st.FreeInodes, 10), strconv.FormatInt(st.Messages, 10), strconv.Itoa(st.Mailboxes),
+		strconv.FormatInt(st.Uploads, 10), (time.Duration(st.FlushMicros) * time.Microsecond).String()}
 }
 
 // formatBytes prints a size for people: bytes below 1 KiB, else one

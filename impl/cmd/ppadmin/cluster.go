@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/cluster"
+	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 	"powermail/impl/repair"
 	"powermail/impl/wire"
@@ -22,6 +23,7 @@ type clusterFlags struct {
 	secretFile string
 	redundancy int
 	ioTimeout  time.Duration
+	placement  string
 }
 
 // defaultRedundancy is the daemons' default R.
@@ -35,6 +37,7 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.secretFile, "backend-secret-file", "", "file holding the shared secret of the backends (required)")
 	fs.IntVar(&c.redundancy, "redundancy", defaultRedundancy, "R: the number of copies each message should have")
 	fs.DurationVar(&c.ioTimeout, "backend-io-timeout", ppclient.DefaultIOTimeout, "limit for one exchange with a backend")
+	fs.StringVar(&c.placement, "placement", string(placement.PowerMail), "the daemons' placement: powermail or rendezvous (then the placement history of the userbase says where mail belongs)")
 }
 
 // clusterCommand parses the arguments of a command that takes only the
@@ -57,6 +60,9 @@ func (e *env) connect(c clusterFlags) ([]repair.Backend, error) {
 	if c.redundancy < 1 || c.redundancy > maxRedundancy {
 		return nil, usagef("-redundancy must be between 1 and %d", maxRedundancy)
 	}
+	if err := c.checkPlacement(); err != nil {
+		return nil, err
+	}
 	secret, err := loadSecret(c.secretFile)
 	if err != nil {
 		return nil, err
@@ -71,6 +77,38 @@ func (e *env) connect(c clusterFlags) ([]repair.Backend, error) {
 		out[i] = repair.Backend{Addr: m.Addr, Group: m.Group, Priority: m.Priority, ReadOnly: m.ReadOnly, Client: cl}
 	}
 	return out, nil
+}
+
+func (c clusterFlags) checkPlacement() error {
+	p, err := placement.ParsePolicy(c.placement)
+	if err != nil {
+		return usagef("-placement: %v", err)
+	}
+	if p == placement.Rendezvous && c.backends != "" {
+		return usagef("-placement rendezvous needs the placement history of the backends table, not -backends")
+	}
+	return nil
+}
+
+// homes is the placement history under rendezvous placement, nil under
+// PowerMail's. Read it after any change to the table (a drain marks its
+// backend read-only, which makes a new epoch).
+func (e *env) homes(c clusterFlags) (*placement.Homes, placement.History, error) {
+	if c.placement != string(placement.Rendezvous) {
+		return nil, placement.History{}, nil
+	}
+	db, err := e.open()
+	if err != nil {
+		return nil, placement.History{}, err
+	}
+	h, err := db.History(e.ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	if len(h.Epochs) == 0 {
+		return nil, h, fmt.Errorf("the placement history is empty (ppadmin init records the backends table)")
+	}
+	return placement.NewHomes(h, c.redundancy), h, nil
 }
 
 func closeAll(bs []repair.Backend) {

@@ -37,6 +37,7 @@ func writeMetricsFile(path string, rep *repair.Report, now time.Time) error {
 		{"messages_left_below_r", "Messages still below R after the run (dry run: that the planned copies could not fix).", float64(rep.BelowTarget)},
 		{"orphan_copies", "Copies named by the orphan log removed (dry run: to remove).", float64(rep.OrphansRemoved)},
 		{"errors", "Actions or listings that failed.", float64(rep.Errors)},
+		{"messages_away_from_home", "Rendezvous placement: messages with a copy away from their home backends when scanned (0 under PowerMail's placement).", float64(rep.AwayFromHome)},
 	} {
 		gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "powermail_repair_" + g.name, Help: g.help})
 		gauge.Set(g.v)

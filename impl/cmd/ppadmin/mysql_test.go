@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"powermail/impl/userbase"
 )
 
 func dropTables(t *testing.T, dsn, prefix string) {
@@ -14,7 +16,7 @@ func dropTables(t *testing.T, dsn, prefix string) {
 		return
 	}
 	defer db.Close()
-	for _, table := range []string{"mailboxes", "backends"} {
+	for _, table := range userbase.TableNames() {
 		if _, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table); err != nil {
 			t.Error(err)
 		}

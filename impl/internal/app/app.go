@@ -23,6 +23,7 @@ import (
 
 	"powermail/impl/internal/cluster"
 	"powermail/impl/internal/config"
+	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 	"powermail/impl/userbase"
 	"powermail/impl/wire"
@@ -30,21 +31,22 @@ import (
 
 // BackendConfig is the backend side of a front end's configuration.
 type BackendConfig struct {
-	Backends           []string      `key:"backends" help:"static backend list group:priority:host:port[:ro],...; empty: watch the userbase backends table"`
-	Secret             string        `key:"backend-secret" help:"shared secret of the backends (prefer backend-secret-file)"`
-	SecretFile         string        `key:"backend-secret-file" help:"file holding the shared secret of the backends"`
-	Redundancy         int           `key:"redundancy" help:"R: copies of each message (PowerMail's redundancy target)"`
-	DialTimeout        time.Duration `key:"backend-dial-timeout" help:"limit for connecting to a backend"`
-	IOTimeout          time.Duration `key:"backend-io-timeout" help:"limit for one exchange with a backend"`
-	HealthInterval     time.Duration `key:"health-interval" help:"how often each backend is asked for its status"`
-	HealthTimeout      time.Duration `key:"health-timeout" help:"limit for one status check"`
-	MembershipInterval time.Duration `key:"membership-interval" help:"how often the backend list is reloaded"`
+	Backends           []string         `key:"backends" help:"static backend list group:priority:host:port[:ro],...; empty: watch the userbase backends table"`
+	Secret             string           `key:"backend-secret" help:"shared secret of the backends (prefer backend-secret-file)"`
+	SecretFile         string           `key:"backend-secret-file" help:"file holding the shared secret of the backends"`
+	Redundancy         int              `key:"redundancy" help:"R: copies of each message (PowerMail's redundancy target)"`
+	Placement          placement.Policy `key:"placement" help:"where copies go and logins look: powermail (any R backends; a login lists all) or rendezvous (each mailbox's R home backends; needs the backends table)"`
+	DialTimeout        time.Duration    `key:"backend-dial-timeout" help:"limit for connecting to a backend"`
+	IOTimeout          time.Duration    `key:"backend-io-timeout" help:"limit for one exchange with a backend"`
+	HealthInterval     time.Duration    `key:"health-interval" help:"how often each backend is asked for its status"`
+	HealthTimeout      time.Duration    `key:"health-timeout" help:"limit for one status check"`
+	MembershipInterval time.Duration    `key:"membership-interval" help:"how often the backend list is reloaded"`
 }
 
 // DefaultBackendConfig returns the defaults: R=2, checks every 2 s.
 func DefaultBackendConfig() BackendConfig {
 	return BackendConfig{
-		Redundancy: 2, DialTimeout: 2 * time.Second, IOTimeout: 10 * time.Second,
+		Redundancy: 2, Placement: placement.PowerMail, DialTimeout: 2 * time.Second, IOTimeout: 10 * time.Second,
 		HealthInterval: 2 * time.Second, HealthTimeout: time.Second, MembershipInterval: 5 * time.Second,
 	}
 }
@@ -69,6 +71,12 @@ func (c BackendConfig) Validate() error {
 	}
 	if c.Redundancy < 1 || c.Redundancy > 16 {
 		return config.Errorf("redundancy", "must be between 1 and 16")
+	}
+	if _, err := placement.ParsePolicy(string(c.Placement)); err != nil {
+		return config.Errorf("placement", "%v", err)
+	}
+	if c.Placement == placement.Rendezvous && len(c.Backends) > 0 {
+		return config.Errorf("placement", "rendezvous needs the placement history of the userbase backends table, not a static backends list")
 	}
 	return nil
 }
@@ -114,12 +122,17 @@ func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog
 			DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout})
 	}
 	ccfg := cluster.Config{HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
-		MembershipInterval: cfg.MembershipInterval}
+		MembershipInterval: cfg.MembershipInterval, Policy: cfg.Placement, Redundancy: cfg.Redundancy}
 	return cluster.New(ccfg, src, dial, log), nil
 }
 
-// tableSource reads the enabled rows of the userbase backends table.
+// tableSource reads the enabled rows of the userbase backends table, and
+// the placement history kept with it.
 type tableSource struct{ db *userbase.DB }
+
+func (t tableSource) History(ctx context.Context) (placement.History, error) {
+	return t.db.History(ctx)
+}
 
 func (t tableSource) Members(ctx context.Context) ([]cluster.Member, error) {
 	rows, err := t.db.ListBackends(ctx)

@@ -34,24 +34,37 @@ func (b Backend) seen(err error) error {
 	return err
 }
 
-// Begin starts an upload.
+// Begin starts an upload; the node counts it in its load until Cancel.
 func (b Backend) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error) {
 	up, err := b.n.Client.Begin(ctx, id)
 	if err != nil {
 		return nil, b.seen(err)
 	}
-	return upload{up, b}, nil
+	b.n.StartUpload()
+	return &upload{Upload: up, b: b}, nil
 }
 
 // upload adapts *ppclient.Upload to delivery.Upload; its steps' transport
 // failures mark the backend down like any other.
 type upload struct {
 	*ppclient.Upload
-	b Backend
+	b     Backend
+	ended bool // Cancel ran: the delivery is done with it
 }
 
-func (u upload) End() delivery.Step                        { return step{u.Upload.End(), u.b} }
-func (u upload) Commit(boxes []mailbox.Name) delivery.Step { return step{u.Upload.Commit(boxes), u.b} }
+func (u *upload) End() delivery.Step                        { return step{u.Upload.End(), u.b} }
+func (u *upload) Commit(boxes []mailbox.Name) delivery.Step { return step{u.Upload.Commit(boxes), u.b} }
+
+// Cancel ends the upload; delivery calls it at least once for every
+// upload, when it is done with it (delivery.Upload is used by one
+// goroutine).
+func (u *upload) Cancel() {
+	u.Upload.Cancel()
+	if !u.ended {
+		u.ended = true
+		u.b.n.EndUpload()
+	}
+}
 
 type step struct {
 	s ppclient.Step
@@ -94,23 +107,52 @@ type Picker struct {
 }
 
 // Pick implements delivery.Picker.
-func (p Picker) Pick(n int) (chosen, spares []delivery.Backend, err error) {
-	primary, rest, err := p.Cluster.Choose(placement.Request{Target: n, Min: 1, Spread: p.Spread})
-	if err != nil {
-		return nil, nil, err
+func (p Picker) Pick(boxes []mailbox.Name, n int) ([]delivery.Target, error) {
+	names := make([]string, len(boxes))
+	for i, b := range boxes {
+		names[i] = string(b)
 	}
-	return wrap[delivery.Backend](primary), wrap[delivery.Backend](rest), nil
+	targets, err := p.Cluster.Place(names, placement.Request{Target: n, Min: 1, Spread: p.Spread})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]delivery.Target, len(targets))
+	for i, t := range targets {
+		out[i] = delivery.Target{Candidates: wrap[delivery.Backend](t.Candidates, nil), Home: t.Home}
+	}
+	return out, nil
 }
 
-// Reachable lists the backends believed up, for maildrop.
-func Reachable(c *Cluster) func() []maildrop.Backend {
-	return func() []maildrop.Backend { return wrap[maildrop.Backend](c.Reachable()) }
+// Locator answers maildrop's question, where a mailbox's mail may be,
+// from the cluster, reading the backends of local (if any) from their
+// store directories.
+func Locator(c *Cluster, local localStores) func(mailbox.Name) maildrop.Location {
+	return func(box mailbox.Name) maildrop.Location {
+		loc := c.Locate(string(box))
+		return maildrop.Location{
+			Ask: wrap[maildrop.Backend](loc.Ask, local), Extra: wrap[maildrop.Backend](loc.Extra, local),
+			Degraded: loc.Degraded, Home: loc.Home, Order: orderOf(loc.Order, local),
+		}
+	}
 }
 
-func wrap[T any](nodes []*Node) []T {
+// orderOf keeps nil (no order) apart from an empty order.
+func orderOf(nodes []*Node, local localStores) []maildrop.Backend {
+	if nodes == nil {
+		return nil
+	}
+	return wrap[maildrop.Backend](nodes, local)
+}
+
+// wrap adapts nodes, reading those of local from their stores.
+func wrap[T any](nodes []*Node, local localStores) []T {
 	out := make([]T, len(nodes))
 	for i, n := range nodes {
-		out[i] = any(Backend{n}).(T)
+		var b any = Backend{n}
+		if r := local[n.Addr]; r != nil {
+			b = localBackend{Backend{n}, r}
+		}
+		out[i] = b.(T)
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/placement"
 )
 
 // The shipped example configurations load (no unknown keys, no bad values)
@@ -38,4 +39,12 @@ func TestValidateNamesTheKey(t *testing.T) {
 	p := DefaultPOPConfig()
 	p.Backend.Redundancy = 0
 	require.ErrorContains(t, p.Validate(), `"redundancy"`)
+	p = DefaultPOPConfig()
+	p.Backend.Placement = "nearest"
+	require.ErrorContains(t, p.Validate(), `"placement"`)
+	p.Backend.Placement, p.Backend.Backends = placement.Rendezvous, []string{"1:0:127.0.0.1:1101"}
+	require.ErrorContains(t, p.Validate(), `"placement"`, "rendezvous needs the history of the backends table")
+	c = DefaultSMTPConfig()
+	c.Spread = "load"
+	require.ErrorContains(t, c.Validate(), `"spread"`)
 }

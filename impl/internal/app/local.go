@@ -11,7 +11,6 @@ import (
 
 	"powermail/impl/internal/config"
 	"powermail/impl/internal/listener/diskstore"
-	"powermail/impl/internal/maildrop"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/ppclient"
@@ -53,21 +52,6 @@ func openLocalStores(spec []string, log *slog.Logger) (localStores, error) {
 func (l localStores) close() {
 	for _, r := range l {
 		r.Close()
-	}
-}
-
-// reachable is Reachable with the local readers in place.
-func (l localStores) reachable(c *Cluster) func() []maildrop.Backend {
-	return func() []maildrop.Backend {
-		nodes := c.Reachable()
-		out := make([]maildrop.Backend, len(nodes))
-		for i, n := range nodes {
-			out[i] = Backend{n}
-			if r := l[n.Addr]; r != nil {
-				out[i] = localBackend{Backend{n}, r}
-			}
-		}
-		return out
 	}
 }
 

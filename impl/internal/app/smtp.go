@@ -17,6 +17,7 @@ import (
 	"powermail/impl/internal/smtpd"
 	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
+	"powermail/impl/placement"
 	"powermail/impl/userbase"
 )
 
@@ -32,6 +33,7 @@ type SMTPConfig struct {
 	SMTP smtpd.Config `prefix:""`
 
 	WriteQuorum int    `key:"write-quorum" help:"W: committed copies needed before 250; 0 means W = redundancy"`
+	Spread      string `key:"spread" help:"placement powermail: how backends of equal priority are ordered: free (random, weighted by free space), most-free, least-load, random"`
 	RelayHost   string `key:"relay-host" help:"outgoing SMTP host:port for forward-only mailboxes; empty refuses forwards with 451"`
 	OrphanLog   string `key:"orphan-log" help:"file recording aborts that could not be delivered, for repair"`
 
@@ -42,7 +44,7 @@ type SMTPConfig struct {
 // DefaultSMTPConfig returns powersmtp's defaults.
 func DefaultSMTPConfig() SMTPConfig {
 	return SMTPConfig{Listen: "127.0.0.1:2525", Log: logging.Defaults(), SMTP: smtpd.Defaults(),
-		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
+		Spread: placement.SpreadFree.String(), Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
 // quorum is W, defaulting to R (PowerMail's redundancy target).
@@ -66,6 +68,9 @@ func (c SMTPConfig) Validate() error {
 	}
 	if c.WriteQuorum < 0 || c.WriteQuorum > c.Backend.Redundancy {
 		return config.Errorf("write-quorum", "must be between 1 and redundancy (%d), or 0 for W = R", c.Backend.Redundancy)
+	}
+	if _, err := placement.ParseSpread(c.Spread); err != nil {
+		return config.Errorf("spread", "%v", err)
 	}
 	if err := c.Log.Validate(); err != nil {
 		return err
@@ -133,7 +138,7 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 	}
 	scfg.TLSConfig = tlsConf
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
-		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Reachable(cl), log)
+		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Locator(cl, nil), log)
 	var orphans *orphanlog.Log
 	if cfg.OrphanLog != "" {
 		if orphans, err = orphanlog.Open(cfg.OrphanLog); err != nil {
@@ -145,7 +150,8 @@ func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.
 		rl = relay.New(relay.Config{Addr: cfg.RelayHost, HeloName: cfg.SMTP.Hostname, IOTimeout: cfg.Backend.IOTimeout})
 	}
 	meter := quota.New(quota.Config{}, drops, nil)
-	d := delivery.New(cfg.delivery(), Picker{Cluster: cl}, rl, meter, orphans, log)
+	spread, _ := placement.ParseSpread(cfg.Spread) // checked by Validate
+	d := delivery.New(cfg.delivery(), Picker{Cluster: cl, Spread: spread}, rl, meter, orphans, log)
 	srv, err := smtpd.New(scfg, Resolver{Userbase: ub, Usage: meter}, Deliverer{d}, log)
 	return srv, d, err
 }

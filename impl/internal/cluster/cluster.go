@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"powermail/impl/placement"
@@ -48,11 +49,13 @@ type Checker interface {
 	Close() error
 }
 
-// Config holds the intervals and deadlines.
+// Config holds the intervals and deadlines, and the placement policy.
 type Config struct {
 	HealthInterval     time.Duration
 	HealthTimeout      time.Duration
 	MembershipInterval time.Duration
+	Policy             placement.Policy // "" is PowerMail's
+	Redundancy         int              // R, for the home sets of rendezvous placement
 }
 
 // Node is one backend: its membership, its client and its last known state.
@@ -64,6 +67,8 @@ type Node[C Checker] struct {
 	status wire.Status
 	up     bool
 	err    error
+
+	uploads atomic.Int64 // this front end's uploads to the node in flight
 }
 
 // State returns the last health-check outcome.
@@ -80,7 +85,33 @@ func (n *Node[C]) placement() placement.Backend {
 		ReadOnly:       n.Member.ReadOnly || st.ReadOnly,
 		FreeBytes:      int64(min(st.FreeBytes, 1<<62)),
 		BelowFreeFloor: st.FreeBytes < st.MinFreeBytes,
+		Load:           Load(st, n.uploads.Load()),
 	}
+}
+
+// StartUpload and EndUpload bracket an upload of this front end to the
+// node, so that its load counts uploads as they start rather than at the
+// next health check.
+func (n *Node[C]) StartUpload() { n.uploads.Add(1) }
+
+// EndUpload: see StartUpload.
+func (n *Node[C]) EndUpload() { n.uploads.Add(-1) }
+
+// minFlushMicros stands in for a flush wait not known yet (a backend that
+// has not stored anything since it started, or one from before STATUS
+// reported it), so that such a backend is neither free nor avoided.
+const minFlushMicros = 100
+
+// Load is the figure the least-load spread orders backends by: the
+// expected wait of one more upload, the backend's average wait for
+// durability times the uploads ahead of it and this one. Of the uploads,
+// it takes the larger of what the backend reported at its last health check
+// (every front end's) and what this front end has in flight to it now
+// (fresh between checks: without it, every message until the next check
+// would go to the same backend).
+func Load(st wire.Status, localUploads int64) float64 {
+	wait := float64(max(st.FlushMicros, minFlushMicros))
+	return wait * float64(1+max(st.Uploads, localUploads))
 }
 
 // Cluster is the current set of nodes; safe for concurrent use.
@@ -92,6 +123,10 @@ type Cluster[C Checker] struct {
 
 	mu    sync.RWMutex
 	nodes map[string]*Node[C]
+	homes atomic.Pointer[homesAt] // rendezvous placement (placement.go)
+	// historyDiffers: the table and the history disagreed at the last
+	// reload (logged once per change).
+	historyDiffers atomic.Bool
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -199,6 +234,9 @@ func (n *Node[C]) MarkDown(err error) {
 func (c *Cluster[C]) reloadMembers(ctx context.Context) error {
 	ms, err := c.src.Members(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.reloadHistory(ctx, ms); err != nil {
 		return err
 	}
 	want := make(map[string]Member, len(ms))

@@ -163,3 +163,39 @@ func TestParseMembers(t *testing.T) {
 	_, err = ParseMembers([]string{"g:1:h:1", "g2:1:h:1"})
 	assert.ErrorContains(t, err, "twice")
 }
+
+// TestLeastLoadFollowsTheBackendsLoad: the least-load spread prefers the
+// backend with the shorter expected wait, from its STATUS and from this
+// front end's own uploads in flight, which count at once.
+func TestLeastLoadFollowsTheBackendsLoad(t *testing.T) {
+	src := &mutableSource{ms: []Member{{Addr: "slow:1", Group: "g1"}, {Addr: "fast:1", Group: "g2"}}}
+	c, checkers := newTestCluster(src)
+	require.NoError(t, c.Refresh(context.Background()))
+	checkers["slow:1"].st = wire.Status{FreeBytes: 1 << 30, FlushMicros: 20000, Uploads: 4}
+	checkers["fast:1"].st = wire.Status{FreeBytes: 1 << 30, FlushMicros: 500}
+	c.checkAll(context.Background())
+	least := placement.Request{Target: 1, Min: 1, Spread: placement.SpreadLeastLoad}
+	for range 20 {
+		primary, _, err := c.Choose(least)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"fast:1"}, addrs(primary))
+	}
+	fast := c.Nodes()[0]
+	require.Equal(t, "fast:1", fast.Addr)
+	for range 200 { // 500 us x 201 > 20 ms x 5
+		fast.StartUpload()
+	}
+	primary, _, err := c.Choose(least)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"slow:1"}, addrs(primary), "this front end's own uploads count before the next check")
+	for range 200 {
+		fast.EndUpload()
+	}
+	assert.Equal(t, Load(wire.Status{FlushMicros: 500}, 0), fast.placement().Load)
+}
+
+func TestLoad(t *testing.T) {
+	assert.Equal(t, 2000.0, Load(wire.Status{FlushMicros: 1000, Uploads: 1}, 0))
+	assert.Equal(t, 4000.0, Load(wire.Status{FlushMicros: 1000, Uploads: 1}, 3), "the larger count of uploads")
+	assert.Equal(t, Load(wire.Status{FlushMicros: minFlushMicros}, 0), Load(wire.Status{}, 0), "an unknown wait is the floor")
+}

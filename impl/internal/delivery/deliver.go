@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,8 +40,9 @@ type txn struct {
 	d        *Deliverer
 	id       msgid.ID
 	boxes    []mailbox.Name
+	targets  []Target // targets[i] is where boxes[i] may go
 	replicas []*replica
-	spares   []Backend // chosen by placement, not used: where a VOID can go
+	refused  map[string]bool // backends whose Begin failed
 	relay    RelaySink
 }
 
@@ -48,6 +50,7 @@ type txn struct {
 type replica struct {
 	b          Backend
 	up         Upload
+	boxes      []mailbox.Name // the mailboxes this copy is for
 	failed     error
 	prepared   bool
 	commitSent bool // a committed copy may exist from here on
@@ -99,33 +102,57 @@ func (t *txn) open(ctx context.Context, m Message, forwards []string) error {
 	return nil
 }
 
-// begin opens R uploads, replacing a backend that refuses by a spare: no
-// data has been sent yet, so falling back costs nothing.
+// begin gives every mailbox R copies: the first R of its candidates that
+// take an upload, one upload per backend whichever mailboxes share it. A
+// backend that refuses is replaced by the next candidate: no data has
+// been sent yet, so falling back costs nothing.
 func (t *txn) begin(ctx context.Context) error {
-	r := t.d.cfg.Redundancy
-	chosen, spares, err := t.d.picker.Pick(r)
-	if err != nil || len(chosen)+len(spares) < t.d.cfg.WriteQuorum {
+	targets, err := t.d.picker.Pick(t.boxes, t.d.cfg.Redundancy)
+	if err != nil || len(targets) != len(t.boxes) {
 		return errNoBackends
 	}
-	for _, b := range append(chosen, spares...) {
-		if len(t.replicas) == r {
-			t.spares = append(t.spares, b)
-			continue
+	t.targets, t.refused = targets, map[string]bool{}
+	for i, box := range t.boxes {
+		copies := 0
+		for _, b := range targets[i].Candidates {
+			if copies == t.d.cfg.Redundancy {
+				break
+			}
+			if r := t.replicaOn(ctx, b); r != nil {
+				r.boxes = append(r.boxes, box)
+				copies++
+			}
 		}
-		// The upload lives on after Begin, so it gets the session's
-		// context; the client bounds every step of it by its I/O timeout.
-		up, err := b.Begin(ctx, t.id)
-		replicaOutcome(b.Name(), "begin", err)
-		if err != nil {
-			t.d.log.Warn("replica refused", "backend", b.Name(), "id", t.id, "err", err)
-			continue
+		if copies < t.d.cfg.WriteQuorum {
+			return errNoBackends
 		}
-		t.replicas = append(t.replicas, &replica{b: b, up: up})
-	}
-	if len(t.replicas) < t.d.cfg.WriteQuorum {
-		return errNoBackends
 	}
 	return nil
+}
+
+// replicaOn returns the upload to b, starting it if needed; nil if b
+// refused it.
+func (t *txn) replicaOn(ctx context.Context, b Backend) *replica {
+	for _, r := range t.replicas {
+		if r.b.Name() == b.Name() {
+			return r
+		}
+	}
+	if t.refused[b.Name()] {
+		return nil
+	}
+	// The upload lives on after Begin, so it gets the session's context;
+	// the client bounds every step of it by its I/O timeout.
+	up, err := b.Begin(ctx, t.id)
+	replicaOutcome(b.Name(), "begin", err)
+	if err != nil {
+		t.d.log.Warn("replica refused", "backend", b.Name(), "id", t.id, "err", err)
+		t.refused[b.Name()] = true
+		return nil
+	}
+	r := &replica{b: b, up: up}
+	t.replicas = append(t.replicas, r)
+	return r
 }
 
 // streamBuffers recycles the body buffers: one per message would be the
@@ -202,7 +229,7 @@ func (t *txn) complete(ctx context.Context) error {
 	failpoint.Inject("quorumShortBy", func(val failpoint.Value) { quorum -= fault.Int(val) })
 	if len(t.replicas) > 0 {
 		t.finishAll()
-		if t.count(func(r *replica) bool { return r.prepared }) < quorum {
+		if !t.quorum(quorum, func(r *replica) bool { return r.prepared }) {
 			return errReplicas
 		}
 	}
@@ -217,7 +244,7 @@ func (t *txn) complete(ctx context.Context) error {
 		return nil
 	}
 	t.commitAll()
-	if t.count(func(r *replica) bool { return r.linked }) < quorum {
+	if !t.quorum(quorum, func(r *replica) bool { return r.linked }) {
 		return errReplicas
 	}
 	t.cleanupStragglers(ctx)
@@ -231,13 +258,13 @@ func (t *txn) finishAll() {
 	t.roundTrip("prepare", func(r *replica) Step { return r.up.End() }, func(r *replica) { r.prepared = true })
 }
 
-// commitAll sends one COMMIT naming every local recipient to each prepared
-// replica, on its upload's connection, then reads each answer.
+// commitAll sends one COMMIT naming the replica's mailboxes to each
+// prepared replica, on its upload's connection, then reads each answer.
 func (t *txn) commitAll() {
 	replicas := len(t.live())
 	spread := t.roundTrip("commit", func(r *replica) Step {
 		r.commitSent = true
-		return r.up.Commit(t.boxes)
+		return r.up.Commit(r.boxes)
 	}, func(r *replica) {
 		r.linked = true
 		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
@@ -284,20 +311,22 @@ func (t *txn) cleanupStragglers(ctx context.Context) {
 	}
 	// Plain ABORT, never VOID: the message is accepted, and a tombstone
 	// would hide it everywhere.
-	_, failed := t.onEach(ctx, bad, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
+	failed := t.onEach(ctx, bad, "abort", abortOp(t.id), nil)
 	t.recordOrphans(failed, true)
 }
 
 // abort is the refusal path: the sender gets 4xx and will retry under a
 // new id, so no copy of this id may ever become visible, not even after a
 // disk is lost. A replica that was sent COMMIT may hold a committed copy:
-// it gets VOID (tombstones for the id in every mailbox, then the copy
-// removed; a tombstone on any backend hides every copy, see package
-// maildrop), and spares get VOID too until R backends hold the tombstones,
-// as a delete leaves R (so losing R-1 disks cannot bring the copy back).
-// Replicas never sent COMMIT hold at most a prepared file, which ABORT
-// removes. Whatever could not be removed is logged; with fewer than R
-// tombstones the id stays pending and VoidPending adds the rest later.
+// it gets VOID (tombstones for the id in its mailboxes, then the copy
+// removed; a tombstone where a login looks hides every copy, see package
+// maildrop). Replicas never sent COMMIT hold at most a prepared file,
+// which ABORT removes. When a VOID or ABORT fails, a copy may be left:
+// then further candidates get VOID until every mailbox has its tombstones
+// on R backends, one at home (see tombstones), as a delete leaves them, so
+// losing R-1 disks cannot bring the copy back. Whatever could not be
+// removed is logged; with too few tombstones the id stays pending and
+// VoidPending adds the rest later.
 func (t *txn) abort(ctx context.Context) {
 	if t.relay != nil {
 		t.relay.Cancel()
@@ -311,33 +340,43 @@ func (t *txn) abort(ctx context.Context) {
 			prepared = append(prepared, r)
 		}
 	}
-	void := func(ctx context.Context, b Backend) error { return b.Void(ctx, t.id, t.boxes) }
-	voided, failed := t.onEach(ctx, committing, "void", void)
-	_, failedAborts := t.onEach(ctx, prepared, "abort", func(ctx context.Context, b Backend) error { return b.Abort(ctx, t.id, t.boxes) })
-	for _, b := range t.spares {
-		if len(committing) == 0 || len(voided) >= t.d.cfg.Redundancy {
-			break
-		}
-		more, _ := t.onEach(ctx, []*replica{{b: b}}, "void", void)
-		voided = append(voided, more...)
+	ts := newTombstones(t.d.cfg.Redundancy, t.boxes, t.targets, nil)
+	voided := func(r *replica) { ts.add(r.b.Name(), r.boxes) }
+	failed := t.onEach(ctx, committing, "void", voidOp(t.id), voided)
+	left := append(failed, t.onEach(ctx, prepared, "abort", abortOp(t.id), nil)...)
+	if len(left) == 0 {
+		return
 	}
-	left := append(failed, failedAborts...)
+	tried := map[string]bool{}
+	for _, r := range t.replicas {
+		tried[r.b.Name()] = true
+	}
+	ts.fill(ts.order(nil), tried, func(b Backend, boxes []mailbox.Name) bool {
+		r := &replica{b: b, boxes: boxes}
+		return len(t.onEach(ctx, []*replica{r}, "void", voidOp(t.id), nil)) == 0
+	})
 	t.recordOrphans(left, false)
-	if len(left) > 0 { // where the tombstones are, for VoidPending
-		for _, r := range voided {
-			t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Voided: true}, nil)
-		}
+	for b, boxes := range ts.byBackend() { // where the tombstones are, for VoidPending
+		t.d.recordOrphan(orphanlog.Entry{Backend: b, ID: t.id, Boxes: boxes, Voided: true}, nil)
 	}
-	if len(committing) > 0 && len(voided) < t.d.cfg.Redundancy {
-		t.d.log.Warn("refused message voided on fewer than R backends; the rest is retried later",
-			"id", t.id, "voided", len(voided))
+	if short := ts.short(); len(short) > 0 {
+		t.d.log.Warn("refused message has too few tombstones; the rest is retried later",
+			"id", t.id, "mailboxes", short)
 	}
+}
+
+func voidOp(id msgid.ID) func(context.Context, *replica) error {
+	return func(ctx context.Context, r *replica) error { return r.b.Void(ctx, id, r.boxes) }
+}
+
+func abortOp(id msgid.ID) func(context.Context, *replica) error {
+	return func(ctx context.Context, r *replica) error { return r.b.Abort(ctx, id, r.boxes) }
 }
 
 // recordOrphans logs the replicas whose ABORT or VOID failed.
 func (t *txn) recordOrphans(rs []*replica, acked bool) {
 	for _, r := range rs {
-		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: t.boxes, Acked: acked}, r.failed)
+		t.d.recordOrphan(orphanlog.Entry{Backend: r.b.Name(), ID: t.id, Boxes: r.boxes, Acked: acked}, r.failed)
 	}
 }
 
@@ -351,11 +390,12 @@ func (t *txn) cancelUploads() {
 }
 
 // onEach runs op for every replica in rs concurrently, each on a
-// connection of its own (the upload's may be broken), and returns the
-// replicas that succeeded and those that failed (their error in failed).
-// op runs even without a context deadline left: the sender may be told 451
-// and retry, so a copy left behind would become a duplicate.
-func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, Backend) error) (ok, failed []*replica) {
+// connection of its own (the upload's may be broken), calls ok (if not
+// nil) for each that succeeded, one at a time, and returns the replicas
+// that failed (their error in failed). op runs even without a context
+// deadline left: the sender may be told 451 and retry, so a copy left
+// behind would become a duplicate.
+func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(context.Context, *replica) error, ok func(*replica)) (failed []*replica) {
 	var mu sync.Mutex
 	parallel(len(rs), func(i int) {
 		r := rs[i]
@@ -364,7 +404,7 @@ func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(c
 		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.d.cfg.BackendTimeout)
 		defer cancel()
-		err := op(actx, r.b)
+		err := op(actx, r)
 		replicaOutcome(r.b.Name(), phase, err)
 		mu.Lock()
 		defer mu.Unlock()
@@ -373,9 +413,11 @@ func (t *txn) onEach(ctx context.Context, rs []*replica, phase string, op func(c
 			failed = append(failed, r)
 			return
 		}
-		ok = append(ok, r)
+		if ok != nil {
+			ok(r)
+		}
 	})
-	return ok, failed
+	return failed
 }
 
 func (t *txn) fail(r *replica, phase string, err error) {
@@ -394,14 +436,22 @@ func (t *txn) live() []*replica {
 	return out
 }
 
-func (t *txn) count(pred func(*replica) bool) int {
-	n := 0
-	for _, r := range t.replicas {
-		if r.failed == nil && pred(r) {
-			n++
+// quorum reports whether every mailbox has at least w live copies for
+// which ok holds, one of them at home.
+func (t *txn) quorum(w int, ok func(*replica) bool) bool {
+	for i, box := range t.boxes {
+		n, home := 0, false
+		for _, r := range t.replicas {
+			if r.failed == nil && ok(r) && slices.Contains(r.boxes, box) {
+				n++
+				home = home || t.targets[i].home(r.b)
+			}
+		}
+		if n < w || !home {
+			return false
 		}
 	}
-	return n
+	return true
 }
 
 func (t *txn) names() []string {

@@ -28,7 +28,12 @@
 // (and retried by its sender). It lasts one COMMIT round trip.
 //
 // All recipients of a message share one transfer and one file per backend:
-// 100 recipients on R=2 cost two transfers and two files (with 100 links each).
+// 100 recipients on R=2 cost two transfers and two files (with 100 links
+// each) under PowerMail's placement. Under rendezvous placement each
+// mailbox has its own backends (its Target): the message goes once to
+// every backend of their union, and each backend's COMMIT names the
+// mailboxes that chose it. The quorum is per mailbox: W of its copies
+// committed, one of them at home.
 //
 // Forward-only recipients are relayed to the outgoing SMTP host in one
 // transaction. The relay's end-of-data is sent after every backend prepared
@@ -83,10 +88,33 @@ type Backend interface {
 	Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error
 }
 
-// Picker chooses backends for a new message: up to n in preferred order,
-// then spares to use when one of them refuses the upload.
+// Picker chooses backends for a new message: for each mailbox, where its
+// copies may go (package placement decides).
 type Picker interface {
-	Pick(n int) (chosen, spares []Backend, err error)
+	// Pick returns one Target per mailbox of boxes, in that order; n is
+	// the number of copies wanted (R).
+	Pick(boxes []mailbox.Name, n int) ([]Target, error)
+}
+
+// Target is where the copies for one mailbox may go: the first R of
+// Candidates that take an upload. The first Home candidates are the
+// mailbox's home, which every login lists: a committed copy, and the
+// tombstone that hides a refused one, must be on one of them for the
+// mailbox to count as delivered or as hidden. Under PowerMail's policy
+// every login lists every backend, and Home is len(Candidates).
+type Target struct {
+	Candidates []Backend
+	Home       int
+}
+
+// home reports whether b is one of t's home candidates.
+func (t Target) home(b Backend) bool {
+	for _, c := range t.Candidates[:t.Home] {
+		if c.Name() == b.Name() {
+			return true
+		}
+	}
+	return false
 }
 
 // Relay sends a message to the outgoing SMTP host (see package relay).

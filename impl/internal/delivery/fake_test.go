@@ -161,15 +161,30 @@ func (u *fakeUpload) Commit(boxes []mailbox.Name) Step { return fakeStep{u.f.com
 
 func (u *fakeUpload) Cancel() {}
 
-// fixedPicker returns its backends in order; those past n are spares.
+// fixedPicker gives every mailbox its backends in order, all of them
+// home: PowerMail's placement.
 type fixedPicker []Backend
 
-func (p fixedPicker) Pick(n int) ([]Backend, []Backend, error) {
+func (p fixedPicker) Pick(boxes []mailbox.Name, _ int) ([]Target, error) {
 	if len(p) == 0 {
-		return nil, nil, errors.New("no backends")
+		return nil, errors.New("no backends")
 	}
-	n = min(n, len(p))
-	return p[:n], p[n:], nil
+	out := make([]Target, len(boxes))
+	for i := range out {
+		out[i] = Target{Candidates: p, Home: len(p)}
+	}
+	return out, nil
+}
+
+// homePicker gives each mailbox a Target of its own: rendezvous placement.
+type homePicker map[mailbox.Name]Target
+
+func (p homePicker) Pick(boxes []mailbox.Name, _ int) ([]Target, error) {
+	out := make([]Target, len(boxes))
+	for i, b := range boxes {
+		out[i] = p[b]
+	}
+	return out, nil
 }
 
 type fakeRelay struct {

@@ -3,20 +3,20 @@ package delivery
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
+	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
 )
 
 // maxVoidTargets bounds the backends one pending VOID is tried on.
 const maxVoidTargets = 16
 
-// VoidPending completes the refusals that fewer than R backends took the
-// VOID of when they happened (orphanlog.Pending: backends down, a power
-// cut of the whole cluster): each gets VOID on more up backends, those
-// that may hold a stray copy first, until R hold its tombstones, each
-// success recorded in the log. It returns how many it completed.
+// VoidPending completes the refusals that too few backends took the VOID
+// of when they happened (orphanlog.Pending: backends down, a power cut of
+// the whole cluster): each gets VOID on more of its candidates, those that
+// may hold a stray copy first, until every mailbox has its tombstones
+// (see tombstones), each success recorded in the log. It returns how many it completed.
 // powersmtp runs it before it accepts mail and then periodically
 // (SweepVoids), so that a copy left before such an outage is hidden as
 // soon as backends are back.
@@ -40,42 +40,32 @@ func (d *Deliverer) VoidPending(ctx context.Context) (int, error) {
 	return done, ctx.Err()
 }
 
-// voidMore sends VOID of p to up backends that hold no tombstone of it yet,
-// strays first, until R do; it reports whether R do.
+// voidMore sends VOID of p to more of its mailboxes' candidates, strays
+// first, until every mailbox has its tombstones (see tombstones); it
+// reports whether every one does.
 func (d *Deliverer) voidMore(ctx context.Context, p orphanlog.PendingVoid) bool {
-	chosen, spares, err := d.picker.Pick(maxVoidTargets)
-	if err != nil {
+	targets, err := d.picker.Pick(p.Boxes, d.cfg.Redundancy)
+	if err != nil || len(targets) != len(p.Boxes) {
 		return false
 	}
-	targets := slices.DeleteFunc(append(chosen, spares...), func(b Backend) bool { return slices.Contains(p.Voided, b.Name()) })
-	slices.SortStableFunc(targets, func(a, b Backend) int {
-		return boolRank(!slices.Contains(p.Strays, a.Name())) - boolRank(!slices.Contains(p.Strays, b.Name()))
-	})
-	have := len(p.Voided)
-	for _, b := range targets {
-		if have >= d.cfg.Redundancy {
-			break
-		}
+	ts := newTombstones(d.cfg.Redundancy, p.Boxes, targets, p.Voided)
+	added := 0
+	order := ts.order(p.Strays)
+	ts.fill(order[:min(len(order), maxVoidTargets)], nil, func(b Backend, boxes []mailbox.Name) bool {
 		vctx, cancel := context.WithTimeout(ctx, d.cfg.BackendTimeout)
-		err := b.Void(vctx, p.ID, p.Boxes)
+		err := b.Void(vctx, p.ID, boxes)
 		cancel()
 		replicaOutcome(b.Name(), "void", err)
 		if err == nil {
-			have++
-			d.recordOrphan(orphanlog.Entry{Backend: b.Name(), ID: p.ID, Boxes: p.Boxes, Voided: true}, nil)
+			added++
+			d.recordOrphan(orphanlog.Entry{Backend: b.Name(), ID: p.ID, Boxes: boxes, Voided: true}, nil)
 		}
+		return err == nil
+	})
+	if added > 0 {
+		d.log.Info("pending refusal voided on more backends", "id", p.ID, "backends", added)
 	}
-	if have > len(p.Voided) {
-		d.log.Info("pending refusal voided on more backends", "id", p.ID, "backends", have)
-	}
-	return have >= d.cfg.Redundancy
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return len(ts.short()) == 0
 }
 
 // SweepVoids runs VoidPending every interval until ctx ends.

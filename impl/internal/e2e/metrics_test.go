@@ -84,7 +84,7 @@ func mysqlUserbase(t *testing.T) *userbase.Config {
 		db, err := sql.Open("mysql", dsn)
 		require.NoError(t, err)
 		defer db.Close()
-		for _, table := range []string{"mailboxes", "backends"} {
+		for _, table := range userbase.TableNames() {
 			_, err := db.Exec("DROP TABLE IF EXISTS " + cfg.TablePrefix + table)
 			assert.NoError(t, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/pingcap/failpoint"
@@ -23,7 +24,7 @@ const maxParallelDeletes = 8
 
 // Delete applies the deletes of messages is (indexes into Messages). It
 // returns nil only when every message has a tombstone on at least R
-// backends. A holder that failed keeps its copy, hidden by the tombstones,
+// backends, one of them a home backend that every later login lists. A holder that failed keeps its copy, hidden by the tombstones,
 // until repair removes it.
 //
 // Every DELETE has its own IOTimeout, all within ctx, which bounds the
@@ -61,32 +62,36 @@ type deletion struct {
 }
 
 // deleteOne sends DELETE to every holder of msg and to spares (non-holders,
-// in the message's rotation) until R have acknowledged a tombstone, a new
-// spare for each one that fails, as long as reachable backends are left.
+// in the order of tombstoneCandidates) until R have acknowledged a
+// tombstone, one of them at home, a new spare for each one that fails, as
+// long as reachable backends are left.
 func (r *deletion) deleteOne(ctx context.Context, msg Message) error {
 	want := r.d.m.cfg.Redundancy
 	holders, spares := r.d.tombstoneCandidates(msg)
 	targets := r.usable(holders)
-	acks := 0
+	acks, homeAcks := 0, 0
 	for ctx.Err() == nil {
 		var more []Backend
-		more, spares = r.take(spares, want-acks-len(targets))
+		needHome := homeAcks == 0 && !slices.ContainsFunc(targets, r.d.isHome)
+		more, spares = r.take(spares, want-acks-len(targets), needHome)
 		targets = append(targets, more...)
 		if len(targets) == 0 {
 			break
 		}
-		if acks += r.wave(ctx, msg, targets); acks >= want {
+		a, h := r.wave(ctx, msg, targets)
+		if acks, homeAcks = acks+a, homeAcks+h; acks >= want && homeAcks > 0 {
 			return nil
 		}
 		targets = nil
 	}
-	return fmt.Errorf("%w: %s: %d tombstones, need %d", ErrTooFewTombstones, msg.ID, acks, want)
+	return fmt.Errorf("%w: %s: %d tombstones (%d at home), need %d, one at home",
+		ErrTooFewTombstones, msg.ID, acks, homeAcks, want)
 }
 
 // wave sends DELETE of msg to targets at once and returns how many
-// acknowledged; a backend that failed is remembered for the rest of the run.
-func (r *deletion) wave(ctx context.Context, msg Message, targets []Backend) int {
-	acks := 0
+// acknowledged, and how many of those are home backends; a backend that
+// failed is remembered for the rest of the run.
+func (r *deletion) wave(ctx context.Context, msg Message, targets []Backend) (acks, homeAcks int) {
 	var wg sync.WaitGroup
 	for _, t := range targets {
 		wg.Add(1)
@@ -104,11 +109,14 @@ func (r *deletion) wave(ctx context.Context, msg Message, targets []Backend) int
 				return
 			}
 			acks++
+			if r.d.isHome(t) {
+				homeAcks++
+			}
 			failpoint.Inject("afterTombstone", func(val failpoint.Value) { fault.Crash(val) }) // P9: delete partly applied
 		}()
 	}
 	wg.Wait()
-	return acks
+	return acks, homeAcks
 }
 
 // usable returns the backends of bs that have not failed in this run.
@@ -124,29 +132,44 @@ func (r *deletion) usable(bs []Backend) []Backend {
 	return out
 }
 
-// take returns up to n usable backends from the front of bs, and what is
-// left of bs after them.
-func (r *deletion) take(bs []Backend, n int) (taken, rest []Backend) {
-	for len(bs) > 0 && len(taken) < n {
-		taken = append(taken, r.usable(bs[:1])...)
+// take returns usable backends from the front of bs, n of them and, if
+// needHome, at least one home backend (passing over others once n are
+// taken), and what is left of bs.
+func (r *deletion) take(bs []Backend, n int, needHome bool) (taken, rest []Backend) {
+	var passed []Backend
+	for len(bs) > 0 && (len(taken) < n || needHome) {
+		b := bs[0]
 		bs = bs[1:]
+		switch {
+		case len(r.usable([]Backend{b})) == 0:
+		case len(taken) >= n && !r.d.isHome(b):
+			passed = append(passed, b)
+		default:
+			taken = append(taken, b)
+			needHome = needHome && !r.d.isHome(b)
+		}
 	}
-	return taken, bs
+	return taken, append(passed, bs...)
+}
+
+// isHome reports whether a tombstone on b is one every later login sees.
+func (d *Maildrop) isHome(b Backend) bool {
+	return d.loc.Home == nil || slices.Contains(d.loc.Home, b.Name())
 }
 
 // tombstoneCandidates returns the holders of msg, and the other backends
-// reachable at open in a per-message rotation, so that the tombstones of
-// many messages spread over the cluster.
+// in the order tombstones go to them: the Location's order (home first)
+// under a placement that has one, or else the backends reachable at open
+// in a per-message rotation, so that the tombstones of many messages
+// spread over the cluster.
 func (d *Maildrop) tombstoneCandidates(msg Message) (holders, others []Backend) {
-	isHolder := map[string]bool{}
-	for _, h := range msg.holders {
-		isHolder[h.Name()] = true
+	isHolder := func(b Backend) bool {
+		return slices.ContainsFunc(msg.holders, func(h Backend) bool { return h.Name() == b.Name() })
 	}
-	for _, b := range d.backends {
-		if !isHolder[b.Name()] {
-			others = append(others, b)
-		}
+	if d.loc.Order != nil {
+		return msg.holders, slices.DeleteFunc(slices.Clone(d.loc.Order), isHolder)
 	}
+	others = slices.DeleteFunc(slices.Clone(d.backends), isHolder)
 	start := rotation(msg.ID, len(others))
 	return msg.holders, append(others[start:len(others):len(others)], others[:start]...)
 }

@@ -3,28 +3,35 @@
 // mailbox are retrieved from the backends; duplicates are filtered out and
 // the unified list is presented to the user".
 //
-// Merge: at open, every reachable backend is asked for the mailbox listing,
-// concurrently and under a deadline (placement is per message, so any backend
-// may hold some of it). Listings are united by message id; an id that
-// carries a tombstone on ANY backend is hidden; the order is by id, which
-// starts with the delivery time, so it is the same on every instance and
-// after every failover, and the UIDL (the id) never changes. Unreachable
-// backends are skipped: the session shows what the reachable replicas hold.
+// Merge: at open, the backends that may hold the mailbox are asked for its
+// listing, concurrently and under a deadline. Which ones is the placement
+// policy's answer (a Location, see package placement): under PowerMail's
+// every reachable backend (placement is per message, so any may hold some
+// of it); under rendezvous the mailbox's home backends, and when that
+// listing is incomplete (one of them did not answer, or a message is
+// listed by fewer than R backends) also the deeper ranks of its ranking,
+// where a failure pushed copies and tombstones. Listings are united by
+// message id; an id that carries a tombstone on ANY backend listed is
+// hidden; the order is by id, which starts with the delivery time, so it
+// is the same on every instance and after every failover, and the UIDL
+// (the id) never changes. Unreachable backends are skipped: the session
+// shows what the reachable replicas hold.
 //
 // Deletes (applied at QUIT): each deleted id gets DELETE, which leaves a
-// durable tombstone and unlinks the copy, on every reachable backend that
-// holds it, and on further reachable backends until at least R backends have
-// acknowledged a tombstone, a further one for each that fails. Each DELETE
-// has its own IOTimeout; a backend that failed is not asked again in the
-// same UPDATE, so a dead backend costs one timeout, not one per message.
-// The promise: after QUIT answered +OK, the message
-// never reappears, even when a backend that was down during the delete comes
-// back with its copy, as long as fewer than R backends are lost: one of the R
-// tombstones survives and hides the stale copy, and repair removes it. When
-// fewer than R acknowledgements are possible the delete fails (-ERR
-// [SYS/TEMP]) rather than promise what it cannot keep. The original kept its
-// delete log on one POP host and only the last failure, so deleted mail came
-// back through the other POP hosts.
+// durable tombstone and unlinks the copy, on every backend listed that
+// holds it, and on further reachable backends (the Location's order: home
+// first) until at least R backends have acknowledged a tombstone, one of
+// them a home backend every later login lists; a further one for each
+// that fails. Each DELETE has its own IOTimeout; a backend that failed is
+// not asked again in the same UPDATE, so a dead backend costs one timeout,
+// not one per message. The promise: after QUIT answered +OK, the message
+// never reappears, even when a backend that was down during the delete
+// comes back with its copy, as long as fewer than R backends are lost: one
+// of the R tombstones survives where a login looks and hides the stale
+// copy, and repair removes it. When that is not possible the delete fails
+// (-ERR [SYS/TEMP]) rather than promise what it cannot keep. The original
+// kept its delete log on one POP host and only the last failure, so
+// deleted mail came back through the other POP hosts.
 package maildrop
 
 import (
@@ -59,19 +66,38 @@ type Config struct {
 	IOTimeout   time.Duration // bound for one DELETE
 }
 
-// Maildrops opens merged maildrops over the reachable backends.
+// Maildrops opens merged maildrops.
 type Maildrops struct {
-	cfg       Config
-	reachable func() []Backend
-	log       *slog.Logger
+	cfg    Config
+	locate func(mailbox.Name) Location
+	log    *slog.Logger
 }
 
-// New returns a Maildrops; reachable lists the backends believed up.
-func New(cfg Config, reachable func() []Backend, log *slog.Logger) *Maildrops {
+// Location is where a login of one mailbox looks and where its deletes go
+// (placement.Location, as backends believed up).
+type Location struct {
+	Ask   []Backend // listed at open
+	Extra []Backend // listed too when the listing of Ask is incomplete
+	// Degraded: a backend of Ask is not reachable; Extra is listed at once.
+	Degraded bool
+	// Home names the backends of which a delete needs one tombstone; nil:
+	// any backend will do (every login lists every backend).
+	Home []string
+	// Order is where a delete's tombstones go after the holders; nil: the
+	// backends listed, from a rotation per message.
+	Order []Backend
+}
+
+// Everywhere is the Location of PowerMail's placement: every backend of
+// reachable.
+func Everywhere(reachable []Backend) Location { return Location{Ask: reachable} }
+
+// New returns a Maildrops; locate says where a mailbox's mail may be.
+func New(cfg Config, locate func(mailbox.Name) Location, log *slog.Logger) *Maildrops {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Maildrops{cfg: cfg, reachable: reachable, log: log}
+	return &Maildrops{cfg: cfg, locate: locate, log: log}
 }
 
 // Message is one entry of the merged list.
@@ -85,22 +111,51 @@ type Message struct {
 type Maildrop struct {
 	m        *Maildrops
 	box      mailbox.Name
+	loc      Location
 	msgs     []Message
-	backends []Backend // reachable at open
+	backends []Backend // that answered at open
 }
 
 // ErrUnavailable is returned when no backend could be asked.
 var ErrUnavailable = errors.New("maildrop: no backend reachable")
 
-// Open lists box on every reachable backend and merges the answers.
+// Open lists box where its Location says and merges the answers.
 func (m *Maildrops) Open(ctx context.Context, box mailbox.Name) (*Maildrop, error) {
-	backends := m.reachable()
-	listings := make([]*wire.Listing, len(backends))
+	loc := m.locate(box)
+	ask, extra := loc.Ask, loc.Extra
+	if loc.Degraded {
+		ask, extra = append(slices.Clone(ask), extra...), nil
+	}
+	listed := m.list(ctx, box, ask)
+	if len(extra) > 0 && incomplete(listed, m.cfg.Redundancy) {
+		extraListings.Inc()
+		listed = append(listed, m.list(ctx, box, extra)...)
+	}
+	var answered []Backend
+	for _, l := range listed {
+		if l.listing != nil {
+			answered = append(answered, l.b)
+		}
+	}
+	if len(answered) == 0 {
+		return nil, ErrUnavailable
+	}
+	return &Maildrop{m: m, box: box, loc: loc, msgs: merge(listed), backends: answered}, nil
+}
+
+// listed is one backend's listing; nil if it did not answer.
+type listed struct {
+	b       Backend
+	listing *wire.Listing
+}
+
+// list asks each of backends for box's listing, concurrently.
+func (m *Maildrops) list(ctx context.Context, box mailbox.Name, backends []Backend) []listed {
+	out := make([]listed, len(backends))
 	var wg sync.WaitGroup
 	for i, b := range backends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		out[i].b = b
+		wg.Go(func() {
 			lctx, cancel := context.WithTimeout(ctx, m.cfg.ListTimeout)
 			defer cancel()
 			l, err := b.List(lctx, box)
@@ -109,46 +164,62 @@ func (m *Maildrops) Open(ctx context.Context, box mailbox.Name) (*Maildrop, erro
 				m.log.Warn("backend listing failed; session shows the others", "backend", b.Name(), "err", err)
 				return
 			}
-			listings[i] = &l
-		}()
+			out[i].listing = &l
+		})
 	}
 	wg.Wait()
-	var answered []Backend
-	for i, l := range listings {
-		if l != nil {
-			answered = append(answered, backends[i])
+	return out
+}
+
+// incomplete reports whether a listing leaves something to look for
+// further down the ranking: a backend that did not answer, or a message
+// (not tombstoned) that fewer than r backends list.
+func incomplete(ls []listed, r int) bool {
+	holders := map[msgid.ID]int{}
+	dead := map[msgid.ID]bool{}
+	for _, l := range ls {
+		if l.listing == nil {
+			return true
+		}
+		for _, e := range l.listing.Messages {
+			holders[e.ID]++
+		}
+		for _, t := range l.listing.Tombstones {
+			dead[t.ID] = true
 		}
 	}
-	if len(answered) == 0 {
-		return nil, ErrUnavailable
+	for id, n := range holders {
+		if n < r && !dead[id] {
+			return true
+		}
 	}
-	return &Maildrop{m: m, box: box, msgs: merge(backends, listings), backends: answered}, nil
+	return false
 }
 
 // merge unites listings by id, hides tombstoned ids and sorts by id.
-func merge(backends []Backend, listings []*wire.Listing) []Message {
+func merge(ls []listed) []Message {
 	dead := map[msgid.ID]bool{}
-	for _, l := range listings {
-		if l == nil {
+	for _, l := range ls {
+		if l.listing == nil {
 			continue
 		}
-		for _, t := range l.Tombstones {
+		for _, t := range l.listing.Tombstones {
 			dead[t.ID] = true
 		}
 	}
 	byID := map[msgid.ID]*Message{}
-	for i, l := range listings {
-		if l == nil {
+	for _, l := range ls {
+		if l.listing == nil {
 			continue
 		}
-		for _, e := range l.Messages {
+		for _, e := range l.listing.Messages {
 			if dead[e.ID] {
 				continue
 			}
 			if byID[e.ID] == nil {
 				byID[e.ID] = &Message{ID: e.ID, Size: e.Size}
 			}
-			byID[e.ID].holders = append(byID[e.ID].holders, backends[i])
+			byID[e.ID].holders = append(byID[e.ID].holders, l.b)
 		}
 	}
 	out := make([]Message, 0, len(byID))

@@ -30,6 +30,7 @@ type memBackend struct {
 	deletes                int
 	msgs                   map[mailbox.Name]map[msgid.ID][]byte
 	tombs                  map[mailbox.Name]map[msgid.ID]time.Time
+	lists                  int // LIST requests, answered or not
 }
 
 func newMem(name string) *memBackend {
@@ -55,6 +56,7 @@ func (b *memBackend) setDown(v bool) { b.mu.Lock(); b.down = v; b.mu.Unlock() }
 func (b *memBackend) List(_ context.Context, box mailbox.Name) (wire.Listing, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.lists++
 	if b.down {
 		return wire.Listing{}, errDown
 	}
@@ -132,7 +134,8 @@ func drops(r int, bs []*memBackend) *Maildrops {
 		}
 		return out
 	}
-	return New(Config{Redundancy: r, ListTimeout: time.Second, IOTimeout: time.Second}, reachable, nil)
+	return New(Config{Redundancy: r, ListTimeout: time.Second, IOTimeout: time.Second},
+		func(mailbox.Name) Location { return Everywhere(reachable()) }, nil)
 }
 
 func ids(d *Maildrop) []msgid.ID {
@@ -189,7 +192,7 @@ func TestListErrorSkipsBackend(t *testing.T) {
 	id := msgid.New(time.Now())
 	bs[0].put(box, id, "x")
 	m := New(Config{Redundancy: 1, ListTimeout: time.Second, IOTimeout: time.Second},
-		func() []Backend { return []Backend{bs[0], failingLister{bs[1]}} }, nil)
+		func(mailbox.Name) Location { return Everywhere([]Backend{bs[0], failingLister{bs[1]}}) }, nil)
 	d, err := m.Open(context.Background(), box)
 	require.NoError(t, err)
 	assert.Equal(t, []msgid.ID{id}, ids(d))

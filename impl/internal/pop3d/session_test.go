@@ -249,7 +249,9 @@ func TestConnectionLimits(t *testing.T) {
 	a3.expectClosed()
 	b1 := dial(t, srv, "192.0.2.2:1")
 	b1.login("alice@example.com", "secret")
+	waitIdle(t, srv, 3)
 	a2.cmd("NOOP") // a1 is now the session idle longest
+	waitIdle(t, srv, 3)
 	b2 := dial(t, srv, "192.0.2.3:1")
 	b2.expectPrefix("+OK")
 	a1.expectPrefix("-ERR [SYS/TEMP] idle session closed to make room")
@@ -260,6 +262,18 @@ func TestConnectionLimits(t *testing.T) {
 	a2.cmd("QUIT")
 	a2.close()
 	dial(t, srv, "192.0.2.1:4").expectPrefix("+OK")
+}
+
+// waitIdle waits until n sessions of srv wait for a command: a client has
+// its reply before the session goes back to waiting.
+func waitIdle(t *testing.T, srv *Server, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); srv.sk.IdleSessions() != n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions idle, want %d", srv.sk.IdleSessions(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func TestBadListingRefusesSession(t *testing.T) {

@@ -276,6 +276,14 @@ func (s *Server) releaseLocked(c *Conn) {
 	}
 }
 
+// IdleSessions is how many sessions are waiting for a command: the ones a
+// full server may evict, oldest first.
+func (s *Server) IdleSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idle.Len()
+}
+
 // setIdle moves c into or out of the idle list; the caller holds s.mu.
 func (s *Server) setIdle(c *Conn, idle bool) {
 	switch {

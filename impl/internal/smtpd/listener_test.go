@@ -172,7 +172,9 @@ func TestTotalConnLimit(t *testing.T) {
 	srv, _ := newTestServer(t, cfg)
 	idle := bufio.NewReader(pipeSession(t, srv))
 	expectReply(t, idle, "220", 0)
-	time.Sleep(50 * time.Millisecond) // the session has gone back to wait for a command
+	for srv.sk.IdleSessions() != 1 { // the client has the reply before the session waits again
+		time.Sleep(time.Millisecond)
+	}
 	busyConn := pipeSession(t, srv)
 	busy := bufio.NewReader(busyConn)
 	expectReply(t, busy, "220", 0)

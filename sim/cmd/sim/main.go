@@ -20,8 +20,8 @@ import (
 	"powermail/sim/scenario"
 )
 
-// gcPercent trades memory for speed: placement.Choose allocates a copy of the
-// backend list per call, and the live heap is small.
+// gcPercent trades memory for speed: the live heap is small, and every
+// garbage collection walks it.
 const gcPercent = 400
 
 func main() {

@@ -132,7 +132,8 @@ func (d Store) Status() (wire.Status, error) {
 		return wire.Status{}, classify(err)
 	}
 	return wire.Status{FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, FreeInodes: st.FreeInodes,
-		Messages: st.Messages, Mailboxes: st.Mailboxes, ReadOnly: st.ReadOnly, MinFreeBytes: st.MinFreeBytes}, nil
+		Messages: st.Messages, Mailboxes: st.Mailboxes, ReadOnly: st.ReadOnly, MinFreeBytes: st.MinFreeBytes,
+		Uploads: st.Uploads, FlushMicros: uint64((st.FlushWait + time.Microsecond - 1) / time.Microsecond)}, nil // rounded up: a wait is never 0
 }
 
 func (d Store) SetReadOnly(on bool)      { d.s.SetReadOnly(on) }

@@ -150,6 +150,11 @@ func TestServerErrorsKeepConnection(t *testing.T) {
 	if err := c.Commit(ctx, msgid.New(time.Now()), []mailbox.Name{ann}); !isCode(err, wire.CodeBadSequence) {
 		t.Fatalf("commit of an unprepared id: %v", err)
 	}
+	// The load figures cross the wire: the delivery above waited for its
+	// flushes, and no upload is left in flight.
+	if st, err := c.Status(ctx); err != nil || st.FlushMicros == 0 || st.Uploads != 0 {
+		t.Fatalf("status after a delivery %+v %v", st, err)
+	}
 }
 
 func isCode(err error, code int) bool {
