@@ -51,13 +51,13 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 }
 
-// waitForAddr reads the log until the "started" line and returns its addr.
+// waitForAddr reads the log until the "listening" line and returns its addr.
 func waitForAddr(t *testing.T, sc *bufio.Scanner) string {
 	found := make(chan string, 1)
 	go func() {
 		for sc.Scan() {
 			line := sc.Text()
-			if _, rest, ok := strings.Cut(line, " addr="); ok && strings.Contains(line, "pplistener started") {
+			if _, rest, ok := strings.Cut(line, " addr="); ok && strings.Contains(line, "msg=listening") {
 				found <- strings.Fields(rest)[0]
 			}
 		}

@@ -5,25 +5,29 @@ import (
 	"time"
 
 	"powermail/impl/internal/config"
+	"powermail/impl/internal/listener"
 	"powermail/impl/internal/logging"
+	"powermail/impl/internal/serve"
 	"powermail/impl/store"
 	"powermail/impl/wire"
 )
 
 // Config of the pplistener daemon; see deploy/config/pplistener.conf.
 type Config struct {
-	Listen          string         `key:"listen" help:"address:port for the backend protocol"`
-	Root            string         `key:"root" help:"data directory of this backend (one per disk)"`
-	Secret          string         `key:"secret" help:"shared secret (at least 16 bytes); prefer secret-file"`
-	SecretFile      string         `key:"secret-file" help:"file holding the shared secret"`
-	ReadOnly        bool           `key:"readonly" help:"start read-only: refuse new mail"`
-	MinFreeBytes    uint64         `key:"min-free-bytes" help:"refuse new mail below this much free space"`
-	MaxMessageBytes int64          `key:"max-message-bytes" help:"largest message accepted"`
-	TombstoneTTL    time.Duration  `key:"tombstone-ttl" help:"how long delete tombstones are kept"`
-	Flush           string         `key:"flush" help:"how writes are made durable: auto, syncfs (group commit) or fsync (per file)"`
-	ExpireInterval  time.Duration  `key:"tombstone-expire-interval" help:"how often expired tombstones are removed"`
-	MetricsListen   string         `key:"metrics-listen" help:"address:port for /metrics (empty: off)"`
-	MaxConns        int            `key:"max-conns" help:"most concurrent connections"`
+	Listen          string        `key:"listen" help:"address:port for the backend protocol"`
+	Root            string        `key:"root" help:"data directory of this backend (one per disk)"`
+	Secret          string        `key:"secret" help:"shared secret (at least 16 bytes); prefer secret-file"`
+	SecretFile      string        `key:"secret-file" help:"file holding the shared secret"`
+	ReadOnly        bool          `key:"readonly" help:"start read-only: refuse new mail"`
+	MinFreeBytes    uint64        `key:"min-free-bytes" help:"refuse new mail below this much free space"`
+	MaxMessageBytes int64         `key:"max-message-bytes" help:"largest message accepted"`
+	TombstoneTTL    time.Duration `key:"tombstone-ttl" help:"how long delete tombstones are kept"`
+	Flush           string        `key:"flush" help:"how writes are made durable: auto, syncfs (group commit) or fsync (per file)"`
+	ExpireInterval  time.Duration `key:"tombstone-expire-interval" help:"how often expired tombstones are removed"`
+	MetricsListen   string        `key:"metrics-listen" help:"address:port for /metrics (empty: off)"`
+	// Conn: max-connections, max-connections-per-ip and
+	// new-connection-timeout (the time to AUTH); see listener.Config.
+	Conn            serve.Config   `prefix:""`
 	IOTimeout       time.Duration  `key:"io-timeout" help:"bound on one command or one frame"`
 	IdleTimeout     time.Duration  `key:"idle-timeout" help:"close connections idle this long"`
 	ShutdownTimeout time.Duration  `key:"shutdown-timeout" help:"on SIGTERM, wait this long for commands in flight"`
@@ -41,7 +45,8 @@ func Defaults() Config {
 		Flush:           string(store.FlushAuto),
 		ExpireInterval:  time.Hour,
 		MetricsListen:   "127.0.0.1:9101",
-		MaxConns:        1000,
+		Conn: serve.Config{MaxConnections: listener.DefaultMaxConnections,
+			MaxConnectionsPerIP: listener.DefaultMaxConnections, NewTimeout: listener.DefaultIOTimeout},
 		IOTimeout:       30 * time.Second,
 		IdleTimeout:     5 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
@@ -62,10 +67,11 @@ func (c Config) Validate() error {
 		return config.Errorf("max-message-bytes", "must be positive")
 	case c.TombstoneTTL <= 0 || c.ExpireInterval <= 0:
 		return config.Errorf("tombstone-ttl", "tombstone-ttl and tombstone-expire-interval must be positive")
-	case c.MaxConns <= 0:
-		return config.Errorf("max-conns", "must be positive")
 	case c.IOTimeout <= 0 || c.IdleTimeout <= 0 || c.ShutdownTimeout <= 0:
 		return config.Errorf("io-timeout", "io-timeout, idle-timeout and shutdown-timeout must be positive")
+	}
+	if err := c.Conn.Validate(); err != nil {
+		return err
 	}
 	if _, err := store.ParseFlushMode(c.Flush); err != nil {
 		return config.Errorf("flush", "%v", err)
@@ -99,6 +105,9 @@ func (c Config) SecretBytes() ([]byte, error) {
 }
 
 func (c Config) String() string {
-	return fmt.Sprintf("listen=%s root=%s readonly=%v min-free-bytes=%d max-conns=%d",
-		c.Listen, c.Root, c.ReadOnly, c.MinFreeBytes, c.MaxConns)
+	return fmt.Sprintf("listen=%s root=%s readonly=%v min-free-bytes=%d max-connections=%d flush=%s",
+		c.Listen, c.Root, c.ReadOnly, c.MinFreeBytes, c.Conn.MaxConnections, c.Flush)
 }
+
+// Logging is the log-level and log-format keys.
+func (c Config) Logging() logging.Config { return c.Log }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,8 @@ func TestValidateRefusesBadSettings(t *testing.T) {
 		"no root":        func(c *Config) { c.Root = "" },
 		"bad log level":  func(c *Config) { c.Log.Level = "loud" },
 		"bad log format": func(c *Config) { c.Log.Format = "xml" },
-		"no conns":       func(c *Config) { c.MaxConns = 0 },
+		"no conns":       func(c *Config) { c.Conn.MaxConnections = 0 },
+		"per-ip > total": func(c *Config) { c.Conn.MaxConnectionsPerIP = c.Conn.MaxConnections + 1 },
 		"negative ttl":   func(c *Config) { c.TombstoneTTL = -time.Hour },
 	} {
 		cfg := Defaults()
@@ -65,9 +67,14 @@ func TestRunServesAndStops(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	cfg := Defaults()
 	args := []string{"-listen", "127.0.0.1:0", "-metrics-listen", "", "-root", t.TempDir(),
 		"-secret", testSecret, "-log-level", "error"}
-	go func() { done <- run(runCtx, args, ready) }()
+	if err := config.Load("pplistener", args, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := cfg.Log.New(io.Discard)
+	go func() { done <- run(runCtx, cfg, log, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:

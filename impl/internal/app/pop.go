@@ -79,7 +79,7 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return serveUntil(ctx, cfg.Listen, cfg.MetricsListen, srv, log)
+	return Serve(ctx, srv, ServeOptions{Addr: cfg.Listen, MetricsAddr: cfg.MetricsListen, KeepAlive: -1}, log)
 }
 
 // Authenticator checks POP logins against the userbase (pop3d.Authenticator,

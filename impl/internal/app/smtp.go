@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"time"
 
 	"powermail/impl/internal/config"
@@ -108,7 +107,7 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) error {
 	}
 	voidPending(ctx, d, log)
 	go d.SweepVoids(ctx, voidSweepInterval)
-	return serveUntil(ctx, cfg.Listen, cfg.MetricsListen, srv, log)
+	return Serve(ctx, srv, ServeOptions{Addr: cfg.Listen, MetricsAddr: cfg.MetricsListen, KeepAlive: -1}, log)
 }
 
 // Refusals no backend could take when they happened (see
@@ -216,46 +215,3 @@ func (d Deliverer) Deliver(ctx context.Context, tx *smtpd.Transaction, body io.R
 	}
 	return err
 }
-
-// server is what serveUntil needs of smtpd.Server and pop3d.Server (both
-// run on package serve's skeleton).
-type server interface {
-	Serve(ln net.Listener) error
-	Shutdown(ctx context.Context) error
-}
-
-// serveUntil listens on addr and serves until ctx ends; then it stops
-// accepting and lets sessions in flight finish (each bounded by its own
-// timeouts) through the server's shutdown function.
-func serveUntil(ctx context.Context, addr, metricsAddr string, srv server, log *slog.Logger) error {
-	// No TCP keepalive on client connections: sessions have their own
-	// timeouts, and the four setsockopt calls per connection were a
-	// measurable part of a one-message SMTP session.
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	msrv, err := ServeMetrics(metricsAddr, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "metrics", metricsAddr)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		err = srv.Shutdown(sctx)
-		cancel()
-	}
-	if msrv != nil {
-		msrv.Close()
-	}
-	return err
-}
-
-// shutdownGrace bounds the wait for sessions in flight at shutdown.
-const shutdownGrace = 30 * time.Second

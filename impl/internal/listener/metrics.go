@@ -24,14 +24,6 @@ var (
 		Name: "powermail_listener_bytes_total",
 		Help: "Message bytes received (in: CHUNK payloads) and sent (out: GET payloads).",
 	}, []string{"direction"})
-	connsOpen = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "powermail_listener_connections",
-		Help: "Connections being served.",
-	})
-	connsRefused = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "powermail_listener_connections_refused_total",
-		Help: "Connections refused because max-conns were already open.",
-	})
 	tombstonesExpired = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "powermail_listener_tombstones_expired_total",
 		Help: "Tombstones removed after their time to live.",

@@ -4,7 +4,7 @@
 // One goroutine serves each connection through a session (session.go), which
 // reads a command, checks the verb against the table in verbs.go (arguments
 // and whether AUTH is required, in one place), runs its handler and writes
-// the reply. Everything is bounded: connections (MaxConns), line length and
+// the reply. Everything is bounded: connections (package serve), line length and
 // frame size (package wire), boxes per COMMIT, message bytes, and time (an
 // idle timeout between commands, an I/O timeout within one).
 package listener
@@ -12,13 +12,14 @@ package listener
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"powermail/impl/internal/serve"
 	"powermail/impl/internal/wallclock"
 	"powermail/impl/wire"
 )
@@ -27,8 +28,13 @@ import (
 type Config struct {
 	// Secret shared with every client (at least wire.MinSecretBytes).
 	Secret []byte
-	// MaxConns bounds concurrent connections; more are refused with ERR 421.
-	MaxConns int
+	// Conn bounds connections (package serve). A connection must AUTH
+	// within NewTimeout; when MaxConnections are open, or
+	// MaxConnectionsPerIP from one address, the oldest idle connection
+	// (of that address) that has not authenticated makes room, and only
+	// then is a new one refused with ERR 421. Authenticated connections
+	// (the front ends' pools) are never evicted.
+	Conn serve.Config
 	// IOTimeout bounds each command once its line has arrived, and each
 	// frame of a message stream.
 	IOTimeout time.Duration
@@ -49,9 +55,10 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
-// Defaults for zero Config fields.
+// Defaults for zero Config fields. A handful of front ends connect, each
+// with a pool of connections, so there is no limit per address by default.
 const (
-	DefaultMaxConns        = 1000
+	DefaultMaxConnections  = 1000
 	DefaultIOTimeout       = 30 * time.Second
 	DefaultIdleTimeout     = 5 * time.Minute
 	DefaultMaxMessageBytes = 64 << 20
@@ -59,11 +66,17 @@ const (
 )
 
 func (c *Config) fill() {
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
+	if c.Conn.MaxConnections <= 0 {
+		c.Conn.MaxConnections = DefaultMaxConnections
+	}
+	if c.Conn.MaxConnectionsPerIP <= 0 {
+		c.Conn.MaxConnectionsPerIP = c.Conn.MaxConnections
 	}
 	if c.IOTimeout <= 0 {
 		c.IOTimeout = DefaultIOTimeout
+	}
+	if c.Conn.NewTimeout <= 0 {
+		c.Conn.NewTimeout = c.IOTimeout
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
@@ -84,30 +97,23 @@ func (c *Config) fill() {
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("listener: server closed")
+var ErrServerClosed = serve.ErrServerClosed
 
 // ErrShortSecret is returned by New for a secret shorter than wire.MinSecretBytes.
 var ErrShortSecret = errors.New("listener: secret shorter than 16 bytes")
 
 // Server serves the wire protocol for one Store.
 type Server struct {
-	store Store
-	cfg   Config
-	slots chan struct{}    // one token per open connection
-	wall  *wallclock.Clock // tombstone dates and expiry cut-offs
+	store  Store
+	cfg    Config
+	sk     *serve.Server    // admission, eviction, shutdown
+	wall   *wallclock.Clock // tombstone dates and expiry cut-offs
+	nextID atomic.Uint64    // session numbers, for logs
 
-	// closing is set once, under mu (so that newSession's wg.Add cannot
-	// race with Shutdown's Wait), and read without it by sessions.
-	closing   atomic.Bool
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	sessions  map[*session]bool
-	nextID    uint64
-	done      chan struct{} // closed by Shutdown: stops the expiry ticker
-	// wg counts sessions and the expiry ticker. Add is only called under mu
-	// while !closing, so it never races with the Wait in Shutdown.
-	wg         sync.WaitGroup
 	expireOnce sync.Once
+	stopExpiry chan struct{} // closed by Shutdown
+	expiryDone chan struct{} // closed when the expiry ticker has stopped
+	stopOnce   sync.Once
 }
 
 // New returns a server for st.
@@ -116,152 +122,52 @@ func New(st Store, cfg Config) (*Server, error) {
 	if len(cfg.Secret) < wire.MinSecretBytes {
 		return nil, ErrShortSecret
 	}
-	return &Server{
-		store:     st,
-		cfg:       cfg,
-		slots:     make(chan struct{}, cfg.MaxConns),
-		listeners: map[net.Listener]bool{},
-		sessions:  map[*session]bool{},
-		done:      make(chan struct{}),
-		wall:      cfg.Clock,
-	}, nil
+	if err := cfg.Conn.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{store: st, cfg: cfg, wall: cfg.Clock,
+		stopExpiry: make(chan struct{}), expiryDone: make(chan struct{})}
+	s.sk = serve.New(cfg.Conn, protocol{s}, serve.Options{Name: "backend", EvictWithinGroup: true, Log: cfg.Logger})
+	return s, nil
 }
 
 // Serve accepts connections on ln until Shutdown and runs the tombstone
 // expiry ticker meanwhile. It always returns a non-nil error.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		return ErrServerClosed
-	}
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			if temporaryAccept(err) {
-				s.cfg.Logger.Warn("accept failed; retrying", "err", err)
-				time.Sleep(acceptBackoff)
-				continue
-			}
-			return err
-		}
-		s.admit(c)
-	}
-}
-
-// acceptBackoff is the pause after a temporary Accept failure.
-const acceptBackoff = 50 * time.Millisecond
-
-// temporaryAccept reports Accept failures that pass: out of file
-// descriptors or memory (connections will close and free them), or a peer
-// that reset before we accepted.
-func temporaryAccept(err error) bool {
-	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// admit starts a session for c, or refuses c when MaxConns are open.
-func (s *Server) admit(c net.Conn) {
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		connsRefused.Inc()
-		c.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Write([]byte(wire.FormatErr(wire.Errorf(wire.CodeShutdown, "too many connections")) + "\r\n"))
-		c.Close()
-		return
-	}
-	go func() {
-		defer func() { <-s.slots }()
-		s.ServeConn(c)
-	}()
+	s.expireOnce.Do(func() { go s.expireLoop() })
+	return s.sk.Serve(ln)
 }
 
 // ServeConn serves one connection until it ends; it closes c. Tests use it
 // with net.Pipe.
-func (s *Server) ServeConn(c net.Conn) {
-	defer c.Close()
-	ss := s.newSession(c)
-	if ss == nil {
-		return
-	}
-	defer s.forget(ss)
-	connsOpen.Inc()
-	defer connsOpen.Dec()
-	ss.serve()
+func (s *Server) ServeConn(c net.Conn) { s.sk.ServeConn(c) }
+
+// protocol is the backend protocol as a serve.Handler.
+type protocol struct{ s *Server }
+
+func (p protocol) ServeConn(c *serve.Conn) {
+	newSession(p.s, c, p.s.nextID.Add(1)).serve()
 }
 
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing.Load() {
-		return false
+func (p protocol) Refuse(w io.Writer, reason string) {
+	text := "too many connections"
+	if reason == "shutdown" {
+		text = "server shutting down"
 	}
-	s.listeners[ln] = true
-	s.expireOnce.Do(func() {
-		s.wg.Add(1)
-		go s.expireLoop()
-	})
-	return true
-}
-
-func (s *Server) isClosing() bool { return s.closing.Load() }
-
-func (s *Server) newSession(c net.Conn) *session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing.Load() {
-		return nil
-	}
-	s.nextID++
-	ss := newSession(s, c, s.nextID)
-	s.sessions[ss] = true
-	s.wg.Add(1)
-	return ss
-}
-
-func (s *Server) forget(ss *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, ss)
-	s.wg.Done()
+	io.WriteString(w, wire.FormatErr(wire.Errorf(wire.CodeShutdown, "%s", text))+"\r\n")
 }
 
 // Shutdown stops accepting, wakes idle sessions so they close, and waits
 // for commands in flight (a commit, a message stream) to finish. When ctx
 // ends first, it closes the remaining connections and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.closing.Swap(true) {
-		close(s.done)
-	}
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for ss := range s.sessions {
-		ss.wakeIfIdle()
-	}
-	s.mu.Unlock()
-	finished := make(chan struct{})
-	go func() { s.wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		return nil
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	for ss := range s.sessions {
-		ss.conn.Close()
-	}
-	s.mu.Unlock()
-	<-finished
-	return ctx.Err()
+	s.stopOnce.Do(func() {
+		close(s.stopExpiry)
+		s.expireOnce.Do(func() { close(s.expiryDone) }) // never started
+	})
+	err := s.sk.Shutdown(ctx)
+	<-s.expiryDone
+	return err
 }
 
 // UploadTTL is how long a prepared message may wait for its COMMIT: a
@@ -271,12 +177,12 @@ const UploadTTL = time.Hour
 
 // expireLoop removes old tombstones and abandoned uploads every ExpireInterval.
 func (s *Server) expireLoop() {
-	defer s.wg.Done()
+	defer close(s.expiryDone)
 	t := time.NewTicker(s.cfg.ExpireInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.done:
+		case <-s.stopExpiry:
 			return
 		case <-t.C:
 			s.expire()

@@ -154,24 +154,81 @@ func TestShutdownBoundedByContext(t *testing.T) {
 	}
 }
 
-func TestMaxConns(t *testing.T) {
-	srv := newServer(t, newFakeStore(t.TempDir()), func(c *listener.Config) { c.MaxConns = 1 })
+// TestUnauthenticatedFloodCannotLockOut is issue 14: connections that
+// never AUTH, from any number of addresses, cannot keep a front end out.
+// When the server is full, the oldest idle unauthenticated connection
+// makes room (ERR 421); an authenticated one is never evicted; and when
+// every connection is authenticated, a new one is refused.
+func TestUnauthenticatedFloodCannotLockOut(t *testing.T) {
+	srv := newServer(t, newFakeStore(t.TempDir()), func(c *listener.Config) { c.Conn.MaxConnections = 2 })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	first := dialGreeting(t, ln.Addr().String())
-	if line := first.line; !strings.HasPrefix(line, "OK ") {
-		t.Fatalf("first: %q", line)
+	addr := ln.Addr().String()
+	pool := authenticated(t, addr)
+	var flood []greeted
+	for i := range 5 {
+		waitFor(t, func() bool { return listener.IdleSessions(srv) == 1+min(i, 1) })
+		g := dialGreeting(t, addr)
+		if !strings.HasPrefix(g.line, "OK ") {
+			t.Fatalf("flood connection %d: %q", i, g.line)
+		}
+		if i > 0 { // it took the place of the one before
+			if line, _ := flood[i-1].r.ReadString('\n'); !strings.HasPrefix(line, "ERR 421 idle connection closed") {
+				t.Fatalf("flood connection %d, evicted: %q", i-1, line)
+			}
+		}
+		flood = append(flood, g)
 	}
-	if line := dialGreeting(t, ln.Addr().String()).line; !strings.HasPrefix(line, "ERR 421 too many") {
-		t.Fatalf("second: %q", line)
+	if line := pool.cmd(t, "PING"); line != "OK pong" {
+		t.Fatalf("the authenticated connection after the flood: %q", line)
 	}
+	waitFor(t, func() bool { return listener.IdleSessions(srv) == 2 })
+	pool2 := authenticated(t, addr) // evicts the last flood connection
+	pool2.cmd(t, "PING")
+	if line := dialGreeting(t, addr).line; !strings.HasPrefix(line, "ERR 421 too many") {
+		t.Fatalf("every connection authenticated, a new one: %q", line)
+	}
+}
+
+// rawSession is an authenticated connection spoken to line by line.
+type rawSession struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func authenticated(t *testing.T, addr string) rawSession {
+	t.Helper()
+	g := dialGreeting(t, addr)
+	snonce, ok := strings.CutPrefix(strings.TrimSpace(g.line), "OK "+wire.Banner+" ")
+	if !ok {
+		t.Fatalf("greeting %q", g.line)
+	}
+	cnonce := wire.NewNonce()
+	s := rawSession{g.Conn, g.r}
+	if line := s.cmd(t, "AUTH test "+cnonce+" "+wire.ClientProof([]byte(testSecret), snonce, cnonce, "test")); !strings.HasPrefix(line, "OK ") {
+		t.Fatalf("AUTH: %q", line)
+	}
+	return s
+}
+
+func (s rawSession) cmd(t *testing.T, line string) string {
+	t.Helper()
+	if _, err := s.Write([]byte(line + "\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := s.r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	return strings.TrimSuffix(reply, "\r\n")
 }
 
 type greeted struct {
 	net.Conn
+	r    *bufio.Reader
 	line string
 }
 
@@ -183,8 +240,9 @@ func dialGreeting(t *testing.T, addr string) greeted {
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(testTimeout))
-	line, _ := bufio.NewReader(c).ReadString('\n')
-	return greeted{c, line}
+	r := bufio.NewReader(c)
+	line, _ := r.ReadString('\n')
+	return greeted{c, r, line}
 }
 
 func waitFor(t testing.TB, cond func() bool) {

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
-	"sync"
 	"time"
 
+	"powermail/impl/internal/serve"
 	"powermail/impl/wire"
 )
 
@@ -37,14 +36,16 @@ type session struct {
 	authed   bool
 	confused int // consecutive confused replies
 
-	mu   sync.Mutex // guards idle against Shutdown's wake-up
-	idle bool       // waiting for a command
+	sc *serve.Conn // admission: idle or busy, shutdown, eviction
 }
 
-func newSession(srv *Server, c net.Conn, id uint64) *session {
+// newSession serves c; conn is the connection itself (not the wrapper),
+// so that GET can sendfile to the socket.
+func newSession(srv *Server, c *serve.Conn, id uint64) *session {
 	return &session{
 		srv:   srv,
-		conn:  c,
+		conn:  c.Conn,
+		sc:    c,
 		r:     wire.NewReader(c, readBufferBytes),
 		w:     bufio.NewWriterSize(c, writeBufferBytes),
 		log:   srv.cfg.Logger.With("conn", id, "remote", c.RemoteAddr().String()),
@@ -89,15 +90,21 @@ func (s *session) serve() {
 	}
 }
 
-// nextLine waits (up to IdleTimeout) for the next command line. The session
-// is marked idle meanwhile, so that Shutdown can wake it.
+// nextLine waits (up to IdleTimeout; before AUTH, new-connection-timeout)
+// for the next command line. The session is marked idle meanwhile, so
+// that Shutdown can wake it and, before AUTH, a full server can evict it.
+// A line already buffered (pipelined) is no wait.
 func (s *session) nextLine() (string, error) {
-	if !s.enterIdle() {
-		return "", errShutdown
+	if s.r.Buffered() == 0 {
+		if err := s.sc.Idle(s.srv.cfg.IdleTimeout); err != nil {
+			return "", s.closing()
+		}
 	}
 	line, err := wire.ReadLine(s.r)
-	if s.leaveIdle() && errors.Is(err, os.ErrDeadlineExceeded) {
-		return "", errShutdown // woken by Shutdown: say goodbye with 421
+	woken := s.sc.Woken(err)
+	_ = s.sc.Busy() // a line that arrived is answered even if shutdown began
+	if woken {
+		return "", s.closing()
 	}
 	if err != nil {
 		return "", lineError(err)
@@ -105,7 +112,18 @@ func (s *session) nextLine() (string, error) {
 	return line, nil
 }
 
-var errShutdown = wire.Errorf(wire.CodeShutdown, "server shutting down")
+// closing is the goodbye of a session told to end by the server.
+func (s *session) closing() error {
+	if s.sc.Evicted() {
+		return errEvicted
+	}
+	return errShutdown
+}
+
+var (
+	errShutdown = wire.Errorf(wire.CodeShutdown, "server shutting down")
+	errEvicted  = wire.Errorf(wire.CodeShutdown, "idle connection closed to make room")
+)
 
 // lineError tells malformed input from a failed connection.
 func lineError(err error) error {
@@ -115,44 +133,6 @@ func lineError(err error) error {
 		}
 	}
 	return connError{err}
-}
-
-// enterIdle marks the session idle unless the server is closing. Shutdown
-// sets closing first and then wakes every idle session, so either this sees
-// closing or Shutdown sees idle: no session sleeps through a shutdown.
-func (s *session) enterIdle() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv.closing.Load() {
-		return false
-	}
-	// Set under the lock so Shutdown's wake-up cannot be overwritten.
-	// Before AUTH a peer gets only IOTimeout: an unauthenticated
-	// connection should not hold one of MaxConns for long.
-	wait := s.srv.cfg.IdleTimeout
-	if !s.authed {
-		wait = s.srv.cfg.IOTimeout
-	}
-	s.conn.SetReadDeadline(time.Now().Add(wait))
-	s.idle = true
-	return true
-}
-
-// leaveIdle clears the idle mark and reports whether the server is closing.
-func (s *session) leaveIdle() bool {
-	s.mu.Lock()
-	s.idle = false
-	s.mu.Unlock()
-	return s.srv.closing.Load()
-}
-
-// wakeIfIdle interrupts a session waiting for a command.
-func (s *session) wakeIfIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idle {
-		s.conn.SetReadDeadline(time.Now())
-	}
 }
 
 // afterCommand writes the reply for err, flushes when no further pipelined
@@ -186,10 +166,10 @@ func (s *session) report(err error) bool {
 		s.log.Info("protocol error, closing", "err", perr.reply.Text)
 		s.writeLine(wire.FormatErr(perr.reply))
 		return false
-	case errors.Is(err, errShutdown):
+	case errors.Is(err, errShutdown), errors.Is(err, errEvicted):
 		// The peer may not be reading; do not let it hold up Shutdown.
 		s.conn.SetWriteDeadline(time.Now().Add(farewellTimeout))
-		s.writeLine(wire.FormatErr(errShutdown))
+		s.writeLine(wire.FormatErr(err.(*wire.Error)))
 		return false
 	case errors.As(err, &werr):
 		s.writeLine(wire.FormatErr(werr))

@@ -106,6 +106,7 @@ func (s *session) auth(args []string) error {
 		return errHangup
 	}
 	s.authed = true
+	s.sc.Established() // a full server no longer evicts it
 	s.log = s.log.With("client", name)
 	s.log.Debug("authenticated")
 	return s.ok(wire.ServerProof(s.srv.cfg.Secret, s.nonce, cnonce, name))

@@ -85,6 +85,12 @@ type Options struct {
 	// established session (front ends, whose clients reconnect); a backend
 	// keeps its authenticated pools.
 	EvictEstablished bool
+	// EvictWithinGroup: at the per-address limit, the group's oldest idle
+	// session that is not established makes room rather than the new
+	// connection being refused (a backend: its few clients share their
+	// hosts' addresses with whatever else runs there, which must not be
+	// able to lock them out by connecting and never authenticating).
+	EvictWithinGroup bool
 	Log              *slog.Logger
 }
 
@@ -212,8 +218,10 @@ func (s *Server) register(nc net.Conn) (*Conn, string) {
 	case s.closing:
 		return nil, "shutdown"
 	case group.IsValid() && s.cfg.MaxConnectionsPerIP > 0 && s.perGroup[group] >= s.cfg.MaxConnectionsPerIP:
-		return nil, "per_ip"
-	case s.cfg.MaxConnections > 0 && s.admitted >= s.cfg.MaxConnections && !s.evictOne():
+		if !s.opt.EvictWithinGroup || !s.evictOne(group) {
+			return nil, "per_ip"
+		}
+	case s.cfg.MaxConnections > 0 && s.admitted >= s.cfg.MaxConnections && !s.evictOne(netip.Prefix{}):
 		return nil, "full"
 	}
 	c := &Conn{Conn: nc, s: s, group: group, since: time.Now()}
@@ -228,17 +236,18 @@ func (s *Server) register(nc net.Conn) (*Conn, string) {
 }
 
 // evictOne closes the oldest idle session that is not established (or, if
-// allowed, the oldest idle established one) to make room; the caller holds
-// s.mu. The evicted session still counts until its goroutine ends, so a
-// full server may briefly hold one connection more than the limit.
-func (s *Server) evictOne() bool {
+// allowed and group is not given, the oldest idle established one) to make
+// room, of group if it is valid; the caller holds s.mu. The evicted
+// session still counts until its goroutine ends, so a full server may
+// briefly hold one connection more than the limit.
+func (s *Server) evictOne(group netip.Prefix) bool {
 	for _, established := range []bool{false, true} {
-		if established && !s.opt.EvictEstablished {
+		if established && (!s.opt.EvictEstablished || group.IsValid()) {
 			return false
 		}
 		for e := s.idle.Front(); e != nil; e = e.Next() {
 			c := e.Value.(*Conn)
-			if c.established != established || c.evicted {
+			if c.established != established || c.evicted || group.IsValid() && c.group != group {
 				continue
 			}
 			c.evicted = true

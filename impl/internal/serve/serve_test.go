@@ -150,6 +150,29 @@ func TestBackendKeepsEstablishedSessions(t *testing.T) {
 	assert.Equal(t, "busy full", hi)
 }
 
+// With EvictWithinGroup (a backend), an address at its limit makes room
+// from its own idle sessions that never authenticated; its established
+// ones stay, and then a new connection from it is refused.
+func TestEvictWithinGroup(t *testing.T) {
+	ts := start(t, Config{MaxConnectionsPerIP: 2}, Options{Name: "t", EvictWithinGroup: true})
+	waitIdle := func(n int) {
+		for deadline := time.Now().Add(5 * time.Second); ts.s.IdleSessions() != n; time.Sleep(time.Millisecond) {
+			require.True(t, time.Now().Before(deadline), "%d sessions idle, want %d", ts.s.IdleSessions(), n)
+		}
+	}
+	authed, _ := ts.dialFrom(t, "127.0.0.2")
+	require.Equal(t, "ok", authed.cmd("auth"))
+	lurker, _ := ts.dialFrom(t, "127.0.0.2")
+	waitIdle(2)
+	client, hi := ts.dialFrom(t, "127.0.0.2")
+	require.Equal(t, "hello", hi)
+	assert.Equal(t, "bye closing", lurker.line(), "the idle session that never authenticated made room")
+	require.Equal(t, "ok", client.cmd("auth"))
+	_, hi = ts.dialFrom(t, "127.0.0.2")
+	assert.Equal(t, "busy per_ip", hi, "established sessions are never evicted")
+	assert.Equal(t, "x", authed.cmd("x"))
+}
+
 // Many idle connections from many addresses cannot lock a client out.
 func TestIdleFloodCannotLockOut(t *testing.T) {
 	ts := start(t, Config{MaxConnections: 20, MaxConnectionsPerIP: 5}, Options{Name: "t", EvictEstablished: true})

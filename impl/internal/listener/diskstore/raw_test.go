@@ -139,17 +139,22 @@ func TestStalledReaderTimesOut(t *testing.T) {
 	}
 }
 
-// openConns reads the listener's connection gauge.
+// openConns reads the backend's open-sessions gauge (package serve).
 func openConns(t testing.TB) float64 {
 	mfs, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "powermail_listener_connections" {
-			return mf.GetMetric()[0].GetGauge().GetValue()
+		if mf.GetName() != "powermail_connections_active" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() == "backend" {
+				return m.GetGauge().GetValue()
+			}
 		}
 	}
-	t.Fatal("gauge powermail_listener_connections not found")
+	t.Fatal("gauge powermail_connections_active{server=\"backend\"} not found")
 	return 0
 }
