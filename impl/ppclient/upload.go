@@ -1,6 +1,7 @@
 package ppclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -91,49 +92,76 @@ func (u *Upload) Flush() error {
 	return u.err
 }
 
-// Step is a command sent and not yet answered.
+// Step is one or more commands sent and not yet answered.
 type Step struct {
 	u     *Upload
-	verb  string
-	final bool // COMMIT or ABORT: the connection is released after it
+	verbs []string // the commands, in order: one reply each
+	final bool     // ends with COMMIT or ABORT: the connection is released after it
 	err   error
 }
 
-// Wait reads the step's reply: nil, the server's *wire.Error (4xx, 5xx),
-// or a *TransportError.
+// Wait reads the step's replies: nil, the first server *wire.Error (4xx,
+// 5xx) among them, or a *TransportError.
 func (s Step) Wait() error {
 	if s.err != nil {
 		return s.err
 	}
 	u := s.u
-	if err := u.cn.refresh(u.ctx, u.c.cfg.IOTimeout); err != nil {
-		u.fail(err)
-		return u.err
+	var first error
+	verb := ""
+	for _, v := range s.verbs {
+		if err := u.cn.refresh(u.ctx, u.c.cfg.IOTimeout); err != nil {
+			u.fail(err)
+			return u.err
+		}
+		_, err := u.cn.readReply()
+		var werr *wire.Error
+		switch {
+		case err != nil && !errors.As(err, &werr):
+			u.fail(err)
+			return u.err
+		case err != nil && first == nil:
+			first, verb = err, v
+		}
 	}
-	_, err := u.cn.readReply()
 	u.busy = false
-	var werr *wire.Error
-	switch {
-	case err != nil && !errors.As(err, &werr):
-		u.fail(err)
-		return u.err
-	case s.final || err != nil && isShutdown(err):
-		u.release(err)
+	if s.final || first != nil && isShutdown(first) {
+		u.release(first)
 	}
-	return u.c.wrap(s.verb, u.ctx, err)
+	return u.c.wrap(cmp.Or(verb, s.verbs[0]), u.ctx, first)
 }
 
 // End sends END with the size and SHA-256 of all bytes written. Its reply
 // (OK once the backend verified the bytes and made them durable in tmp/)
 // is read by Wait.
 func (u *Upload) End() Step {
-	return u.step(wire.VerbEnd, false, func() error { return wire.WriteLine(u.cn.w, u.sum.End().String()) })
+	return u.step([]string{wire.VerbEnd}, false, u.writeEnd)
 }
+
+func (u *Upload) writeEnd() error { return wire.WriteLine(u.cn.w, u.sum.End().String()) }
 
 // Commit sends COMMIT for boxes after a successful End (the message then
 // becomes visible there once Wait returns nil).
 func (u *Upload) Commit(boxes []mailbox.Name) Step {
 	return u.boxStep(wire.VerbCommit, boxes)
+}
+
+// EndCommit sends END and COMMIT for boxes together: one round trip where
+// End and Commit take two. The backend commits only what END made durable
+// (a COMMIT after a failed END is refused), so Wait returns nil only when
+// both succeeded, and otherwise END's error if it failed. What a caller
+// gives up is the chance to stop after END: a replica that took COMMIT
+// while another failed must be voided rather than aborted.
+func (u *Upload) EndCommit(boxes []mailbox.Name) Step {
+	if len(boxes) > wire.MaxBoxes {
+		return Step{err: wire.ErrTooManyBoxes}
+	}
+	return u.step([]string{wire.VerbEnd, wire.VerbCommit}, true, func() error {
+		if err := u.writeEnd(); err != nil {
+			return err
+		}
+		return wire.WriteBoxCommand(u.cn.w, wire.VerbCommit, u.id, boxes)
+	})
 }
 
 // Abort sends ABORT for boxes: the backend removes the prepared file and
@@ -146,11 +174,11 @@ func (u *Upload) boxStep(verb string, boxes []mailbox.Name) Step {
 	if len(boxes) > wire.MaxBoxes {
 		return Step{err: wire.ErrTooManyBoxes}
 	}
-	return u.step(verb, true, func() error { return wire.WriteBoxCommand(u.cn.w, verb, u.id, boxes) })
+	return u.step([]string{verb}, true, func() error { return wire.WriteBoxCommand(u.cn.w, verb, u.id, boxes) })
 }
 
-// step writes a command with write and flushes it.
-func (u *Upload) step(verb string, final bool, write func() error) Step {
+// step writes commands verbs with write and flushes them.
+func (u *Upload) step(verbs []string, final bool, write func() error) Step {
 	switch {
 	case u.err != nil:
 		return Step{err: u.err}
@@ -169,7 +197,7 @@ func (u *Upload) step(verb string, final bool, write func() error) Step {
 		return Step{err: u.err}
 	}
 	u.busy = true
-	return Step{u: u, verb: verb, final: final}
+	return Step{u: u, verbs: verbs, final: final}
 }
 
 // Finish is End and its Wait, and ends the upload: the connection goes

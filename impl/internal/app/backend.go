@@ -54,6 +54,9 @@ type upload struct {
 
 func (u *upload) End() delivery.Step                        { return step{u.Upload.End(), u.b} }
 func (u *upload) Commit(boxes []mailbox.Name) delivery.Step { return step{u.Upload.Commit(boxes), u.b} }
+func (u *upload) EndCommit(boxes []mailbox.Name) delivery.Step {
+	return step{u.Upload.EndCommit(boxes), u.b}
+}
 
 // Cancel ends the upload; delivery calls it at least once for every
 // upload, when it is done with it (delivery.Upload is used by one

@@ -227,7 +227,10 @@ func (t *txn) complete(ctx context.Context) error {
 	quorum := t.d.cfg.WriteQuorum
 	// A deliberately broken build for the chaos checker's own test: 250 on fewer than W copies.
 	failpoint.Inject("quorumShortBy", func(val failpoint.Value) { quorum -= fault.Int(val) })
-	if len(t.replicas) > 0 {
+	switch {
+	case t.relay == nil:
+		t.storeAll()
+	case len(t.replicas) > 0:
 		t.finishAll()
 		if !t.quorum(quorum, func(r *replica) bool { return r.prepared }) {
 			return errReplicas
@@ -239,17 +242,23 @@ func (t *txn) complete(ctx context.Context) error {
 			return relayError(err)
 		}
 		t.relay = nil
+		t.commitAll()
 	}
 	if len(t.replicas) == 0 {
 		return nil
 	}
-	t.commitAll()
 	if !t.quorum(quorum, func(r *replica) bool { return r.linked }) {
 		return errReplicas
 	}
 	t.cleanupStragglers(ctx)
 	failpoint.Inject("afterQuorum", func(val failpoint.Value) { fault.Crash(val) }) // P8: committed, 250 not sent
 	return nil
+}
+
+// storeAll sends END and COMMIT together to every live replica, then
+// reads each answer: one round trip, the backends working in parallel.
+func (t *txn) storeAll() {
+	t.commitRound(func(r *replica) Step { return r.up.EndCommit(r.boxes) })
 }
 
 // finishAll sends END to every live replica, then reads each answer: the
@@ -261,12 +270,18 @@ func (t *txn) finishAll() {
 // commitAll sends one COMMIT naming the replica's mailboxes to each
 // prepared replica, on its upload's connection, then reads each answer.
 func (t *txn) commitAll() {
+	t.commitRound(func(r *replica) Step { return r.up.Commit(r.boxes) })
+}
+
+// commitRound sends send's COMMIT to every live replica and reads the
+// answers; a replica is committing from the moment it is sent.
+func (t *txn) commitRound(send func(*replica) Step) {
 	replicas := len(t.live())
 	spread := t.roundTrip("commit", func(r *replica) Step {
 		r.commitSent = true
-		return r.up.Commit(r.boxes)
+		return send(r)
 	}, func(r *replica) {
-		r.linked = true
+		r.prepared, r.linked = true, true
 		failpoint.Inject("afterReplicaCommit", func(val failpoint.Value) { fault.Crash(val) }) // P7: fewer than W acks held
 	})
 	if replicas > 1 {

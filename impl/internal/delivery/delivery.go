@@ -3,29 +3,35 @@
 // is kept or broken.
 //
 // A message is streamed once to each of R chosen backends while it arrives
-// (no whole-message buffering), then made durable in two phases:
+// (no whole-message buffering), then made durable in one round trip per
+// backend, two steps the backend takes in order:
 //
-//	prepare  every replica: chunks + END(size, sha256); the backend fsyncs tmp/<id>
-//	commit   every prepared replica: one COMMIT naming all local recipients;
-//	         the backend hard-links tmp/<id> into each mailbox and fsyncs the dirs
+//	prepare  chunks + END(size, sha256); the backend fsyncs tmp/<id>
+//	commit   one COMMIT naming all local recipients, sent with END; the
+//	         backend hard-links tmp/<id> into each mailbox and fsyncs the
+//	         dirs (a COMMIT after a failed END is refused)
 //	reply    250 only when at least W replicas committed (RFC 5321 section 6.1:
 //	         after 250 the message MUST NOT be lost)
 //
-// When fewer than W replicas prepare or commit, the sender gets 451 4.3.0
-// and will retry under a new id, so no copy of this one may ever show: a
+// When fewer than W replicas commit, the sender gets 451 4.3.0 and will
+// retry under a new id, so no copy of this one may ever show: every
 // replica that was sent COMMIT gets VOID (a durable tombstone for the id in
-// every mailbox, then the copy removed; a tombstone on any backend hides
-// every copy, see package maildrop), and if none of them takes it (they
-// died after committing), a spare backend does. Replicas that never got
-// COMMIT get ABORT (the tmp file removed). A VOID or ABORT that cannot be
-// delivered is appended to the orphan log so that repair can remove the
-// stray copy later. The original committed one backend after another and
-// kept partial copies on failure, so retries duplicated mail.
+// its mailboxes, then the copy removed; a tombstone where a login looks
+// hides every copy, see package maildrop), and when a VOID or ABORT fails,
+// more backends take tombstones until each mailbox has R (see tombstones).
+// Replicas that never got COMMIT get ABORT (the tmp file removed). A VOID or
+// ABORT that cannot be delivered is appended to the orphan log so that
+// repair can remove the stray copy later. The original committed one
+// backend after another and kept partial copies on failure, so retries
+// duplicated mail.
 //
-// One window remains: between the first COMMIT and the decision, a copy is
-// committed on one replica while another may still fail; a POP3 session
-// that lists the mailbox in that window sees a message that is then voided
-// (and retried by its sender). It lasts one COMMIT round trip.
+// Sending COMMIT with END saves a round trip per backend on every message;
+// the price is paid only when a replica fails: the others may have
+// committed by then and are voided, where two phases would have aborted
+// them. One window remains either way: while one replica has committed and
+// another may still fail, a POP3 session that lists the mailbox sees a
+// message that is then voided (and retried by its sender). It lasts until
+// the slowest replica answers.
 //
 // All recipients of a message share one transfer and one file per backend:
 // 100 recipients on R=2 cost two transfers and two files (with 100 links
@@ -36,8 +42,9 @@
 // committed, one of them at home.
 //
 // Forward-only recipients are relayed to the outgoing SMTP host in one
-// transaction. The relay's end-of-data is sent after every backend prepared
-// and before the commits, so a relay refusal still aborts the whole message;
+// transaction. With forwards the two steps are two round trips: the relay's
+// end-of-data is sent after every backend prepared and before the commits,
+// so a relay refusal still aborts the whole message;
 // the remaining window (relay accepted, then fewer than W commits) is the one
 // place a sender's retry can duplicate a forwarded copy: a relay has no
 // two-phase commit.
@@ -68,6 +75,8 @@ type Upload interface {
 	End() Step
 	// Commit links the prepared message into boxes; Wait nil: committed.
 	Commit(boxes []mailbox.Name) Step
+	// EndCommit is End and Commit in one round trip; Wait nil: committed.
+	EndCommit(boxes []mailbox.Name) Step
 	// Cancel drops the connection unless a Commit was answered.
 	Cancel()
 }

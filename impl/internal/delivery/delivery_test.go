@@ -141,6 +141,9 @@ func TestManyRecipientsOneTransferPerBackend(t *testing.T) {
 	}
 }
 
+// b1 fails END, so the message is refused; b0 took END and COMMIT (sent
+// together) and may hold a committed copy: its VOID fails, so it is logged
+// as a stray, and b1 takes a tombstone in its stead, logged as Voided.
 func TestAbortFailureIsRecordedAsOrphan(t *testing.T) {
 	fs, p := fakes(2)
 	fs[0].failAbort = true
@@ -154,10 +157,13 @@ func TestAbortFailureIsRecordedAsOrphan(t *testing.T) {
 	require.NoError(t, log.Close())
 	got, err := orphanlog.Read(path)
 	require.NoError(t, err)
-	require.Len(t, got, 1)
+	require.Len(t, got, 2)
 	assert.Equal(t, "b0", got[0].Backend)
 	assert.Equal(t, []mailbox.Name{"a@x.example"}, got[0].Boxes)
 	assert.False(t, got[0].Acked, "a refused message")
+	assert.False(t, got[0].Voided)
+	assert.Equal(t, "b1", got[1].Backend)
+	assert.True(t, got[1].Voided, "b1 holds a tombstone")
 }
 
 // A message answered 4xx never becomes visible (issue 14): replica b0

@@ -159,6 +159,16 @@ func (u *fakeUpload) End() Step {
 
 func (u *fakeUpload) Commit(boxes []mailbox.Name) Step { return fakeStep{u.f.commit(u.id, boxes)} }
 
+// EndCommit is what a backend does with END and COMMIT sent together: a
+// COMMIT after a failed END finds nothing prepared and is refused.
+func (u *fakeUpload) EndCommit(boxes []mailbox.Name) Step {
+	if err := u.End().Wait(); err != nil {
+		u.f.commit(u.id, boxes)
+		return fakeStep{err}
+	}
+	return u.Commit(boxes)
+}
+
 func (u *fakeUpload) Cancel() {}
 
 // fixedPicker gives every mailbox its backends in order, all of them

@@ -88,5 +88,6 @@ func (c Config) Validate() error {
 }
 
 // readBufferBytes sizes the session's read buffer: it must hold a whole
-// command or text line, so that the line readers can measure them.
-func (c Config) readBufferBytes() int { return max(4096, c.MaxLineBytes+1, c.MaxCommandBytes+1) }
+// command or text line, so that the line readers can measure them, and a
+// typical message body (a few KiB) arrives in one read rather than two.
+func (c Config) readBufferBytes() int { return max(16<<10, c.MaxLineBytes+1, c.MaxCommandBytes+1) }

@@ -273,3 +273,38 @@ func TestStepsPipelineOnOneConnection(t *testing.T) {
 		t.Fatalf("%v connections open after LIST: the pooled ones were not reused", open)
 	}
 }
+
+// TestEndCommitInOneRoundTrip: END and COMMIT sent together commit the
+// message; when END fails (a read-only backend), Wait returns END's error,
+// the COMMIT behind it is refused, nothing is listed, and the connection
+// is still in step for the next request.
+func TestEndCommitInOneRoundTrip(t *testing.T) {
+	b := startBackend(t)
+	c := b.client(t)
+	ctx := ctxT(t)
+	store := func() (msgid.ID, error) {
+		id := msgid.New(time.Now())
+		u, err := c.Begin(ctx, id)
+		if err != nil {
+			return id, err
+		}
+		u.Write(message(4096))
+		return id, u.EndCommit([]mailbox.Name{ann, bob}).Wait()
+	}
+	id, err := store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadOnly(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store(); !isCode(err, wire.CodeReadOnly) {
+		t.Fatalf("END and COMMIT to a read-only backend: %v", err)
+	}
+	for _, box := range []mailbox.Name{ann, bob} {
+		l, err := c.List(ctx, box)
+		if err != nil || len(l.Messages) != 1 || l.Messages[0].ID != id {
+			t.Fatalf("%s: %+v %v", box, l, err)
+		}
+	}
+}
