@@ -41,6 +41,12 @@ func ReadLine(r *bufio.Reader) (string, error) {
 	case err != nil:
 		return "", err
 	}
+	return ParseLine(line)
+}
+
+// ParseLine checks a line read with its ending (by ReadLine, or by a
+// server's line reader) and returns it without: CRLF only, no NUL.
+func ParseLine(line []byte) (string, error) {
 	body, ok := bytes.CutSuffix(line, []byte("\r\n"))
 	if !ok || bytes.IndexByte(body, '\r') >= 0 {
 		return "", ErrBadLineEnding

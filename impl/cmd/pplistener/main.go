@@ -39,9 +39,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string)
 	}
 	defer st.Close()
 	exportStatus(st)
-	srv, err := listener.New(diskstore.New(st), listener.Config{Secret: secret, Conn: cfg.Conn,
+	srv, err := listener.New(listener.Config{Secret: secret, Conn: cfg.Conn,
 		IOTimeout: cfg.IOTimeout, IdleTimeout: cfg.IdleTimeout, MaxMessageBytes: cfg.MaxMessageBytes,
-		ExpireInterval: cfg.ExpireInterval, LastWrite: st.Newest(), Logger: log})
+		ExpireInterval: cfg.ExpireInterval, LastWrite: st.Newest()}, diskstore.New(st), log)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 	defer local.close()
 	drops := maildrop.New(maildrop.Config{Redundancy: cfg.Backend.Redundancy,
 		ListTimeout: cfg.Backend.IOTimeout, IOTimeout: cfg.Backend.IOTimeout}, Locator(cl, local), log)
-	srv, err := pop3d.New(pcfg, Authenticator{Userbase: ub}, Maildrops{drops}, pop3d.WithLogger(log))
+	srv, err := pop3d.New(pcfg, Authenticator{Userbase: ub}, Maildrops{drops}, log)
 	if err != nil {
 		return err
 	}

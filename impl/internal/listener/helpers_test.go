@@ -22,11 +22,11 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newServer(t testing.TB, st listener.Store, tweak ...func(*listener.Config)) *listener.Server {
 	t.Helper()
-	cfg := listener.Config{Secret: []byte(testSecret), IOTimeout: testTimeout, Logger: quietLog, MaxMessageBytes: 8 << 20}
+	cfg := listener.Config{Secret: []byte(testSecret), IOTimeout: testTimeout, MaxMessageBytes: 8 << 20}
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	srv, err := listener.New(st, cfg)
+	srv, err := listener.New(cfg, st, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,6 @@ type Config struct {
 	// (store.Newest): expiry counts time from there, not from a clock that
 	// may have jumped forward while the backend was down. Zero: from start.
 	LastWrite time.Time
-	Logger    *slog.Logger
 }
 
 // Defaults for zero Config fields. A handful of front ends connect, each
@@ -87,9 +86,6 @@ func (c *Config) fill() {
 	if c.ExpireInterval <= 0 {
 		c.ExpireInterval = DefaultExpireInterval
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.Clock == nil {
 		c.Clock = wallclock.New(shiftClock)
 	}
@@ -108,7 +104,8 @@ type Server struct {
 	cfg    Config
 	sk     *serve.Server    // admission, eviction, shutdown
 	wall   *wallclock.Clock // tombstone dates and expiry cut-offs
-	nextID atomic.Uint64    // session numbers, for logs
+	log    *slog.Logger
+	nextID atomic.Uint64 // session numbers, for logs
 
 	expireOnce sync.Once
 	stopExpiry chan struct{} // closed by Shutdown
@@ -116,8 +113,9 @@ type Server struct {
 	stopOnce   sync.Once
 }
 
-// New returns a server for st.
-func New(st Store, cfg Config) (*Server, error) {
+// New returns a server for st (the constructor of every protocol server:
+// configuration, what it serves, logger).
+func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 	cfg.fill()
 	if len(cfg.Secret) < wire.MinSecretBytes {
 		return nil, ErrShortSecret
@@ -125,9 +123,9 @@ func New(st Store, cfg Config) (*Server, error) {
 	if err := cfg.Conn.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, cfg: cfg, wall: cfg.Clock,
+	s := &Server{store: st, cfg: cfg, wall: cfg.Clock, log: log,
 		stopExpiry: make(chan struct{}), expiryDone: make(chan struct{})}
-	s.sk = serve.New(cfg.Conn, protocol{s}, serve.Options{Name: "backend", EvictWithinGroup: true, Log: cfg.Logger})
+	s.sk = serve.New(cfg.Conn, protocol{s}, serve.Options{Name: "backend", EvictWithinGroup: true, Log: log})
 	return s, nil
 }
 
@@ -196,14 +194,14 @@ func (s *Server) expireLoop() {
 func (s *Server) expire() {
 	now := s.wall.Earliest()
 	if n, err := s.store.ExpireTombstones(now); err != nil {
-		s.cfg.Logger.Error("tombstone expiry failed", "err", err)
+		s.log.Error("tombstone expiry failed", "err", err)
 	} else {
 		tombstonesExpired.Add(float64(n))
-		s.cfg.Logger.Debug("tombstones expired", "count", n)
+		s.log.Debug("tombstones expired", "count", n)
 	}
 	if n, err := s.store.ExpireUploads(now.Add(-UploadTTL)); err != nil {
-		s.cfg.Logger.Error("upload expiry failed", "err", err)
+		s.log.Error("upload expiry failed", "err", err)
 	} else if n > 0 {
-		s.cfg.Logger.Info("abandoned uploads removed", "count", n)
+		s.log.Info("abandoned uploads removed", "count", n)
 	}
 }

@@ -20,7 +20,7 @@ var ann = mailbox.MustParse("ann@example.com")
 
 func TestNewRefusesShortSecret(t *testing.T) {
 	for _, s := range []string{"", "short"} {
-		if _, err := listener.New(newFakeStore(t.TempDir()), listener.Config{Secret: []byte(s)}); !errors.Is(err, listener.ErrShortSecret) {
+		if _, err := listener.New(listener.Config{Secret: []byte(s)}, newFakeStore(t.TempDir()), quietLog); !errors.Is(err, listener.ErrShortSecret) {
 			t.Errorf("secret %q: %v", s, err)
 		}
 	}

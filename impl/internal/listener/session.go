@@ -48,7 +48,7 @@ func newSession(srv *Server, c *serve.Conn, id uint64) *session {
 		sc:    c,
 		r:     wire.NewReader(c, readBufferBytes),
 		w:     bufio.NewWriterSize(c, writeBufferBytes),
-		log:   srv.cfg.Logger.With("conn", id, "remote", c.RemoteAddr().String()),
+		log:   srv.log.With("conn", id, "remote", c.RemoteAddr().String()),
 		nonce: wire.NewNonce(),
 	}
 }
@@ -93,23 +93,21 @@ func (s *session) serve() {
 // nextLine waits (up to IdleTimeout; before AUTH, new-connection-timeout)
 // for the next command line. The session is marked idle meanwhile, so
 // that Shutdown can wake it and, before AUTH, a full server can evict it.
-// A line already buffered (pipelined) is no wait.
 func (s *session) nextLine() (string, error) {
-	if s.r.Buffered() == 0 {
-		if err := s.sc.Idle(s.srv.cfg.IdleTimeout); err != nil {
-			return "", s.closing()
-		}
-	}
-	line, err := wire.ReadLine(s.r)
-	woken := s.sc.Woken(err)
-	_ = s.sc.Busy() // a line that arrived is answered even if shutdown began
-	if woken {
+	line, err := s.sc.ReadLine(s.r, s.srv.cfg.IdleTimeout, wire.MaxLineBytes)
+	switch {
+	case errors.Is(err, serve.ErrClosing):
 		return "", s.closing()
+	case errors.Is(err, serve.ErrLineTooLong):
+		return "", lineError(wire.ErrLineTooLong)
+	case err != nil:
+		return "", lineError(err)
 	}
+	parsed, err := wire.ParseLine(line)
 	if err != nil {
 		return "", lineError(err)
 	}
-	return line, nil
+	return parsed, nil
 }
 
 // closing is the goodbye of a session told to end by the server.

@@ -44,6 +44,8 @@ type Config struct {
 	// TLS enables STLS when not nil. Set by the main from its certificate
 	// files; not a configuration key itself.
 	TLS *tls.Config
+	// Clock times the login penalty; nil: real time (tests set it).
+	Clock Clock
 }
 
 // Defaults returns the configuration for a public server.

@@ -272,7 +272,8 @@ func (w *world) server(t testing.TB, cfg Config, auth Authenticator) *Server {
 	if auth == nil {
 		auth = w.auth
 	}
-	s, err := New(cfg, auth, w.drops, WithClock(w.clock), WithLogger(discardLogger()))
+	cfg.Clock = w.clock
+	s, err := New(cfg, auth, w.drops, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func startTCPServer(t *testing.T, msgs []string, cfg Config) (addr string, drops
 		stored[i] = fakeMsg{uid: fmt.Sprintf("uid%04d", i+1), stored: stuff(m)}
 	}
 	drops = newTCPDrops(t, stored)
-	srv, err := New(cfg, w.auth, drops, WithLogger(discardLogger()))
+	srv, err := New(cfg, w.auth, drops, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,28 +28,20 @@ type Server struct {
 	sk      *serve.Server
 }
 
-// Option changes a Server dependency that only tests and mains care about.
-type Option func(*Server)
-
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
-
-// WithClock sets the clock of the login penalty (default: real time).
-func WithClock(c Clock) Option { return func(s *Server) { s.clock = c } }
-
-// New validates cfg and returns a Server.
-func New(cfg Config, auth Authenticator, drops Maildrops, opts ...Option) (*Server, error) {
+// New validates cfg and returns a Server (the constructor of every
+// protocol server: configuration, what it serves, logger).
+func New(cfg Config, auth Authenticator, drops Maildrops, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if auth == nil || drops == nil {
 		return nil, errors.New("pop3d: Authenticator and Maildrops are required")
 	}
-	s := &Server{cfg: cfg, auth: auth, drops: drops, log: slog.Default(), clock: realClock{}}
-	s.apop, _ = auth.(APOPAuthenticator)
-	for _, o := range opts {
-		o(s)
+	s := &Server{cfg: cfg, auth: auth, drops: drops, log: log, clock: cfg.Clock}
+	if s.clock == nil {
+		s.clock = realClock{}
 	}
+	s.apop, _ = auth.(APOPAuthenticator)
 	s.penalty = newPenalties(s.clock, cfg.AuthDelayBase, cfg.AuthDelayMax, cfg.AuthDelayForget)
 	// POP3 clients reconnect: an idle logged-in session may make room too.
 	s.sk = serve.New(cfg.Conn, handler{s}, serve.Options{Name: "pop3", EvictEstablished: true, Log: s.log})

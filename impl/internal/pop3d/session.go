@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"powermail/impl/internal/serve"
@@ -140,28 +139,16 @@ func (s *session) closeDrop() {
 func (s *session) readLine(limit int) (string, error) {
 	// Idle: Shutdown or a full server (evicting the oldest idle session)
 	// may wake the read; before login the wait is new-connection-timeout.
-	if err := s.c.Idle(s.srv.cfg.IdleTimeout); err != nil {
-		return "", err
-	}
-	line, err := s.r.ReadSlice('\n')
-	tooLong := len(line) > limit
-	for errors.Is(err, bufio.ErrBufferFull) {
-		tooLong = true
-		_, err = s.r.ReadSlice('\n')
-	}
-	if s.c.Woken(err) {
-		return "", serve.ErrClosing
-	}
-	_ = s.c.Busy() // a command arrived: it is answered even if shutdown began
-	if err != nil {
-		return "", err
-	}
-	if tooLong {
+	line, err := s.c.ReadLine(s.r, s.srv.cfg.IdleTimeout, limit)
+	switch {
+	case errors.Is(err, serve.ErrLineTooLong):
 		return "", errLineTooLong
+	case err != nil:
+		return "", err
 	}
 	// RFC 1939 says CRLF; a bare LF is accepted as well, since no POP3
 	// command carries data whose framing could be confused by it.
-	return strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"), nil
+	return string(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))), nil
 }
 
 // readFailed tells the client why the session ends, when it can still hear.

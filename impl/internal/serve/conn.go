@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"bufio"
+	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -116,3 +118,40 @@ func (c *Conn) Release() {
 
 // Group is the client's admission group (see Group).
 func (c *Conn) Group() netip.Prefix { return c.group }
+
+// ErrLineTooLong is returned by ReadLine for a line longer than its limit;
+// the line has been consumed, so the session may answer and go on.
+var ErrLineTooLong = errors.New("serve: line too long")
+
+// ReadLine is how every protocol waits for its next command line: Idle
+// (unless a whole line is already buffered: a pipelined command is no
+// wait), the read, then Busy. It returns the line with its ending, valid
+// until the next read of r; the protocol checks the ending (CRLF rules
+// differ). A line longer than maxBytes, ending included, is consumed up to
+// its LF and reported as ErrLineTooLong. ErrClosing means the server woke
+// the session to end it (shutdown, eviction): say goodbye. r's buffer must
+// hold maxBytes.
+func (c *Conn) ReadLine(r *bufio.Reader, idle time.Duration, maxBytes int) ([]byte, error) {
+	if buffered, _ := r.Peek(r.Buffered()); bytes.IndexByte(buffered, '\n') < 0 {
+		if err := c.Idle(idle); err != nil {
+			return nil, err
+		}
+	}
+	line, err := r.ReadSlice('\n')
+	tooLong := len(line) > maxBytes
+	for errors.Is(err, bufio.ErrBufferFull) {
+		tooLong = true
+		_, err = r.ReadSlice('\n')
+	}
+	woken := c.Woken(err)
+	_ = c.Busy() // a line that arrived is answered even if shutdown began
+	switch {
+	case woken:
+		return nil, ErrClosing
+	case err != nil:
+		return nil, err
+	case tooLong:
+		return nil, ErrLineTooLong
+	}
+	return line, nil
+}

@@ -25,19 +25,18 @@ func (p lineProto) ServeConn(c *Conn) {
 	r := bufio.NewReader(c)
 	fmt.Fprintf(c, "hello\n")
 	for {
-		if c.Idle(time.Minute) != nil {
+		raw, err := c.ReadLine(r, time.Minute, 64)
+		switch {
+		case errors.Is(err, ErrClosing):
 			fmt.Fprintf(c, "bye closing\n")
 			return
-		}
-		line, err := r.ReadString('\n')
-		if c.Busy() != nil || c.Woken(err) {
-			fmt.Fprintf(c, "bye closing\n")
+		case errors.Is(err, ErrLineTooLong):
+			fmt.Fprintf(c, "too long\n")
+			continue
+		case err != nil:
 			return
 		}
-		if err != nil {
-			return
-		}
-		switch line = strings.TrimSpace(line); line {
+		switch line := strings.TrimSpace(string(raw)); line {
 		case "auth":
 			c.Established()
 			fmt.Fprintf(c, "ok\n")
@@ -105,6 +104,17 @@ func (cl *client) line() string {
 func (cl *client) cmd(s string) string {
 	fmt.Fprintf(cl.c, "%s\n", s)
 	return cl.line()
+}
+
+// A line over the limit is consumed and refused; the next one is read as
+// usual, and lines that arrived together are answered in order.
+func TestReadLine(t *testing.T) {
+	ts := start(t, Config{}, Options{Name: "t"})
+	c, _ := ts.dialFrom(t, "127.0.0.2")
+	fmt.Fprintf(c.c, "%s\nab\ncd\n", strings.Repeat("x", 5000))
+	assert.Equal(t, "too long", c.line())
+	assert.Equal(t, "ab", c.line())
+	assert.Equal(t, "cd", c.line())
 }
 
 func TestPerAddressLimit(t *testing.T) {

@@ -108,11 +108,14 @@ func (c *deadlineConn) deadline() time.Time {
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
-	if c.Closing() { // evicted or shutting down before the deadline below was armed
-		return 0, os.ErrDeadlineExceeded
-	}
 	if err := c.Conn.SetReadDeadline(c.deadline()); err != nil {
 		return 0, err
+	}
+	// Checked after arming: a wake-up (shutdown, eviction) that came
+	// before it would otherwise be overwritten; one after it cuts the
+	// read short as usual.
+	if c.Closing() {
+		return 0, os.ErrDeadlineExceeded
 	}
 	return c.Conn.Read(p)
 }

@@ -154,31 +154,14 @@ func (s *session) readFailed(err error) {
 // long"). Only CRLF ends a command (RFC 5321 section 2.3.8).
 func (s *session) readCommand() (string, error) {
 	// Idle between commands: Shutdown, or a full server evicting the
-	// oldest idle session, may end the wait (package serve). A command
-	// already buffered (pipelined) is no wait.
-	if s.br.Buffered() == 0 {
-		if err := s.c.Idle(s.dc.idle); err != nil {
-			return "", err
-		}
-	}
-	line, err := s.br.ReadSlice('\n')
-	if s.c.Woken(err) {
-		return "", serve.ErrClosing
-	}
-	_ = s.c.Busy() // a command arrived: it is answered even if shutdown began
-	if errors.Is(err, bufio.ErrBufferFull) || len(line) > s.srv.cfg.MaxCommandBytes {
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = s.br.ReadSlice('\n')
-		}
-		if err != nil {
-			return "", err
-		}
+	// oldest idle session, may end the wait (package serve).
+	line, err := s.c.ReadLine(s.br, s.dc.idle, s.srv.cfg.MaxCommandBytes)
+	switch {
+	case errors.Is(err, serve.ErrLineTooLong):
 		return "", replyCmdTooLong
-	}
-	if err != nil {
+	case err != nil:
 		return "", err
-	}
-	if !bytes.HasSuffix(line, []byte("\r\n")) || bytes.IndexByte(line[:len(line)-2], '\r') >= 0 {
+	case !bytes.HasSuffix(line, []byte("\r\n")) || bytes.IndexByte(line[:len(line)-2], '\r') >= 0:
 		return "", replyNeedCRLF
 	}
 	return string(line[:len(line)-2]), nil

@@ -61,7 +61,7 @@ func (b *Backend) start(addr string) {
 	if err != nil {
 		b.tb.Fatal(err)
 	}
-	srv, err := listener.New(diskstore.New(st), listener.Config{Secret: []byte(Secret), IOTimeout: Timeout, Logger: quiet})
+	srv, err := listener.New(listener.Config{Secret: []byte(Secret), IOTimeout: Timeout}, diskstore.New(st), quiet)
 	if err != nil {
 		b.tb.Fatal(err)
 	}

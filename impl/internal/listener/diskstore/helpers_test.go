@@ -39,11 +39,11 @@ func startBackend(tb testing.TB, tweak ...func(*listener.Config)) *backend {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := listener.Config{Secret: []byte(testSecret), IOTimeout: testTimeout, Logger: quietLog}
+	cfg := listener.Config{Secret: []byte(testSecret), IOTimeout: testTimeout}
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	srv, err := listener.New(diskstore.New(st), cfg)
+	srv, err := listener.New(cfg, diskstore.New(st), quietLog)
 	if err != nil {
 		tb.Fatal(err)
 	}
