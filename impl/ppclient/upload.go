@@ -131,7 +131,7 @@ func (s Step) Wait() error {
 	return u.c.wrap(cmp.Or(verb, s.verbs[0]), u.ctx, first)
 }
 
-// End sends END with the size and SHA-256 of all bytes written. Its reply
+// End sends END with the size and CRC-32C of all bytes written. Its reply
 // (OK once the backend verified the bytes and made them durable in tmp/)
 // is read by Wait.
 func (u *Upload) End() Step {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -99,7 +98,7 @@ func benchPrepareCommit(b *testing.B, mode FlushMode, writers int, perWriter boo
 		b.Skipf("flush mode %s is not allowed on this file system", mode)
 	}
 	data := body(benchMessageBytes)
-	sum := sha256.Sum256(data)
+	sum := Checksum(data)
 	rate := runWriters(b, writers, func(w int) error {
 		box := alice
 		if perWriter {
@@ -116,7 +115,7 @@ func benchPrepareCommit(b *testing.B, mode FlushMode, writers int, perWriter boo
 	b.ReportMetric(rate/(float64(b.N)/elapsed.Seconds()), "x-raw")
 }
 
-func deliverSum(s *Store, data []byte, sum [sha256.Size]byte, box mailbox.Name) error {
+func deliverSum(s *Store, data []byte, sum uint32, box mailbox.Name) error {
 	id := msgid.New(time.Now())
 	u, err := s.Begin(id)
 	if err != nil {

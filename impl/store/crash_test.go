@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -184,7 +183,7 @@ func (w *crashWorkload) deliverOne(size int, boxes ...mailbox.Name) error {
 	if _, err := u.Write(data); err != nil {
 		return err
 	}
-	if err := u.Finish(int64(len(data)), sha256.Sum256(data)); err != nil {
+	if err := u.Finish(int64(len(data)), Checksum(data)); err != nil {
 		return err
 	}
 	return w.tryCommit(id, boxes...)

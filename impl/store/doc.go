@@ -36,7 +36,7 @@
 // Delivery is two-phase, driven by the writer (powersmtp):
 //
 //  1. Prepare (Begin, Write, Finish): create tmp/<id> with O_CREAT|O_EXCL,
-//     write, check the announced length and SHA-256, make the file readable
+//     write, check the announced length and CRC-32C, make the file readable
 //     (the mark of a prepared file: Commit links nothing else), fsync it,
 //     close. The data is now durable but in no mailbox.
 //  2. Commit: hard-link tmp/<id> into each mailbox, fsync every mailbox

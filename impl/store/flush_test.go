@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -61,7 +60,7 @@ func TestNoReplyBeforeTheFlushThatCoversIt(t *testing.T) {
 				_, err = u.Write(data)
 				assert.NoError(t, err)
 				written := f.started.Load() // flushes begun before the write ended
-				assert.NoError(t, u.Finish(int64(len(data)), sha256.Sum256(data)))
+				assert.NoError(t, u.Finish(int64(len(data)), Checksum(data)))
 				if f.finished.Load() <= written {
 					early.Add(1)
 				}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/sha256"
 	"io"
 	"log/slog"
 	"os"
@@ -57,7 +56,7 @@ func prepare(t testing.TB, s *Store, id msgid.ID, data []byte) {
 	require.NoError(t, err)
 	_, err = u.Write(data)
 	require.NoError(t, err)
-	require.NoError(t, u.Finish(int64(len(data)), sha256.Sum256(data)))
+	require.NoError(t, u.Finish(int64(len(data)), Checksum(data)))
 }
 
 // deliver prepares and commits a fresh message and returns its id.
@@ -79,7 +78,7 @@ func tryDeliver(s *Store, data []byte, boxes ...mailbox.Name) (msgid.ID, error) 
 	if _, err := u.Write(data); err != nil {
 		return id, err
 	}
-	if err := u.Finish(int64(len(data)), sha256.Sum256(data)); err != nil {
+	if err := u.Finish(int64(len(data)), Checksum(data)); err != nil {
 		return id, err
 	}
 	return id, s.Commit(id, boxes)

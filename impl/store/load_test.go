@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -30,8 +29,8 @@ func TestUploadsInFlight(t *testing.T) {
 
 	_, err = ok.Write(data)
 	require.NoError(t, err)
-	require.NoError(t, ok.Finish(int64(len(data)), sha256.Sum256(data)))
-	require.Error(t, bad.Finish(1, sha256.Sum256(nil)), "wrong size")
+	require.NoError(t, ok.Finish(int64(len(data)), Checksum(data)))
+	require.Error(t, bad.Finish(1, Checksum(nil)), "wrong size")
 	require.Equal(t, int64(1), inFlight())
 	dropped.Cancel()
 	dropped.Cancel()

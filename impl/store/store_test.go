@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"testing"
@@ -103,11 +102,11 @@ func TestFinishRejectsBadLengthOrChecksum(t *testing.T) {
 	data := body(100)
 	cases := map[string]struct {
 		size int64
-		sum  [sha256.Size]byte
+		sum  uint32
 	}{
-		"short":    {99, sha256.Sum256(data)},
-		"long":     {101, sha256.Sum256(data)},
-		"checksum": {100, sha256.Sum256(body(99))},
+		"short":    {99, Checksum(data)},
+		"long":     {101, Checksum(data)},
+		"checksum": {100, Checksum(body(99))},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +152,7 @@ func TestCancelAfterFinishKeepsPrepared(t *testing.T) {
 	require.NoError(t, err)
 	_, err = u.Write(body(3))
 	require.NoError(t, err)
-	require.NoError(t, u.Finish(3, sha256.Sum256(body(3))))
+	require.NoError(t, u.Finish(3, Checksum(body(3))))
 	u.Cancel()
 	require.NoError(t, s.Commit(id, []mailbox.Name{alice}))
 	assert.Equal(t, body(3), readMessage(t, s, alice, id))
@@ -237,7 +236,7 @@ func TestCommitRefusesUnfinishedUpload(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, l.Messages, "no partial file visible")
 
-	require.NoError(t, u.Finish(10, sha256.Sum256(body(10))))
+	require.NoError(t, u.Finish(10, Checksum(body(10))))
 	require.NoError(t, s.Commit(id, []mailbox.Name{alice}))
 	assert.Equal(t, body(10), readMessage(t, s, alice, id))
 }

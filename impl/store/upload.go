@@ -1,10 +1,9 @@
 package store
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
+	"hash/crc32"
 	"io/fs"
 
 	"github.com/pingcap/failpoint"
@@ -19,8 +18,8 @@ import (
 type Upload struct {
 	s     *Store
 	id    msgid.ID
-	fd    int // tmp/<id>, open for writing; -1 once closed
-	sum   hash.Hash
+	fd    int    // tmp/<id>, open for writing; -1 once closed
+	crc   uint32 // CRC-32C of what was written
 	n     int64
 	state uploadState
 }
@@ -53,7 +52,7 @@ func (s *Store) Begin(id msgid.ID) (*Upload, error) {
 		return nil, noSpace(fmt.Errorf("store: begin %s: %w", id, err))
 	}
 	s.uploads.Add(1)
-	return &Upload{s: s, id: id, fd: fd, sum: sha256.New()}, nil
+	return &Upload{s: s, id: id, fd: fd}, nil
 }
 
 // end leaves the writing state (once: Finish and Cancel check it).
@@ -72,7 +71,7 @@ func (u *Upload) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("%w: over %d bytes", ErrTooLarge, u.s.maxBytes)
 	}
 	n, err := writeAll(u.fd, p)
-	u.sum.Write(p[:n])
+	u.crc = crc32.Update(u.crc, castagnoli, p[:n])
 	u.n += int64(n)
 	bytesWritten.Add(float64(n))
 	if err != nil {
@@ -81,16 +80,16 @@ func (u *Upload) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Finish checks that exactly size bytes with SHA-256 sum were written, then
+// Finish checks that exactly size bytes with CRC-32C crc were written, then
 // makes the file durable (its own fsync, or the next group flush) and
 // closes it: the message is prepared, durable but in no mailbox. On any
 // error the upload is cancelled (nothing is left behind) and a failed
 // flush is not retried.
-func (u *Upload) Finish(size int64, sum [sha256.Size]byte) error {
+func (u *Upload) Finish(size int64, crc uint32) error {
 	if u.state != writing {
 		return errUploadDone
 	}
-	err := u.verify(size, sum)
+	err := u.verify(size, crc)
 	if err == nil {
 		err = unix.Fchmod(u.fd, filePerm) // prepared; the flush below persists it
 	}
@@ -118,15 +117,23 @@ func (u *Upload) close() error {
 	return err
 }
 
-func (u *Upload) verify(size int64, sum [sha256.Size]byte) error {
+func (u *Upload) verify(size int64, crc uint32) error {
 	if size != u.n {
 		return fmt.Errorf("%w: %d bytes received, %d announced", ErrChecksum, u.n, size)
 	}
-	if [sha256.Size]byte(u.sum.Sum(nil)) != sum {
-		return fmt.Errorf("%w: SHA-256 mismatch", ErrChecksum)
+	if u.crc != crc {
+		return fmt.Errorf("%w: CRC-32C mismatch", ErrChecksum)
 	}
 	return nil
 }
+
+// castagnoli is the CRC-32C table (computed by the CPU: SSE 4.2, ARMv8).
+// The check guards the transfer against truncation and corruption; it is
+// not a defence against a forger, who could recompute any unkeyed hash.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Checksum is the CRC-32C that Finish expects for a message p.
+func Checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
 
 // Cancel abandons an upload that is not finished: the tmp file is closed and
 // removed. It is idempotent and does nothing after a successful Finish (the

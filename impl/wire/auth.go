@@ -13,7 +13,7 @@ import (
 const (
 	// Banner is the fixed first field of the greeting; it names the protocol
 	// version so that an incompatible peer fails at once.
-	Banner = "powermail-wire-1"
+	Banner = "powermail-pp-2"
 	// NonceBytes of randomness in each challenge (hex on the wire).
 	NonceBytes = 32
 	// MaxClientNameBytes bounds the name a client gives in AUTH (a host name).

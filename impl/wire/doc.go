@@ -30,8 +30,8 @@
 // that neither can be fooled by an impostor; the secret itself never crosses
 // the wire:
 //
-//	client proof = HMAC-SHA256(secret, "powermail-wire-1 client|" + snonce + "|" + cnonce + "|" + name)
-//	server proof = HMAC-SHA256(secret, "powermail-wire-1 server|" + snonce + "|" + cnonce + "|" + name)
+//	client proof = HMAC-SHA256(secret, "powermail-pp-2 client|" + snonce + "|" + cnonce + "|" + name)
+//	server proof = HMAC-SHA256(secret, "powermail-pp-2 server|" + snonce + "|" + cnonce + "|" + name)
 //
 // The two context strings differ so that a proof can never be reflected back
 // to its sender. Nonces are NonceBytes random bytes in lower-case hex. Before
@@ -43,7 +43,7 @@
 //	AUTH <name> <cnonce> <proof>  -> OK <server-proof>
 //	PREPARE <id>                  (no reply; a data stream follows)
 //	CHUNK <n>\r\n<n raw bytes>    (no reply; 1 <= n <= MaxChunkBytes; repeated)
-//	END <size> <sha256-hex>       -> OK, after length and checksum verified and the file fsynced
+//	END <size> <crc32c-hex>       -> OK, after length and checksum verified and the file fsynced
 //	COMMIT <id> <mbox>...         -> OK, after links and directory fsyncs; idempotent
 //	COMMIT <id> +<n>              (then n lines of one <mbox> each: for lists too long for one line)
 //	ABORT <id> [<mbox>...|+<n>]   -> OK; removes the prepared file and any links
@@ -58,6 +58,13 @@
 //	PING                          -> OK pong
 //	MAILBOXES                     -> OK <n>, then n lines of one <mbox> each
 //	QUIT                          -> OK, then the server closes
+//
+// The checksum is CRC-32C (Castagnoli), 8 lower-case hex digits. It guards
+// the transfer against truncation and corruption, which is all an unkeyed
+// sum can do: a forger on the path could recompute SHA-256 as easily. The
+// CPU computes CRC-32C at over 10 GB/s where SHA-256 manages ~1.4 GB/s
+// here, and both sides sum every byte of every copy (version 1 spent ~20%
+// of powersmtp's and of each backend's CPU on SHA-256 for 512 KiB mail).
 //
 // A message stream is PREPARE, any number of CHUNK frames, and END; only END
 // is answered. If the server cannot store the message (read-only, disk full,
@@ -77,7 +84,7 @@
 // "<4096 bytes>" stands for raw message data, and the nonces, proofs and
 // checksum are illustrative.
 //
-//	S: OK powermail-wire-1 6a1f...(64 hex)
+//	S: OK powermail-pp-2 6a1f...(64 hex)
 //	C: AUTH smtp1.example.net 93be...(64 hex) 0c4d...(64 hex)
 //	S: OK 5e21...(64 hex)
 //	C: PREPARE 018f3a2b4c5d9a8b7c6d5e4f30211203f4e5d6c7b8a9

@@ -2,11 +2,9 @@ package wire
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
+	"hash/crc32"
 	"io"
 	"strconv"
 	"strings"
@@ -38,15 +36,15 @@ const (
 // Frame is one parsed frame line. For a CHUNK, Len raw bytes follow the line.
 type Frame struct {
 	Kind FrameKind
-	Len  int      // CHUNK: bytes that follow
-	Size int64    // END: total bytes announced
-	Sum  [32]byte // END: SHA-256 of the whole message
+	Len  int    // CHUNK: bytes that follow
+	Size int64  // END: total bytes announced
+	CRC  uint32 // END: CRC-32C of the whole message
 }
 
 // ErrBadFrame wraps every frame syntax error.
 var ErrBadFrame = errors.New("bad frame")
 
-// ParseFrame parses "CHUNK <n>" or "END <size> <sha256-hex>".
+// ParseFrame parses "CHUNK <n>" or "END <size> <crc32c-hex>".
 func ParseFrame(line string) (Frame, error) {
 	f := strings.Split(line, " ")
 	switch {
@@ -61,25 +59,27 @@ func ParseFrame(line string) (Frame, error) {
 		if err != nil {
 			return Frame{}, fmt.Errorf("%w: END: %v", ErrBadFrame, err)
 		}
-		sum, err := ParseSum(f[2])
+		crc, err := parseCRC(f[2])
 		if err != nil {
 			return Frame{}, fmt.Errorf("%w: END: %v", ErrBadFrame, err)
 		}
-		return Frame{Kind: FrameEnd, Size: size, Sum: sum}, nil
+		return Frame{Kind: FrameEnd, Size: size, CRC: crc}, nil
 	}
-	return Frame{}, fmt.Errorf("%w: want CHUNK <n> or END <size> <sha256>, got %q", ErrBadFrame, clip(line))
+	return Frame{}, fmt.Errorf("%w: want CHUNK <n> or END <size> <crc32c>, got %q", ErrBadFrame, clip(line))
 }
 
-// ParseSum decodes a lower-case hex SHA-256.
-func ParseSum(s string) ([32]byte, error) {
-	var sum [32]byte
-	if len(s) != 2*len(sum) || strings.ToLower(s) != s {
-		return sum, errors.New("checksum is not 64 lower-case hex digits")
+// parseCRC decodes a CRC-32C written as exactly 8 lower-case hex digits
+// (one spelling per value, as everywhere in the protocol).
+func parseCRC(s string) (uint32, error) {
+	bad := errors.New("checksum is not 8 lower-case hex digits")
+	if len(s) != 8 || strings.ToLower(s) != s {
+		return 0, bad
 	}
-	if _, err := hex.Decode(sum[:], []byte(s)); err != nil {
-		return sum, errors.New("checksum is not 64 lower-case hex digits")
+	v, err := strconv.ParseUint(s, 16, 32)
+	if err != nil {
+		return 0, bad
 	}
-	return sum, nil
+	return uint32(v), nil
 }
 
 // String formats the frame line that ParseFrame parses.
@@ -87,7 +87,7 @@ func (f Frame) String() string {
 	if f.Kind == FrameChunk {
 		return VerbChunk + " " + strconv.Itoa(f.Len)
 	}
-	return VerbEnd + " " + strconv.FormatInt(f.Size, 10) + " " + hex.EncodeToString(f.Sum[:])
+	return fmt.Sprintf("%s %d %08x", VerbEnd, f.Size, f.CRC)
 }
 
 // ReadFrame reads one frame line from r. For a CHUNK the caller must then
@@ -135,24 +135,26 @@ func WriteChunk(w *bufio.Writer, p []byte) error {
 	return err
 }
 
-// Summer computes the size and SHA-256 announced by END while data streams.
+// castagnoli is the CRC-32C table; the CPU computes it (SSE 4.2, ARMv8).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Summer computes the size and CRC-32C announced by END while data streams.
 type Summer struct {
 	size int64
-	d    hash.Hash
+	crc  uint32
 }
 
 // NewSummer returns an empty Summer.
-func NewSummer() *Summer { return &Summer{d: sha256.New()} }
+func NewSummer() *Summer { return &Summer{} }
 
-// Write adds p to the running size and hash.
+// Write adds p to the running size and checksum.
 func (s *Summer) Write(p []byte) (int, error) {
 	s.size += int64(len(p))
-	return s.d.Write(p)
+	s.crc = crc32.Update(s.crc, castagnoli, p)
+	return len(p), nil
 }
 
 // End returns the END frame for everything written so far.
 func (s *Summer) End() Frame {
-	f := Frame{Kind: FrameEnd, Size: s.size}
-	s.d.Sum(f.Sum[:0])
-	return f
+	return Frame{Kind: FrameEnd, Size: s.size, CRC: s.crc}
 }

@@ -6,7 +6,7 @@
 // (no whole-message buffering), then made durable in one round trip per
 // backend, two steps the backend takes in order:
 //
-//	prepare  chunks + END(size, sha256); the backend fsyncs tmp/<id>
+//	prepare  chunks + END(size, CRC-32C); the backend fsyncs tmp/<id>
 //	commit   one COMMIT naming all local recipients, sent with END; the
 //	         backend hard-links tmp/<id> into each mailbox and fsyncs the
 //	         dirs (a COMMIT after a failed END is refused)

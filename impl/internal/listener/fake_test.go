@@ -2,7 +2,6 @@ package listener_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"powermail/impl/internal/listener"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/store"
 	"powermail/impl/wire"
 )
 
@@ -73,8 +73,8 @@ func (u *fakeUpload) Write(p []byte) (int, error) {
 	return u.data.Write(p)
 }
 
-func (u *fakeUpload) Finish(size int64, sum [32]byte) error {
-	if int64(u.data.Len()) != size || sha256.Sum256(u.data.Bytes()) != sum {
+func (u *fakeUpload) Finish(size int64, crc uint32) error {
+	if int64(u.data.Len()) != size || store.Checksum(u.data.Bytes()) != crc {
 		return wire.Errorf(wire.CodeFailed, "length or checksum mismatch")
 	}
 	u.s.mu.Lock()

@@ -41,8 +41,8 @@ type Store interface {
 // Upload receives the bytes of one message between PREPARE and END.
 type Upload interface {
 	Write(p []byte) (int, error)
-	// Finish verifies length and checksum and makes the file durable.
-	Finish(size int64, sum [32]byte) error
+	// Finish verifies length and CRC-32C and makes the file durable.
+	Finish(size int64, crc uint32) error
 	// Cancel discards the upload; nothing of it stays on disk.
 	Cancel()
 }

@@ -28,7 +28,7 @@ func (s *session) prepare(args []string) error {
 		sink.cancel()
 		return sink.err
 	}
-	if err := up.Finish(end.Size, end.Sum); err != nil {
+	if err := up.Finish(end.Size, end.CRC); err != nil {
 		up.Cancel()
 		return err
 	}

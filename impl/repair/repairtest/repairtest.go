@@ -6,7 +6,6 @@ package repairtest
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -148,7 +147,7 @@ func (b *Backend) Prepare(id msgid.ID, body []byte) {
 	if _, err := u.Write(body); err != nil {
 		b.tb.Fatal(err)
 	}
-	if err := u.Finish(int64(len(body)), sha256.Sum256(body)); err != nil {
+	if err := u.Finish(int64(len(body)), store.Checksum(body)); err != nil {
 		b.tb.Fatal(err)
 	}
 }

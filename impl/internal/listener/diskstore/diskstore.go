@@ -64,8 +64,8 @@ func (u upload) Write(p []byte) (int, error) {
 	return n, classify(err)
 }
 
-func (u upload) Finish(size int64, sum [32]byte) error { return classify(u.u.Finish(size, sum)) }
-func (u upload) Cancel()                               { u.u.Cancel() }
+func (u upload) Finish(size int64, crc uint32) error { return classify(u.u.Finish(size, crc)) }
+func (u upload) Cancel()                             { u.u.Cancel() }
 
 func (d Store) Commit(id msgid.ID, boxes []mailbox.Name) error {
 	return classify(d.s.Commit(id, boxes))

@@ -3,8 +3,6 @@ package diskstore_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +16,7 @@ import (
 
 	"powermail/impl/internal/listener"
 	"powermail/impl/msgid"
+	"powermail/impl/store"
 	"powermail/impl/wire"
 )
 
@@ -61,9 +60,8 @@ func TestPipelining(t *testing.T) {
 	rc := dialRaw(t, b.addr)
 	msg := []byte("Subject: pipelined\r\n\r\nhello\r\n")
 	id := msgid.New(time.Now())
-	sum := sha256.Sum256(msg)
 	var burst bytes.Buffer
-	fmt.Fprintf(&burst, "PREPARE %s\r\nCHUNK %d\r\n%sEND %d %s\r\n", id, len(msg), msg, len(msg), hex.EncodeToString(sum[:]))
+	fmt.Fprintf(&burst, "PREPARE %s\r\nCHUNK %d\r\n%sEND %d %08x\r\n", id, len(msg), msg, len(msg), store.Checksum(msg))
 	fmt.Fprintf(&burst, "COMMIT %s ann@example.com\r\nLIST ann@example.com\r\nGET ann@example.com %s\r\nPING\r\n", id, id)
 	rc.Write(burst.Bytes())
 	for _, want := range []string{"OK stored", "OK committed", "OK 1 0", string(id) + " " + fmt.Sprint(len(msg)), fmt.Sprintf("OK %d", len(msg))} {
