@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"powermail/impl/devcluster"
 )
 
@@ -49,8 +51,14 @@ type clusterMeter struct {
 	procs   []*devcluster.Proc
 	metrics []string // backends' /metrics addresses
 	cpu     []float64
-	fsyncs  float64
-	flushes float64
+	backend flushTotals
+}
+
+// flushTotals are the backends' counters, summed: fsyncs of every kind,
+// group flushes, and the count and seconds of the flushes' syncfs calls
+// (the simulator's flush latency).
+type flushTotals struct {
+	fsyncs, flushes, syncfsCalls, syncfsSec float64
 }
 
 func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
@@ -60,39 +68,58 @@ func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
 		m.metrics = append(m.metrics, b.MetricsAddr)
 	}
 	var err error
-	m.cpu, m.fsyncs, m.flushes, err = m.read()
+	m.cpu, m.backend, err = m.read()
 	return m, err
 }
 
-func (m *clusterMeter) read() (cpu []float64, fsyncs, flushes float64, err error) {
+func (m *clusterMeter) read() (cpu []float64, t flushTotals, err error) {
 	for _, p := range m.procs {
 		s, err := procCPUSec(p.Pid())
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, t, err
 		}
 		cpu = append(cpu, s)
 	}
 	for _, addr := range m.metrics {
 		mf, err := devcluster.Scrape(context.Background(), addr)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, t, err
 		}
-		fsyncs += mf.Sum("powermail_store_fsyncs_total", nil)
-		flushes += mf.Sum("powermail_store_flushes_total", nil)
+		t.fsyncs += mf.Sum("powermail_store_fsyncs_total", nil)
+		t.flushes += mf.Sum("powermail_store_flushes_total", nil)
+		for _, s := range mf["powermail_store_fsync_seconds"].GetMetric() {
+			if h := s.GetHistogram(); h != nil && hasKind(s.GetLabel(), "fs") {
+				t.syncfsCalls += float64(h.GetSampleCount())
+				t.syncfsSec += h.GetSampleSum()
+			}
+		}
 	}
-	return cpu, fsyncs, flushes, nil
+	return cpu, t, nil
+}
+
+func hasKind(labels []*dto.LabelPair, kind string) bool {
+	for _, l := range labels {
+		if l.GetName() == "kind" && l.GetValue() == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // perMessage returns what the run since startMeter cost per message:
 // cpu_us_per_msg_<process> for every daemon, their sum over the backends
-// and over all daemons, and fsyncs and flushes per message (all backends).
+// and over all daemons, fsyncs and flushes per message (all backends), and
+// flush_ms, the mean latency of a group flush (syncfs) during the run.
 func (m *clusterMeter) perMessage(messages int64) (sample, error) {
-	cpu, fsyncs, flushes, err := m.read()
+	cpu, t, err := m.read()
 	if err != nil || messages <= 0 {
 		return nil, err
 	}
 	n := float64(messages)
-	s := sample{"fsyncs_per_msg": (fsyncs - m.fsyncs) / n, "flushes_per_msg": (flushes - m.flushes) / n}
+	s := sample{"fsyncs_per_msg": (t.fsyncs - m.backend.fsyncs) / n, "flushes_per_msg": (t.flushes - m.backend.flushes) / n}
+	if calls := t.syncfsCalls - m.backend.syncfsCalls; calls > 0 {
+		s["flush_ms"] = (t.syncfsSec - m.backend.syncfsSec) * 1e3 / calls
+	}
 	var daemons, backends float64
 	for i, p := range m.procs {
 		us := (cpu[i] - m.cpu[i]) * 1e6 / n
