@@ -10,13 +10,13 @@ import (
 	"powermail/sim/calib"
 )
 
-// fixtureResults copies testdata/run (one run of the benchmark suite, in
+// fixtureResults copies ../testdata/benchrun (one run of the benchmark suite, in
 // the shape loadgen/bench writes) to a results directory and returns the
 // simulator's output directory below it.
 func fixtureResults(t *testing.T) (results, out string) {
 	t.Helper()
 	results = filepath.Join(t.TempDir(), "results")
-	if err := os.CopyFS(results, os.DirFS("testdata/run")); err != nil {
+	if err := os.CopyFS(results, os.DirFS("../testdata/benchrun")); err != nil {
 		t.Fatal(err)
 	}
 	return results, filepath.Join(results, "sim")
