@@ -66,8 +66,25 @@ func heldOut(o Options, pts []Point, lim *Limits) ([]Prediction, error) {
 	return preds, nil
 }
 
+// atLoad keeps the points of train measured with target's sessions when
+// there are at least two: CPU per message and flush latency change with
+// the load (batching), so the points at the same load are the relevant
+// measurements; with fewer, every point of train is used.
+func atLoad(train []Point, target Point) []Point {
+	var same []Point
+	for _, p := range train {
+		if p.Sessions == target.Sessions {
+			same = append(same, p)
+		}
+	}
+	if len(same) >= 2 {
+		return same
+	}
+	return train
+}
+
 func predictFrom(o Options, scheme string, train []Point, target Point, lim *Limits) (Prediction, error) {
-	params, err := fitParams(train, lim)
+	params, err := fitParams(atLoad(train, target), lim)
 	if err != nil {
 		return Prediction{}, fmt.Errorf("%s, predicting %s: %w", scheme, target.File, err)
 	}
@@ -118,8 +135,8 @@ func whereWrong(pts []Point, preds []Prediction) []string {
 		"waiting for flushes; the model gives the processes all the cores, so where it is CPU-bound it over-predicts.", 100*maxUtil),
 		"The three backends share one file system, so a syncfs of one also writes the others' dirty data: the real flush "+
 			"grows with the load of all three, the model's flush latency is one mean for every load.",
-		"Service times are drawn from exponential distributions (M/M/c): real CPU bursts vary less, which makes the "+
-			"model's queues, and so its p50, longer at the same utilisation.")
+		"CPU times are drawn from exponential distributions and every flush takes the mean: the real spread of "+
+			"both is unknown to the model, and it sets the queues, and so the p50, more than the rate.")
 	return out
 }
 
