@@ -37,6 +37,9 @@ type Point struct {
 	BackCPUMs  float64 `json:"pplisteners_cpu_ms_per_msg"`
 	FlushesMsg float64 `json:"flushes_per_msg"`
 	FlushMs    float64 `json:"flush_ms"` // 0: not recorded by this run
+	// Busy: the suite found the machine busy before the scenario and
+	// wrote it anyway (pmbench -force or -quick).
+	Busy bool `json:"machine_busy,omitempty"`
 	// ProcUtil is the share of the host's cores the measured processes
 	// used: 1 would be CPU-bound with nothing else on the machine.
 	ProcUtil float64 `json:"process_cpu_util"`
@@ -77,7 +80,7 @@ func readPoints(resultsDir string, cores int) (pts []Point, missing []string) {
 			MsgPerSec: med("msgs_per_sec"), P50Ms: med("p50_ms"), SpreadPct: f.Metrics["msgs_per_sec"].SpreadPct,
 			SMTPCPUMs: (med("cpu_us_per_msg_powersmtp") + med("cpu_us_per_msg_powerpop")) / 1e3,
 			LoadCPUMs: med("loadgen_cpu_us_per_msg") / 1e3, BackCPUMs: med("cpu_us_per_msg_pplisteners") / 1e3,
-			FlushesMsg: med("flushes_per_msg"), FlushMs: med("flush_ms")}
+			FlushesMsg: med("flushes_per_msg"), FlushMs: med("flush_ms"), Busy: f.State != nil && !f.State.Quiet}
 		p.ProcUtil = p.MsgPerSec * (p.SMTPCPUMs + p.LoadCPUMs + p.BackCPUMs) / 1e3 / float64(cores)
 		pts = append(pts, p)
 	}
@@ -120,9 +123,11 @@ func fitParams(train []Point, lim *Limits) (Params, error) {
 		}
 	}
 	p.WriteCPUMs, p.FlushCPUMs = nonNegativeLine(xs, ys)
-	if len(train) < 3 {
+	if len(train) < 3 || p.WriteCPUMs < minShareOfReplica*p.meanOf(ys) {
 		// Two points fix a line exactly, noise included: too few to
-		// split a backend's CPU between replicas and flushes.
+		// split a backend's CPU between replicas and flushes. And a
+		// replica's own work (receive, write, link) is never a sliver
+		// of its CPU: a line that says so has fitted noise.
 		p.WriteCPUMs, p.FlushCPUMs = nonNegativeLine(nil, ys)
 	}
 	switch {
@@ -137,6 +142,18 @@ func fitParams(train []Point, lim *Limits) (Params, error) {
 		return p, fmt.Errorf("no flush latency: the runs recorded none and there is no limits.json")
 	}
 	return p, p.costs(calib.Default()).CheckRanges()
+}
+
+// minShareOfReplica is the least share of a backend's CPU per replica
+// that the fit may leave to the replica's own work rather than to flushes.
+const minShareOfReplica = 0.25
+
+func (Params) meanOf(ys []float64) float64 {
+	sum := 0.0
+	for _, y := range ys {
+		sum += y
+	}
+	return sum / float64(len(ys))
 }
 
 // nonNegativeLine fits y = a + b*x by least squares when that gives a > 0

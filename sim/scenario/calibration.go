@@ -185,6 +185,9 @@ type benchResult struct {
 	Runs    int            `json:"runs"`
 	Skipped string         `json:"skipped"`
 	Run     RunRef         `json:"run"`
+	State   *struct {
+		Quiet bool `json:"quiet"`
+	} `json:"machine_state"`
 	Metrics map[string]struct {
 		Median    float64 `json:"median"`
 		SpreadPct float64 `json:"spread_pct"`

@@ -129,6 +129,10 @@ func whereWrong(pts []Point, preds []Prediction) []string {
 	if lo, hi := cpuTrend(pts); lo > 0 {
 		out = append(out, cpuTrendNote(hi/lo))
 	}
+	if busy := slices.DeleteFunc(slices.Clone(pts), func(p Point) bool { return !p.Busy }); len(busy) > 0 {
+		out = append(out, fmt.Sprintf("%d of the %d points were measured on a busy machine (written with -force or -quick): "+
+			"other programs' CPU and I/O are in those figures and not in the model, which over-predicts them.", len(busy), len(pts)))
+	}
 	maxUtil := slices.MaxFunc(pts, func(a, b Point) int { return cmp.Compare(a.ProcUtil, b.ProcUtil) }).ProcUtil
 	out = append(out, fmt.Sprintf("The measured processes used at most %.0f%% of the host's cores. The rest went to kernel "+
 		"threads no process is charged for (journal commits, write-back, part of loopback networking) or stayed idle "+
