@@ -119,3 +119,24 @@ func TestNonNegativeLine(t *testing.T) {
 		t.Errorf("negative slope kept: a=%v b=%v", a, b)
 	}
 }
+
+// TestFitKeepsAReplicaItsCPU: points whose line would leave a replica
+// almost no CPU of its own (all of it charged to flushes) keep the mean
+// per replica and no flush CPU; the costs stay in their ranges.
+func TestFitKeepsAReplicaItsCPU(t *testing.T) {
+	var pts []Point
+	for r := 1; r <= 3; r++ {
+		// Nearly one backend CPU per message whatever R: per replica
+		// it falls as 1/R, as do the flushes per replica, so the line
+		// is 0.02 ms per replica and 0.6 ms per flush.
+		pts = append(pts, Point{File: "x", R: r, Sessions: 8, SMTPCPUMs: 0.7, LoadCPUMs: 0.4,
+			BackCPUMs: 1.8 + 0.02*float64(r), FlushesMsg: 3, FlushMs: 3})
+	}
+	p, err := fitParams(pts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.FlushCPUMs != 0 || p.WriteCPUMs < 1.11 || p.WriteCPUMs > 1.13 {
+		t.Errorf("write %v ms, flush %v ms: want the mean 1.12 and no flush CPU", p.WriteCPUMs, p.FlushCPUMs)
+	}
+}
