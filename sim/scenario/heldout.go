@@ -133,6 +133,11 @@ func whereWrong(pts []Point, preds []Prediction) []string {
 		out = append(out, fmt.Sprintf("%d of the %d points were measured on a busy machine (written with -force or -quick): "+
 			"other programs' CPU and I/O are in those figures and not in the model, which over-predicts them.", len(busy), len(pts)))
 	}
+	if !slices.ContainsFunc(pts, func(p Point) bool { return p.FlushesMsg > 0 }) {
+		out = append(out, "No group flush was counted: the backends ran flush mode fsync (a file system where syncfs is "+
+			"not trusted), whose flushes are per-directory fsyncs shared only by writers of one mailbox; the model's "+
+			"group commit per backend shares them more widely and over-predicts.")
+	}
 	maxUtil := slices.MaxFunc(pts, func(a, b Point) int { return cmp.Compare(a.ProcUtil, b.ProcUtil) }).ProcUtil
 	out = append(out, fmt.Sprintf("The measured processes used at most %.0f%% of the host's cores. The rest went to kernel "+
 		"threads no process is charged for (journal commits, write-back, part of loopback networking) or stayed idle "+
