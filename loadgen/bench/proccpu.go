@@ -45,12 +45,39 @@ func procCPUSec(pid int) (float64, error) {
 	return ticks / clockTicksPerSec, nil
 }
 
+// hostBusySec is the CPU time all CPUs of the machine have spent busy so
+// far (user, nice, system, irq, softirq from /proc/stat; not idle, iowait
+// or steal), in seconds. Beside the processes' own CPU it shows what
+// kernel threads (journal commits, write-back) and interrupts cost, which
+// no process is charged for.
+func hostBusySec() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var ticks float64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += v
+	}
+	return ticks / clockTicksPerSec, nil
+}
+
 // clusterMeter measures, over one run, each daemon's CPU time and the
 // backends' fsyncs and flushes, from /proc and the backends' metrics.
 type clusterMeter struct {
 	procs   []*devcluster.Proc
 	metrics []string // backends' /metrics addresses
 	cpu     []float64
+	host    float64 // hostBusySec at the start
 	backend flushTotals
 }
 
@@ -68,6 +95,9 @@ func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
 		m.metrics = append(m.metrics, b.MetricsAddr)
 	}
 	var err error
+	if m.host, err = hostBusySec(); err != nil {
+		return nil, err
+	}
 	m.cpu, m.backend, err = m.read()
 	return m, err
 }
@@ -108,15 +138,21 @@ func hasKind(labels []*dto.LabelPair, kind string) bool {
 
 // perMessage returns what the run since startMeter cost per message:
 // cpu_us_per_msg_<process> for every daemon, their sum over the backends
-// and over all daemons, fsyncs and flushes per message (all backends), and
-// flush_ms, the mean latency of a group flush (syncfs) during the run.
+// and over all daemons, the whole machine's busy CPU per message
+// (host_cpu_us_per_msg), fsyncs and flushes per message (all backends),
+// and flush_ms, the mean latency of a group flush (syncfs) during the run.
 func (m *clusterMeter) perMessage(messages int64) (sample, error) {
 	cpu, t, err := m.read()
 	if err != nil || messages <= 0 {
 		return nil, err
 	}
+	host, err := hostBusySec()
+	if err != nil {
+		return nil, err
+	}
 	n := float64(messages)
-	s := sample{"fsyncs_per_msg": (t.fsyncs - m.backend.fsyncs) / n, "flushes_per_msg": (t.flushes - m.backend.flushes) / n}
+	s := sample{"fsyncs_per_msg": (t.fsyncs - m.backend.fsyncs) / n, "flushes_per_msg": (t.flushes - m.backend.flushes) / n,
+		"host_cpu_us_per_msg": (host - m.host) * 1e6 / n}
 	if calls := t.syncfsCalls - m.backend.syncfsCalls; calls > 0 {
 		s["flush_ms"] = (t.syncfsSec - m.backend.syncfsSec) * 1e3 / calls
 	}
