@@ -40,9 +40,16 @@ type Point struct {
 	// Busy: the suite found the machine busy before the scenario and
 	// wrote it anyway (pmbench -force or -quick).
 	Busy bool `json:"machine_busy,omitempty"`
-	// ProcUtil is the share of the host's cores the measured processes
-	// used: 1 would be CPU-bound with nothing else on the machine.
+	// KernelCPUMs is the machine's busy CPU per message beyond the
+	// processes' own (host_cpu_us_per_msg minus theirs): kernel threads
+	// and interrupts, journal commits, write-back and loopback softirqs,
+	// work done for the replicas that no process is charged for. The fit
+	// adds it to the backends' CPU (0: the run did not record it).
+	KernelCPUMs float64 `json:"kernel_cpu_ms_per_msg"`
+	// ProcUtil and HostUtil are the shares of the host's cores the
+	// measured processes, and the whole machine, used: 1 is CPU-bound.
 	ProcUtil float64 `json:"process_cpu_util"`
+	HostUtil float64 `json:"host_cpu_util,omitempty"`
 }
 
 // calibFiles are the benchmark files of the six (R, sessions) points.
@@ -81,7 +88,12 @@ func readPoints(resultsDir string, cores int) (pts []Point, missing []string) {
 			SMTPCPUMs: (med("cpu_us_per_msg_powersmtp") + med("cpu_us_per_msg_powerpop")) / 1e3,
 			LoadCPUMs: med("loadgen_cpu_us_per_msg") / 1e3, BackCPUMs: med("cpu_us_per_msg_pplisteners") / 1e3,
 			FlushesMsg: med("flushes_per_msg"), FlushMs: med("flush_ms"), Busy: f.State != nil && !f.State.Quiet}
-		p.ProcUtil = p.MsgPerSec * (p.SMTPCPUMs + p.LoadCPUMs + p.BackCPUMs) / 1e3 / float64(cores)
+		procs := p.SMTPCPUMs + p.LoadCPUMs + p.BackCPUMs
+		p.ProcUtil = p.MsgPerSec * procs / 1e3 / float64(cores)
+		if host := med("host_cpu_us_per_msg") / 1e3; host > 0 {
+			p.KernelCPUMs = max(0, host-procs)
+			p.HostUtil = p.MsgPerSec * host / 1e3 / float64(cores)
+		}
 		pts = append(pts, p)
 	}
 	return pts, missing
@@ -105,7 +117,8 @@ type Params struct {
 
 // fitParams fits the costs to the points train. The front end's and the
 // load generator's CPU are the means of what they used per message. A
-// backend's CPU per message at R is R replicas and its share of flushes:
+// backend's CPU per message at R (with the kernel's CPU no process is
+// charged for) is R replicas and its share of flushes:
 // cpu/R = write + flush_cpu * (flushes/R), fitted by least squares with
 // both terms held non-negative (a negative cost is noise, not physics).
 func fitParams(train []Point, lim *Limits) (Params, error) {
@@ -117,7 +130,7 @@ func fitParams(train []Point, lim *Limits) (Params, error) {
 		p.FittedOn = append(p.FittedOn, t.File)
 		p.SMTPCPUMs += t.SMTPCPUMs / float64(len(train))
 		p.LoadCPUMs += t.LoadCPUMs / float64(len(train))
-		xs, ys = append(xs, t.FlushesMsg/float64(t.R)), append(ys, t.BackCPUMs/float64(t.R))
+		xs, ys = append(xs, t.FlushesMsg/float64(t.R)), append(ys, (t.BackCPUMs+t.KernelCPUMs)/float64(t.R))
 		if t.FlushMs > 0 {
 			flushSum, flushN = flushSum+t.FlushMs, flushN+1
 		}

@@ -138,10 +138,7 @@ func whereWrong(pts []Point, preds []Prediction) []string {
 			"not trusted), whose flushes are per-directory fsyncs shared only by writers of one mailbox; the model's "+
 			"group commit per backend shares them more widely and over-predicts.")
 	}
-	maxUtil := slices.MaxFunc(pts, func(a, b Point) int { return cmp.Compare(a.ProcUtil, b.ProcUtil) }).ProcUtil
-	out = append(out, fmt.Sprintf("The measured processes used at most %.0f%% of the host's cores. The rest went to kernel "+
-		"threads no process is charged for (journal commits, write-back, part of loopback networking) or stayed idle "+
-		"waiting for flushes; the model gives the processes all the cores, so where it is CPU-bound it over-predicts.", 100*maxUtil),
+	out = append(out, utilNote(pts),
 		"The three backends share one file system, so a syncfs of one also writes the others' dirty data: the real flush "+
 			"grows with the load of all three, the model's flush latency is one mean for every load.",
 		"CPU times are drawn from exponential distributions and every flush takes the mean: the real spread of "+
@@ -149,11 +146,26 @@ func whereWrong(pts []Point, preds []Prediction) []string {
 	return out
 }
 
+// utilNote says how busy the host was, and what of it the model sees.
+func utilNote(pts []Point) string {
+	top := slices.MaxFunc(pts, func(a, b Point) int { return cmp.Compare(a.ProcUtil, b.ProcUtil) })
+	if top.HostUtil == 0 {
+		return fmt.Sprintf("The measured processes used at most %.0f%% of the host's cores and the run recorded no "+
+			"machine-wide CPU: kernel threads no process is charged for (journal commits, write-back, loopback "+
+			"softirqs) are not in the model, which gives the processes all the cores and so over-predicts where "+
+			"CPU binds.", 100*top.ProcUtil)
+	}
+	return fmt.Sprintf("At its busiest point (R=%d, %d sessions) the machine was %.0f%% busy, the processes %.0f%%: "+
+		"the kernel's share (journal commits, write-back, loopback softirqs) is charged to the backends per replica, "+
+		"though part of it is per message or per flush. The remaining idle time is waiting the model explains by "+
+		"flushes alone.", top.R, top.Sessions, 100*top.HostUtil, 100*top.ProcUtil)
+}
+
 // cpuTrendNote reads the ratio of CPU per message at the most sessions to
 // that at the fewest.
 func cpuTrendNote(ratio float64) string {
 	head := fmt.Sprintf("CPU per message is a constant of the model (apart from the flushes' share); measured, "+
-		"all processes together, it is %.0f%% at the most sessions of what it is at the fewest", 100*ratio)
+		"all processes and the kernel together, it is %.0f%% at the most sessions of what it is at the fewest", 100*ratio)
 	switch {
 	case ratio < 0.95:
 		return head + ": busier processes wake less often per message (the Go scheduler and the network poller " +
@@ -175,7 +187,7 @@ func cpuTrend(pts []Point) (fewest, most float64) {
 	}
 	var nl, nh float64
 	for _, p := range pts {
-		cpu := p.SMTPCPUMs + p.LoadCPUMs + p.BackCPUMs
+		cpu := p.SMTPCPUMs + p.LoadCPUMs + p.BackCPUMs + p.KernelCPUMs
 		switch p.Sessions {
 		case lo:
 			fewest, nl = fewest+cpu, nl+1
