@@ -89,7 +89,7 @@ bench-quick: build
 bench-peers: build
 	loadgen/peers/bench-peers.sh
 
-## sim: every simulation scenario (sim/) into results/sim/: calibration, durability, scale-out, speed (1 simulated hour) (~10 min)
+## sim: every simulation scenario (sim/) into results/sim/: calibration (fitted on results/ of the last make bench), durability, scale-out, speed (1 simulated hour) (~10 min)
 # SIM_BUDGET is the number of messages simulated per scale-out point.
 SIM_BUDGET ?= 20000
 # sim/ is also a directory: without .PHONY make would call the target up to date.
@@ -106,7 +106,7 @@ sim-day:
 	$(BIN)/sim -scenario speed -full -policy powermail -out results/sim
 	$(BIN)/sim -scenario speed -full -policy rendezvous -out results/sim
 
-## paper: draw results/chaos/outcomes.svg and regenerate paper.md's tables from results/; fails if a cited result file is missing
+## paper: draw results/chaos/outcomes.svg and regenerate paper.md's tables from results/; fails if a cited result file is missing, if the benchmark files it quotes come from several runs, or if results/sim/calibration.json was fitted on another run (order: make bench, make bench-peers, make sim, make paper)
 .PHONY: paper
 paper:
 	$(GO) run ./sim/cmd/paper -paper paper.md -root .

@@ -37,6 +37,11 @@ func TestQuickSmallestScenario(t *testing.T) {
 	require.Len(t, rate.Values, 1)
 	require.Zero(t, r.Metrics["failed"].Median)
 	require.Greater(t, r.Metrics["p99_ms"].Median, 0.0)
+	require.NotEmpty(t, r.Run.ID, "names its run")
+	// What the simulator's calibration reads (sim/scenario/calibfit.go).
+	for _, k := range []string{"cpu_us_per_msg_powersmtp", "cpu_us_per_msg_pplisteners", "loadgen_cpu_us_per_msg"} {
+		require.Contains(t, r.Metrics, k)
+	}
 	require.NotEmpty(t, r.Limits, "related to a machine limit")
 	for _, l := range r.Limits {
 		require.Greater(t, l.Fraction, 0.0)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"powermail/impl/devcluster"
 )
 
@@ -43,14 +45,47 @@ func procCPUSec(pid int) (float64, error) {
 	return ticks / clockTicksPerSec, nil
 }
 
+// hostBusySec is the CPU time all CPUs of the machine have spent busy so
+// far (user, nice, system, irq, softirq from /proc/stat; not idle, iowait
+// or steal), in seconds. Beside the processes' own CPU it shows what
+// kernel threads (journal commits, write-back) and interrupts cost, which
+// no process is charged for.
+func hostBusySec() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var ticks float64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += v
+	}
+	return ticks / clockTicksPerSec, nil
+}
+
 // clusterMeter measures, over one run, each daemon's CPU time and the
 // backends' fsyncs and flushes, from /proc and the backends' metrics.
 type clusterMeter struct {
 	procs   []*devcluster.Proc
 	metrics []string // backends' /metrics addresses
 	cpu     []float64
-	fsyncs  float64
-	flushes float64
+	host    float64 // hostBusySec at the start
+	backend flushTotals
+}
+
+// flushTotals are the backends' counters, summed: fsyncs of every kind,
+// group flushes, and the count and seconds of the flushes' syncfs calls
+// (the simulator's flush latency).
+type flushTotals struct {
+	fsyncs, flushes, syncfsCalls, syncfsSec float64
 }
 
 func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
@@ -60,39 +95,67 @@ func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
 		m.metrics = append(m.metrics, b.MetricsAddr)
 	}
 	var err error
-	m.cpu, m.fsyncs, m.flushes, err = m.read()
+	if m.host, err = hostBusySec(); err != nil {
+		return nil, err
+	}
+	m.cpu, m.backend, err = m.read()
 	return m, err
 }
 
-func (m *clusterMeter) read() (cpu []float64, fsyncs, flushes float64, err error) {
+func (m *clusterMeter) read() (cpu []float64, t flushTotals, err error) {
 	for _, p := range m.procs {
 		s, err := procCPUSec(p.Pid())
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, t, err
 		}
 		cpu = append(cpu, s)
 	}
 	for _, addr := range m.metrics {
 		mf, err := devcluster.Scrape(context.Background(), addr)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, t, err
 		}
-		fsyncs += mf.Sum("powermail_store_fsyncs_total", nil)
-		flushes += mf.Sum("powermail_store_flushes_total", nil)
+		t.fsyncs += mf.Sum("powermail_store_fsyncs_total", nil)
+		t.flushes += mf.Sum("powermail_store_flushes_total", nil)
+		for _, s := range mf["powermail_store_fsync_seconds"].GetMetric() {
+			if h := s.GetHistogram(); h != nil && hasKind(s.GetLabel(), "fs") {
+				t.syncfsCalls += float64(h.GetSampleCount())
+				t.syncfsSec += h.GetSampleSum()
+			}
+		}
 	}
-	return cpu, fsyncs, flushes, nil
+	return cpu, t, nil
+}
+
+func hasKind(labels []*dto.LabelPair, kind string) bool {
+	for _, l := range labels {
+		if l.GetName() == "kind" && l.GetValue() == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // perMessage returns what the run since startMeter cost per message:
 // cpu_us_per_msg_<process> for every daemon, their sum over the backends
-// and over all daemons, and fsyncs and flushes per message (all backends).
+// and over all daemons, the whole machine's busy CPU per message
+// (host_cpu_us_per_msg), fsyncs and flushes per message (all backends),
+// and flush_ms, the mean latency of a group flush (syncfs) during the run.
 func (m *clusterMeter) perMessage(messages int64) (sample, error) {
-	cpu, fsyncs, flushes, err := m.read()
+	cpu, t, err := m.read()
 	if err != nil || messages <= 0 {
 		return nil, err
 	}
+	host, err := hostBusySec()
+	if err != nil {
+		return nil, err
+	}
 	n := float64(messages)
-	s := sample{"fsyncs_per_msg": (fsyncs - m.fsyncs) / n, "flushes_per_msg": (flushes - m.flushes) / n}
+	s := sample{"fsyncs_per_msg": (t.fsyncs - m.backend.fsyncs) / n, "flushes_per_msg": (t.flushes - m.backend.flushes) / n,
+		"host_cpu_us_per_msg": (host - m.host) * 1e6 / n}
+	if calls := t.syncfsCalls - m.backend.syncfsCalls; calls > 0 {
+		s["flush_ms"] = (t.syncfsSec - m.backend.syncfsSec) * 1e3 / calls
+	}
 	var daemons, backends float64
 	for i, p := range m.procs {
 		us := (cpu[i] - m.cpu[i]) * 1e6 / n

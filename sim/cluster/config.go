@@ -67,7 +67,11 @@ type Config struct {
 	// ExpService draws every service time from an exponential distribution
 	// with the calibrated mean (M/M/c stations); off, service times are
 	// exactly the mean (M/D/c).
-	ExpService     bool        `json:"exp_service"`
+	ExpService bool `json:"exp_service"`
+	// GroupCommit models each backend's flushes as the store does them
+	// (groupcommit.go) instead of a fixed delay per replica: the
+	// benchmark's cluster, where flushes bind as much as CPU does.
+	GroupCommit    bool        `json:"group_commit"`
 	AFR            float64     `json:"afr"`            // disk losses per backend-year
 	CrashPerYear   float64     `json:"crash_per_year"` // crashes per backend-year
 	CrashDownSec   float64     `json:"crash_down_sec"`
@@ -104,6 +108,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cluster: at most 32768 backends")
 	case c.SharedHost && !c.QueueBroadcast:
 		return fmt.Errorf("cluster: a shared host needs queue_broadcast (its one station is the bottleneck)")
+	case c.GroupCommit && (c.Costs.FlushesPerWrite < 1 || c.CrashPerYear > 0 || c.AFR > 0):
+		return fmt.Errorf("cluster: group_commit needs flushes_per_write >= 1 and no failures")
 	}
 	return c.Costs.Validate()
 }

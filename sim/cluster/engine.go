@@ -13,18 +13,20 @@ import (
 
 // Event kinds.
 const (
-	evArrive   uint8 = iota // open-loop SMTP arrival
-	evSession               // closed-loop session sends its next message
-	evWrite                 // message reached the backends (Arg: in-flight index)
-	evLogin                 // POP3 login
-	evRetrieve              // POP3 session retrieves and deletes (Arg: list head)
-	evCrash                 // some backend crashes
-	evRestart               // backend Arg comes back
-	evDiskLoss              // some backend loses its disk
-	evRepair                // repair job Arg finished
-	evAdd                   // Additions[Arg] joins
-	evStat                  // front ends refresh free space
-	evSample                // record a point of the time series
+	evArrive     uint8 = iota // open-loop SMTP arrival
+	evSession                 // closed-loop session sends its next message
+	evWrite                   // message reached the backends (Arg: in-flight index)
+	evLogin                   // POP3 login
+	evRetrieve                // POP3 session retrieves and deletes (Arg: list head)
+	evCrash                   // some backend crashes
+	evRestart                 // backend Arg comes back
+	evDiskLoss                // some backend loses its disk
+	evRepair                  // repair job Arg finished
+	evAdd                     // Additions[Arg] joins
+	evStat                    // front ends refresh free space
+	evSample                  // record a point of the time series
+	evFlushReady              // a replica's CPU is done, it waits for a flush (Arg: replica)
+	evFlushDone               // backend Arg's flush finished
 )
 
 // backend is the simulator's side of one backend.
@@ -57,6 +59,7 @@ type Sim struct {
 	st           stats
 	holders      []int
 	series       series
+	gc           groupCommit
 }
 
 // New prepares a run; it fails on an invalid configuration.
@@ -168,6 +171,10 @@ func (s *Sim) dispatch(kind uint8, arg int64) {
 	case evSample:
 		s.sample()
 		s.q.Push(s.now+s.cfg.SampleEverySec, evSample, 0)
+	case evFlushReady:
+		s.flushReady(int32(arg))
+	case evFlushDone:
+		s.flushDone(int(arg))
 	}
 }
 

@@ -49,13 +49,15 @@ type Result struct {
 	CapacityMsgS float64 `json:"capacity_msg_per_sec"`
 	// CapacitySpreadMsgS is the same with the load spread perfectly (mean
 	// utilisation): what the cluster could do if no backend were hotter.
-	CapacitySpreadMsgS float64  `json:"capacity_spread_msg_per_sec"`
-	Crashes            int64    `json:"crashes"`
-	DiskLosses         int64    `json:"disk_losses"`
-	LostMessages       int64    `json:"lost_acknowledged_messages"`
-	Repaired           int64    `json:"repaired_copies"`
-	Samples            []Sample `json:"samples,omitempty"`
-	Run                RunCost  `json:"run"`
+	CapacitySpreadMsgS float64 `json:"capacity_spread_msg_per_sec"`
+	Crashes            int64   `json:"crashes"`
+	DiskLosses         int64   `json:"disk_losses"`
+	LostMessages       int64   `json:"lost_acknowledged_messages"`
+	Repaired           int64   `json:"repaired_copies"`
+	// FlushesPerMsg: group commit only, flushes run over messages answered.
+	FlushesPerMsg float64  `json:"flushes_per_message,omitempty"`
+	Samples       []Sample `json:"samples,omitempty"`
+	Run           RunCost  `json:"run"`
 }
 
 // RunCost is what the run cost on this machine (not deterministic).
@@ -82,6 +84,7 @@ func (s *Sim) result(events int64, wall time.Duration) Result {
 	if st.delivered > 0 {
 		r.FilesPerMessage = float64(st.filesWritten) / float64(st.delivered)
 		r.CopiesPerMsg = float64(st.copiesWritten) / float64(st.delivered)
+		r.FlushesPerMsg = float64(s.gc.flushes) / float64(st.delivered)
 	}
 	if st.logins > 0 {
 		r.ContactedMean = float64(st.contacted) / float64(st.logins)

@@ -11,7 +11,9 @@
 // simulator wrote. It fails when a generator's input file is missing, when a
 // block names an unknown generator, or when the paper cites a results/ file
 // (a figure, say) that does not exist: a paper must never quote a result that
-// cannot be reproduced from the tree.
+// cannot be reproduced from the tree. It also fails when the benchmark files
+// it quotes come from different runs of the suite (onerun.go) and when the
+// simulator's calibration does not belong with them (calibcheck.go).
 package paper
 
 import (
@@ -73,7 +75,10 @@ func Render(paper, root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return out, checkCitations(out, root)
+	if err := checkCitations(out, root); err != nil {
+		return "", err
+	}
+	return out, checkOneRun(out, root)
 }
 
 func setErr(dst *error, err error) {

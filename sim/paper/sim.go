@@ -2,6 +2,7 @@ package paper
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -15,27 +16,94 @@ func genSim(results string) (string, error) {
 		}
 		parts = append(parts, s)
 	}
-	return strings.Join(parts, "\n") + source("sim/calibration.json", "sim/scale-out.json", "sim/durability.json",
-		"sim/speed-powermail.json", "sim/speed-rendezvous.json"), nil
+	files := []string{"sim/calibration.json", "sim/scale-out.json", "sim/durability.json",
+		"sim/speed-powermail.json", "sim/speed-rendezvous.json"}
+	return strings.Join(parts, "\n") + source(append(files, heldOutFiles(results)...)...), nil
 }
 
+// heldOutFiles are the benchmark files whose figures the calibration
+// table prints.
+func heldOutFiles(results string) []string {
+	c, _ := load(results, "sim/calibration.json")
+	var out []string
+	for _, p := range listOf(c, "held_out") {
+		if f := strings.TrimPrefix(str(p, "file"), "results/"); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// simCalibration renders the calibration: the held-out predictions with
+// the measured figures read from the benchmark files themselves, the
+// costs fitted on every point, and where the model is wrong. It fails
+// when calibration.json does not belong with the files beside it
+// (checkCalibration).
 func simCalibration(results string) (string, error) {
 	c, err := load(results, "sim/calibration.json")
 	if err != nil {
 		return "", err
 	}
+	if err := checkCalibration(results, c); err != nil {
+		return "", err
+	}
+	head := "**Calibration** (the benchmark suite's cluster and workload: 3 backends and the load generator on one " +
+		"2-core host, 4 KiB, R = W, closed loop). Model: " + str(c, "model") + ".\n\n"
+	if why := str(c, "not_fitted"); why != "" {
+		return head + "Not fitted: " + why + ".\n", nil
+	}
+	pred, err := heldOutTable(results, c)
+	if err != nil {
+		return "", err
+	}
+	head += fmt.Sprintf("Fitted on run `%s` (commit `%s`). Every prediction comes from a fit that did not see "+
+		"the point; errors over 15%% are flagged.\n\n", str(c, "inputs", "run", "id"), str(c, "inputs", "run", "commit"))
+	return head + pred + "\n" + paramTable(c) + "\nWhere the model is wrong:\n\n" + bullets(listOf(c, "where_the_model_is_wrong")), nil
+}
+
+func heldOutTable(results string, c object) (string, error) {
 	var rows [][]string
-	for _, p := range listOf(c, "points") {
-		rows = append(rows, []string{fmtNum(num(p, "r")), fmtNum(num(p, "predicted_msgs_per_sec")),
-			fmtNum(num(p, "measured", "msgs_per_sec_median")), pct(num(p, "measured", "throughput_error_pct"))})
+	for _, p := range listOf(c, "held_out") {
+		file := str(p, "file")
+		rate, err := measuredFrom(results, file, "msgs_per_sec")
+		if err != nil {
+			return "", err
+		}
+		p50, err := measuredFrom(results, file, "p50_ms")
+		if err != nil {
+			return "", err
+		}
+		flag := ""
+		if within, _ := get(p, "throughput_within_15pct").(bool); !within {
+			flag = "**over 15%**"
+		}
+		rows = append(rows, []string{str(p, "scheme"), fmtNum(num(p, "r")), fmtNum(num(p, "sessions")),
+			fmtNum(num(p, "predicted_msgs_per_sec")), fmtNum(rate), pct(num(p, "throughput_error_pct")),
+			fmtNum(num(p, "predicted_p50_ms")), fmtNum(p50), pct(num(p, "p50_error_pct")), flag})
 	}
-	for _, p := range listOf(c, "leave_one_out") {
-		rows = append(rows, []string{fmtNum(num(p, "predicts_r")) + " (fitted on the other two)",
-			fmtNum(num(p, "predicted_msgs_per_sec")), fmtNum(num(p, "measured_msgs_per_sec")),
-			pct(num(p, "throughput_error_pct"))})
+	return table([]string{"held out by", "R", "sessions", "predicted msgs/s", "measured msgs/s", "error",
+		"predicted p50 ms", "measured p50 ms", "p50 error", ""}, rows), nil
+}
+
+// paramTable lists the costs fitted on every point with their ranges.
+func paramTable(c object) string {
+	all := get(c, "fitted_on_all")
+	var rows [][]string
+	for _, r := range listOf(c, "parameter_ranges") {
+		name := str(r, "name")
+		rows = append(rows, []string{"`" + name + "`", fmtNum(num(all, name)), str(r, "why")})
 	}
-	return "**Calibration** (the benchmark suite's cluster and workload; 4 KiB, R = W):\n\n" +
-		table([]string{"R", "predicted msgs/s", "measured msgs/s", "error"}, rows), nil
+	return "Costs fitted on every point (flush latency: " + str(all, "write_flush_source") + "):\n\n" +
+		table([]string{"cost", "ms", "plausible range"}, rows)
+}
+
+func bullets(items []any) string {
+	var b strings.Builder
+	for _, it := range items {
+		s, _ := it.(string)
+		b.WriteString("- " + s + "\n")
+	}
+	return b.String()
 }
 
 func pct(f float64) string { return fmt.Sprintf("%+.1f%%", f) }

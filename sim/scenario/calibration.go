@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"powermail/sim/calib"
 	"powermail/sim/cluster"
 	"powermail/sim/workload"
 )
@@ -48,56 +49,100 @@ type CalibPoint struct {
 	Status    string    `json:"status"`
 }
 
-// Calibration predicts the benchmark suite's SMTP throughput and latency
-// and sets them beside the measured figures when results/ has them.
+// Calibration fits the model to the benchmark suite's SMTP runs of one run
+// of record and predicts each measured point from a fit that did not see
+// it (calibfit.go, heldout.go). It also runs the a-priori costs (calib.json
+// or -calib) for comparison. Inputs from different runs are refused: a
+// calibration must name the one run it was fitted on.
 func Calibration(o Options) error {
-	out := map[string]any{"scenario": "calibration", "calibration_source": o.Costs.Source,
-		"calibration_inputs": o.Costs, "model": calibModelNote}
-	var points []CalibPoint
-	measured := map[int]*Measured{}
+	resultsDir := filepath.Dir(o.OutDir)
+	out := map[string]any{"scenario": "calibration", "model": calibModelNote}
+	prior, err := aPriori(o, resultsDir)
+	if err != nil {
+		return err
+	}
+	out["a_priori"] = prior
+	lim := readLimits(resultsDir)
+	pts, missing := readPoints(resultsDir, o.Costs.HostCPUs)
+	run, err := inputsRun(pts, lim)
+	if err != nil {
+		return err
+	}
+	out["inputs"] = map[string]any{"run": run, "points": len(pts), "left_out": missing}
+	var preds []Prediction
+	switch {
+	case len(pts) < 3:
+		out["not_fitted"] = fmt.Sprintf("%d measured points with per-process CPU (need 3): %v", len(pts), missing)
+	default:
+		all, err := fitParams(pts, lim)
+		if err != nil {
+			return fmt.Errorf("calibration: fit on every point: %w", err)
+		}
+		if preds, err = heldOut(o, pts, lim); err != nil {
+			return err
+		}
+		out["measured"], out["fitted_on_all"], out["held_out"] = pts, all, preds
+		out["where_the_model_is_wrong"] = whereWrong(pts, preds)
+		out["parameter_ranges"] = calib.Ranges
+	}
+	if err := writeJSON(o.OutDir, "calibration", out); err != nil {
+		return err
+	}
+	return calibChart(o, preds, prior.Points)
+}
+
+// inputsRun is the one run every input came from; inputs from several
+// runs are an error (re-run the suite, then make sim).
+func inputsRun(pts []Point, lim *Limits) (RunRef, error) {
+	runs := map[RunRef][]string{}
+	for _, p := range pts {
+		runs[p.Run] = append(runs[p.Run], p.File)
+	}
+	if lim != nil && len(pts) > 0 {
+		runs[lim.Run] = append(runs[lim.Run], lim.File)
+	}
+	if len(runs) > 1 {
+		return RunRef{}, fmt.Errorf("calibration: inputs come from %d runs of the benchmark suite: %v; "+
+			"run make bench and then make sim", len(runs), runs)
+	}
+	for r := range runs {
+		return r, nil
+	}
+	return RunRef{}, nil
+}
+
+// Prior is the model run with the a-priori costs (no fit).
+type Prior struct {
+	Source string       `json:"source"`
+	Costs  calib.Costs  `json:"costs"`
+	Points []CalibPoint `json:"points"`
+	Sweep  []SweepPoint `json:"sessions_sweep_r2"`
+}
+
+func aPriori(o Options, resultsDir string) (Prior, error) {
+	pr := Prior{Source: o.Costs.Source, Costs: o.Costs}
 	for _, r := range []int{1, 2, 3} {
-		m := readMeasured(filepath.Dir(o.OutDir), r)
-		measured[r] = m
+		m := readMeasured(resultsDir, r)
 		sessions := calibSessions
 		if m != nil && m.Sessions > 0 {
 			sessions = m.Sessions
 		}
 		res, err := calibRun(o, r, sessions)
 		if err != nil {
-			return err
+			return pr, err
 		}
-		points = append(points, calibPoint(r, sessions, res, m))
-		o.logf("calibration R=%d sessions=%d: %.0f msg/s predicted, p50 %.2f ms", r, sessions, res.ThroughputMsgS, res.Deliver.P50Ms)
+		pr.Points = append(pr.Points, calibPoint(r, sessions, res, m))
 	}
-	out["points"] = points
-	var fits []Fit
-	if lim := readLimits(filepath.Dir(o.OutDir)); lim != nil {
-		var err error
-		if fits, err = leaveOneOut(o, measured, lim); err != nil {
-			return err
-		}
-		out["limits"], out["leave_one_out"] = lim, fits
-		out["leave_one_out_note"] = looNote
-	}
-	sweep, err := calibSweep(o)
-	if err != nil {
-		return err
-	}
-	out["sessions_sweep_r2"] = sweep
-	if err := writeJSON(o.OutDir, "calibration", out); err != nil {
-		return err
-	}
-	return calibChart(o, fits, points)
+	var err error
+	pr.Sweep, err = calibSweep(o)
+	return pr, err
 }
 
-const looNote = "a priori costs (calib.json) describe an idle machine; the benchmark ran on a shared one. The fit " +
-	"takes the measured accept rates of two replica counts, solves cores/X(R) = a + R*b for the CPU per message (a) and " +
-	"per replica (b), runs the model with them and predicts the third replica count: an out-of-sample check. Flush " +
-	"latency comes from limits.json of the same run."
-
-const calibModelNote = "one host station with host_cpus servers shared by the 3 backends and the SMTP front end (and loadgen); " +
-	"a message costs smtp_cpu_ms on it, then each replica write_cpu_ms (+ per KiB) on it and write_flush_ms of device latency; " +
-	"250 after W replicas; sessions send the next message when answered"
+const calibModelNote = "one host station with host_cpus servers shared by the 3 backends, the SMTP front end and the load " +
+	"generator; a message costs smtp_cpu_ms + loadgen_cpu_ms on it, then each of its R replicas write_cpu_ms in two " +
+	"halves, each followed by a wait for its backend's group-commit flush (write_flush_ms of device time and " +
+	"flush_cpu_ms of CPU, shared by every replica that became ready while the previous flush ran); 250 after W " +
+	"replicas; each session sends its next message when answered"
 
 func calibConfig(o Options, r, sessions int) cluster.Config {
 	c := cluster.Defaults()
@@ -106,6 +151,7 @@ func calibConfig(o Options, r, sessions int) cluster.Config {
 	c.R, c.W, c.Sessions, c.Mix = r, r, sessions, workload.Fixed(calibKiB)
 	c.Mailboxes, c.LoginRate = 100, 0
 	c.Duration, c.Warmup = calibSimSec, calibWarmSec
+	c.GroupCommit = o.Costs.FlushesPerWrite > 0
 	return c
 }
 
@@ -138,6 +184,10 @@ type benchResult struct {
 	Params  map[string]any `json:"params"`
 	Runs    int            `json:"runs"`
 	Skipped string         `json:"skipped"`
+	Run     RunRef         `json:"run"`
+	State   *struct {
+		Quiet bool `json:"quiet"`
+	} `json:"machine_state"`
 	Metrics map[string]struct {
 		Median    float64 `json:"median"`
 		SpreadPct float64 `json:"spread_pct"`
@@ -158,9 +208,7 @@ func readMeasured(resultsDir string, r int) *Measured {
 	m := &Measured{File: filepath.Join("results", filepath.Base(path)), Runs: br.Runs,
 		MsgPerSec: br.Metrics["msgs_per_sec"].Median, SpreadPct: br.Metrics["msgs_per_sec"].SpreadPct,
 		P50Ms: br.Metrics["p50_ms"].Median, P99Ms: br.Metrics["p99_ms"].Median}
-	if c, ok := br.Params["concurrency"].(float64); ok {
-		m.Sessions = int(c)
-	}
+	m.Sessions = paramInt(br.Params, "concurrency")
 	return m
 }
 
@@ -184,24 +232,32 @@ func calibSweep(o Options) ([]SweepPoint, error) {
 	return out, nil
 }
 
-func calibChart(o Options, fits []Fit, points []CalibPoint) error {
+func calibChart(o Options, preds []Prediction, points []CalibPoint) error {
 	c := chart{Title: "Calibration: SMTP accept rate, 3 backends on one host, 4 KiB, closed loop",
 		XLabel: "replicas R (= W)", YLabel: "messages/s", LogY: true}
-	prior, meas, loo := series{Name: "model, a-priori costs (idle machine)"}, series{Name: "measured (results/)"},
-		series{Name: "model, fitted on the other two R"}
+	prior := series{Name: "model, a-priori costs"}
 	for _, p := range points {
 		prior.X, prior.Y = append(prior.X, float64(p.R)), append(prior.Y, p.MsgPerSec)
-		if p.Measured != nil {
-			meas.X, meas.Y = append(meas.X, float64(p.R)), append(meas.Y, p.Measured.MsgPerSec)
-		}
 	}
-	for _, f := range fits {
-		loo.X, loo.Y = append(loo.X, float64(f.PredictR)), append(loo.Y, f.Predicted)
-	}
-	for _, s := range []series{prior, meas, loo} {
-		if len(s.X) > 0 {
-			c.Lines = append(c.Lines, s)
+	c.Lines = append(c.Lines, prior)
+	bySessions := map[int]*[2]series{}
+	var order []int
+	for _, p := range preds {
+		if p.Scheme != schemeLOO {
+			continue
 		}
+		l := bySessions[p.Sessions]
+		if l == nil {
+			l = &[2]series{{Name: fmt.Sprintf("measured, %d sessions", p.Sessions)},
+				{Name: fmt.Sprintf("model, %d sessions, fitted on the other points", p.Sessions)}}
+			bySessions[p.Sessions] = l
+			order = append(order, p.Sessions)
+		}
+		l[0].X, l[0].Y = append(l[0].X, float64(p.R)), append(l[0].Y, p.Measured)
+		l[1].X, l[1].Y = append(l[1].X, float64(p.R)), append(l[1].Y, p.Predicted)
+	}
+	for _, n := range order {
+		c.Lines = append(c.Lines, bySessions[n][0], bySessions[n][1])
 	}
 	return c.save(o.OutDir, "calibration")
 }

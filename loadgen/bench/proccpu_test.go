@@ -1,0 +1,31 @@
+package bench
+
+import (
+	"os"
+	"testing"
+)
+
+// TestHostBusySec: the machine's busy CPU is read from /proc/stat, and
+// it grows while this process computes.
+func TestHostBusySec(t *testing.T) {
+	a, err := hostBusySec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := procCPUSec(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if now, _ := procCPUSec(os.Getpid()); now-self >= 0.05 {
+			break
+		}
+	}
+	b, err := hostBusySec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a <= 0 || b-a < 0.04 {
+		t.Errorf("host busy %v s, then %v s after 50 ms of this process's CPU", a, b)
+	}
+}
