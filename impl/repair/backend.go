@@ -5,9 +5,9 @@ import (
 	"sync"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 // Backend is one member of the cluster as the operator configured it (the
@@ -24,7 +24,7 @@ type Backend struct {
 type State struct {
 	Backend
 	Up     bool
-	Status wire.Status
+	Status mail.BackendStatus
 	Err    error
 }
 

@@ -6,10 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/placement"
-	"powermail/impl/wire"
 )
 
 var box = mailbox.MustParse("ann@example.com")
@@ -20,7 +20,7 @@ var box = mailbox.MustParse("ann@example.com")
 func randomScenario(rng *rand.Rand) (planner, MailboxState, Copies) {
 	var states []State
 	for i := range 5 {
-		st := wire.Status{FreeBytes: 1 << 30, ReadOnly: rng.IntN(6) == 0}
+		st := mail.BackendStatus{FreeBytes: 1 << 30, ReadOnly: rng.IntN(6) == 0}
 		if rng.IntN(6) == 0 {
 			st.MinFreeBytes = 2 << 30
 		}
@@ -111,7 +111,7 @@ func copyTargetOK(p planner, ms MailboxState, c Copies, a Action, seen map[strin
 // to group 1, not to the other backend of group 0.
 func TestPlanPrefersUnusedGroups(t *testing.T) {
 	up := func(addr, group string) State {
-		return State{Backend: Backend{Addr: addr, Group: group}, Up: true, Status: wire.Status{FreeBytes: 1 << 30}}
+		return State{Backend: Backend{Addr: addr, Group: group}, Up: true, Status: mail.BackendStatus{FreeBytes: 1 << 30}}
 	}
 	p := planner{states: []State{up("a", "0"), up("b", "0"), up("c", "1")}, r: 2}
 	for seed := range uint64(50) {

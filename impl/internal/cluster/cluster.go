@@ -26,8 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
-	"powermail/impl/wire"
 )
 
 // Member is one configured backend.
@@ -45,7 +45,7 @@ type Source interface {
 
 // Checker is what health checks need of a backend client.
 type Checker interface {
-	Status(ctx context.Context) (wire.Status, error)
+	Status(ctx context.Context) (mail.BackendStatus, error)
 	Close() error
 }
 
@@ -64,7 +64,7 @@ type Node[C Checker] struct {
 	Client C
 
 	mu     sync.Mutex
-	status wire.Status
+	status mail.BackendStatus
 	up     bool
 	err    error
 
@@ -72,7 +72,7 @@ type Node[C Checker] struct {
 }
 
 // State returns the last health-check outcome.
-func (n *Node[C]) State() (st wire.Status, up bool, err error) {
+func (n *Node[C]) State() (st mail.BackendStatus, up bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.status, n.up, n.err
@@ -97,10 +97,10 @@ func (n *Node[C]) StartUpload() { n.uploads.Add(1) }
 // EndUpload: see StartUpload.
 func (n *Node[C]) EndUpload() { n.uploads.Add(-1) }
 
-// minFlushMicros stands in for a flush wait not known yet (a backend that
+// minFlushWait stands in for a flush wait not known yet (a backend that
 // has not stored anything since it started, or one from before STATUS
 // reported it), so that such a backend is neither free nor avoided.
-const minFlushMicros = 100
+const minFlushWait = 100 * time.Microsecond
 
 // Load is the figure the least-load spread orders backends by: the
 // expected wait of one more upload, the backend's average wait for
@@ -108,9 +108,10 @@ const minFlushMicros = 100
 // it takes the larger of what the backend reported at its last health check
 // (every front end's) and what this front end has in flight to it now
 // (fresh between checks: without it, every message until the next check
-// would go to the same backend).
-func Load(st wire.Status, localUploads int64) float64 {
-	wait := float64(max(st.FlushMicros, minFlushMicros))
+// would go to the same backend). The wait counts in microseconds, the
+// unit the backend protocol reports it in.
+func Load(st mail.BackendStatus, localUploads int64) float64 {
+	wait := float64(max(st.FlushWait, minFlushWait).Microseconds())
 	return wait * float64(1+max(st.Uploads, localUploads))
 }
 

@@ -10,22 +10,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
-	"powermail/impl/wire"
 )
 
 type fakeChecker struct {
 	mu     sync.Mutex
 	down   bool
-	st     wire.Status
+	st     mail.BackendStatus
 	closed bool
 }
 
-func (f *fakeChecker) Status(context.Context) (wire.Status, error) {
+func (f *fakeChecker) Status(context.Context) (mail.BackendStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
-		return wire.Status{}, errors.New("connection refused")
+		return mail.BackendStatus{}, errors.New("connection refused")
 	}
 	return f.st, nil
 }
@@ -62,7 +62,7 @@ func newTestCluster(src Source) (*Cluster[*fakeChecker], map[string]*fakeChecker
 	dial := func(m Member) *fakeChecker {
 		mu.Lock()
 		defer mu.Unlock()
-		f := &fakeChecker{st: wire.Status{FreeBytes: 1 << 30}}
+		f := &fakeChecker{st: mail.BackendStatus{FreeBytes: 1 << 30}}
 		checkers[m.Addr] = f
 		return f
 	}
@@ -131,8 +131,8 @@ func TestMarkDownAndFullBackends(t *testing.T) {
 	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
-	checkers["c:1"].st = wire.Status{FreeBytes: 10, MinFreeBytes: 100}
-	checkers["b:1"].st = wire.Status{FreeBytes: 1 << 30, ReadOnly: true}
+	checkers["c:1"].st = mail.BackendStatus{FreeBytes: 10, MinFreeBytes: 100}
+	checkers["b:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, ReadOnly: true}
 	c.checkAll(context.Background())
 	primary, _, err := c.Choose(placement.Request{Target: 3, Min: 1})
 	require.NoError(t, err)
@@ -171,8 +171,8 @@ func TestLeastLoadFollowsTheBackendsLoad(t *testing.T) {
 	src := &mutableSource{ms: []Member{{Addr: "slow:1", Group: "g1"}, {Addr: "fast:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
-	checkers["slow:1"].st = wire.Status{FreeBytes: 1 << 30, FlushMicros: 20000, Uploads: 4}
-	checkers["fast:1"].st = wire.Status{FreeBytes: 1 << 30, FlushMicros: 500}
+	checkers["slow:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, FlushWait: 20000 * time.Microsecond, Uploads: 4}
+	checkers["fast:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, FlushWait: 500 * time.Microsecond}
 	c.checkAll(context.Background())
 	least := placement.Request{Target: 1, Min: 1, Spread: placement.SpreadLeastLoad}
 	for range 20 {
@@ -191,11 +191,11 @@ func TestLeastLoadFollowsTheBackendsLoad(t *testing.T) {
 	for range 200 {
 		fast.EndUpload()
 	}
-	assert.Equal(t, Load(wire.Status{FlushMicros: 500}, 0), fast.placement().Load)
+	assert.Equal(t, Load(mail.BackendStatus{FlushWait: 500 * time.Microsecond}, 0), fast.placement().Load)
 }
 
 func TestLoad(t *testing.T) {
-	assert.Equal(t, 2000.0, Load(wire.Status{FlushMicros: 1000, Uploads: 1}, 0))
-	assert.Equal(t, 4000.0, Load(wire.Status{FlushMicros: 1000, Uploads: 1}, 3), "the larger count of uploads")
-	assert.Equal(t, Load(wire.Status{FlushMicros: minFlushMicros}, 0), Load(wire.Status{}, 0), "an unknown wait is the floor")
+	assert.Equal(t, 2000.0, Load(mail.BackendStatus{FlushWait: 1000 * time.Microsecond, Uploads: 1}, 0))
+	assert.Equal(t, 4000.0, Load(mail.BackendStatus{FlushWait: 1000 * time.Microsecond, Uploads: 1}, 3), "the larger count of uploads")
+	assert.Equal(t, Load(mail.BackendStatus{FlushWait: minFlushWait}, 0), Load(mail.BackendStatus{}, 0), "an unknown wait is the floor")
 }

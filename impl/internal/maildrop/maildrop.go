@@ -45,16 +45,16 @@ import (
 	"sync"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 // Backend is what the maildrop needs of one pplistener.
 type Backend interface {
 	Name() string
-	List(ctx context.Context, box mailbox.Name) (wire.Listing, error)
+	List(ctx context.Context, box mailbox.Name) (mail.Listing, error)
 	Get(ctx context.Context, box mailbox.Name, id msgid.ID, w io.Writer) (int64, error)
 	Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error
 }
@@ -146,7 +146,7 @@ func (m *Maildrops) Open(ctx context.Context, box mailbox.Name) (*Maildrop, erro
 // listed is one backend's listing; nil if it did not answer.
 type listed struct {
 	b       Backend
-	listing *wire.Listing
+	listing *mail.Listing
 }
 
 // list asks each of backends for box's listing, concurrently.
