@@ -10,7 +10,7 @@ import (
 	"github.com/pingcap/failpoint"
 	"golang.org/x/sys/unix"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 	"powermail/impl/msgid"
 )
 

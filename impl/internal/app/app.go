@@ -21,8 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"powermail/impl/config"
 	"powermail/impl/internal/cluster"
-	"powermail/impl/internal/config"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 	"powermail/impl/userbase"

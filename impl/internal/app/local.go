@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"

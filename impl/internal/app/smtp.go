@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/delivery"
 	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"

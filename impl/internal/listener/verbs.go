@@ -6,7 +6,7 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
