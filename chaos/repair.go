@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -111,11 +112,16 @@ func backendRoots(dc *devcluster.Cluster) []string {
 	return roots
 }
 
-// readOrphans reads powersmtp's orphan log in dir; a torn last line (a
-// crash mid-append) is skipped, as repair does.
-func readOrphans(dir string) []orphanlog.Entry {
-	out, _ := orphanlog.Read(filepath.Join(dir, "orphans.jsonl"))
-	return out
+// readOrphans reads powersmtp's orphan log in dir by the rule ppadmin
+// repair applies (package orphanlog): a torn last line (a crash
+// mid-append) is skipped, any other unreadable line fails the run, since
+// repair without the log's entries could keep a stray copy as a replica.
+func readOrphans(dir string) ([]orphanlog.Entry, error) {
+	out, err := orphanlog.Read(filepath.Join(dir, "orphans.jsonl"))
+	if errors.Is(err, orphanlog.ErrTornLast) {
+		err = nil
+	}
+	return out, err
 }
 
 // relabel names each orphan's backend by its address in dc: the log has
