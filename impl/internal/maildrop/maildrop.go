@@ -100,10 +100,10 @@ func New(cfg Config, locate func(mailbox.Name) Location, log *slog.Logger) *Mail
 	return &Maildrops{cfg: cfg, locate: locate, log: log}
 }
 
-// Message is one entry of the merged list.
+// Message is one entry of the merged list: the entry as the backends
+// listed it, and which of them did.
 type Message struct {
-	ID      msgid.ID
-	Size    int64
+	mail.Entry
 	holders []Backend // backends whose listing had it, in listing order
 }
 
@@ -217,7 +217,7 @@ func merge(ls []listed) []Message {
 				continue
 			}
 			if byID[e.ID] == nil {
-				byID[e.ID] = &Message{ID: e.ID, Size: e.Size}
+				byID[e.ID] = &Message{Entry: e}
 			}
 			byID[e.ID].holders = append(byID[e.ID].holders, l.b)
 		}
