@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"powermail/impl/devcluster"
+	"powermail/impl/mail"
 	"powermail/impl/orphanlog"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
@@ -74,7 +75,7 @@ func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, pol placement
 		cl := ppclient.New(ppclient.Config{Addr: b.Addr, Secret: dc.Secret(), ClientName: "chaos-repair",
 			IOTimeout: repairIOTimeout})
 		defer cl.Close()
-		backends = append(backends, repair.Backend{Addr: b.Addr, Group: strconv.Itoa(i + 1), Client: cl})
+		backends = append(backends, repair.Backend{Member: mail.Member{Addr: b.Addr, Group: strconv.Itoa(i + 1)}, Client: cl})
 	}
 	homes, err := homesOf(ctx, dc, r, pol)
 	if err != nil {

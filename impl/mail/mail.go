@@ -1,7 +1,8 @@
 // Package mail holds the value types that several parts of PowerMail pass
-// to each other: what a backend stores (Entry, Tombstone, Listing), what it
-// reports of itself (BackendStatus), what powersmtp resolved for a
-// recipient (Recipient) and how it refuses mail (Reply).
+// to each other: a backend as the operator lists it (Member), what a
+// backend stores (Entry, Tombstone, Listing), what it reports of itself
+// (BackendStatus), what powersmtp resolved for a recipient (Recipient) and
+// how it refuses mail (Reply).
 //
 // Each type is defined once, here, and used as it is by the store, both
 // sides of the backend protocol, the SMTP server, the delivery engine and

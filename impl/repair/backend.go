@@ -11,13 +11,10 @@ import (
 )
 
 // Backend is one member of the cluster as the operator configured it (the
-// userbase backends table or a static list).
+// userbase backends table or a static list), and a client to reach it.
 type Backend struct {
-	Addr     string
-	Group    string // failure domain: copies go to distinct groups first
-	Priority int    // lower is preferred as a target
-	ReadOnly bool   // the operator's mark: never a target
-	Client   *ppclient.Client
+	mail.Member
+	Client *ppclient.Client
 }
 
 // State is a backend's answer to STATUS, or why there was none.

@@ -30,17 +30,9 @@ import (
 	"powermail/impl/placement"
 )
 
-// Member is one configured backend.
-type Member struct {
-	Addr     string
-	Group    string
-	Priority int
-	ReadOnly bool // set by the operator: no new messages
-}
-
 // Source lists the members.
 type Source interface {
-	Members(ctx context.Context) ([]Member, error)
+	Members(ctx context.Context) ([]mail.Member, error)
 }
 
 // Checker is what health checks need of a backend client.
@@ -60,7 +52,7 @@ type Config struct {
 
 // Node is one backend: its membership, its client and its last known state.
 type Node[C Checker] struct {
-	Member
+	mail.Member
 	Client C
 
 	mu     sync.Mutex
@@ -119,7 +111,7 @@ func Load(st mail.BackendStatus, localUploads int64) float64 {
 type Cluster[C Checker] struct {
 	cfg  Config
 	src  Source
-	dial func(Member) C
+	dial func(mail.Member) C
 	log  *slog.Logger
 
 	mu    sync.RWMutex
@@ -134,7 +126,7 @@ type Cluster[C Checker] struct {
 }
 
 // New returns an empty cluster; call Refresh, then Run.
-func New[C Checker](cfg Config, src Source, dial func(Member) C, log *slog.Logger) *Cluster[C] {
+func New[C Checker](cfg Config, src Source, dial func(mail.Member) C, log *slog.Logger) *Cluster[C] {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -240,7 +232,7 @@ func (c *Cluster[C]) reloadMembers(ctx context.Context) error {
 	if err := c.reloadHistory(ctx, ms); err != nil {
 		return err
 	}
-	want := make(map[string]Member, len(ms))
+	want := make(map[string]mail.Member, len(ms))
 	for _, m := range ms {
 		want[m.Addr] = m
 	}

@@ -46,20 +46,20 @@ func (f *fakeChecker) set(down bool) {
 // mutableSource is a membership the test edits, like rows of the table.
 type mutableSource struct {
 	mu  sync.Mutex
-	ms  []Member
+	ms  []mail.Member
 	err error
 }
 
-func (s *mutableSource) Members(context.Context) ([]Member, error) {
+func (s *mutableSource) Members(context.Context) ([]mail.Member, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Member(nil), s.ms...), s.err
+	return append([]mail.Member(nil), s.ms...), s.err
 }
 
 func newTestCluster(src Source) (*Cluster[*fakeChecker], map[string]*fakeChecker) {
 	checkers := map[string]*fakeChecker{}
 	var mu sync.Mutex
-	dial := func(m Member) *fakeChecker {
+	dial := func(m mail.Member) *fakeChecker {
 		mu.Lock()
 		defer mu.Unlock()
 		f := &fakeChecker{st: mail.BackendStatus{FreeBytes: 1 << 30}}
@@ -79,13 +79,13 @@ func addrs[C Checker](ns []*Node[C]) []string {
 }
 
 func TestMembershipChangesAtRunTime(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	assert.Equal(t, []string{"a:1", "b:1"}, addrs(c.Nodes()))
 
 	src.mu.Lock()
-	src.ms = []Member{{Addr: "b:1", Group: "g2", ReadOnly: true}, {Addr: "c:1", Group: "g3"}}
+	src.ms = []mail.Member{{Addr: "b:1", Group: "g2", ReadOnly: true}, {Addr: "c:1", Group: "g3"}}
 	src.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -101,7 +101,7 @@ func TestMembershipChangesAtRunTime(t *testing.T) {
 }
 
 func TestFailedReloadKeepsPreviousList(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}}}
 	c, _ := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	src.err = errors.New("database down")
@@ -110,7 +110,7 @@ func TestFailedReloadKeepsPreviousList(t *testing.T) {
 }
 
 func TestHealthDownAndRecovery(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	checkers["a:1"].set(true)
@@ -128,7 +128,7 @@ func TestHealthDownAndRecovery(t *testing.T) {
 }
 
 func TestMarkDownAndFullBackends(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	checkers["c:1"].st = mail.BackendStatus{FreeBytes: 10, MinFreeBytes: 100}
@@ -168,7 +168,7 @@ func TestParseMembers(t *testing.T) {
 // backend with the shorter expected wait, from its STATUS and from this
 // front end's own uploads in flight, which count at once.
 func TestLeastLoadFollowsTheBackendsLoad(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "slow:1", Group: "g1"}, {Addr: "fast:1", Group: "g2"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "slow:1", Group: "g1"}, {Addr: "fast:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	checkers["slow:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, FlushWait: 20000 * time.Microsecond, Uploads: 4}
