@@ -27,16 +27,11 @@ type State struct {
 
 // Writable reports whether the backend may receive copies: up, not
 // read-only by the operator's mark or its own, and above its free-space
-// floor (the same rule as placement.Backend.Eligible).
+// floor (placement.Backend.Eligible, the front ends' rule).
 func (s State) Writable() bool { return s.placement().Eligible() }
 
 func (s State) placement() placement.Backend {
-	return placement.Backend{
-		ID: s.Addr, Group: s.Group, Priority: s.Priority, Up: s.Up,
-		ReadOnly:       s.ReadOnly || s.Status.ReadOnly,
-		FreeBytes:      int64(min(s.Status.FreeBytes, 1<<62)),
-		BelowFreeFloor: s.Status.FreeBytes < s.Status.MinFreeBytes,
-	}
+	return placement.Observed(s.Member, s.Status, s.Up)
 }
 
 // probeTimeout bounds one STATUS; a backend that takes longer counts as down.

@@ -72,13 +72,9 @@ func (n *Node[C]) State() (st mail.BackendStatus, up bool, err error) {
 
 func (n *Node[C]) placement() placement.Backend {
 	st, up, _ := n.State()
-	return placement.Backend{
-		ID: n.Addr, Group: n.Group, Priority: n.Priority, Up: up,
-		ReadOnly:       n.Member.ReadOnly || st.ReadOnly,
-		FreeBytes:      int64(min(st.FreeBytes, 1<<62)),
-		BelowFreeFloor: st.FreeBytes < st.MinFreeBytes,
-		Load:           Load(st, n.uploads.Load()),
-	}
+	b := placement.Observed(n.Member, st, up)
+	b.Load = Load(st, n.uploads.Load())
+	return b
 }
 
 // StartUpload and EndUpload bracket an upload of this front end to the
