@@ -35,7 +35,7 @@
 //
 //	kill        F1 kill -9 of a backend from outside, then restart
 //	crash-P*    F1 kill -9 from inside a backend/powersmtp/powerpop at a
-//	            delivery phase (failpoints, see impl/internal/fault)
+//	            delivery phase (failpoints, see impl/fault)
 //	fsync-eio   F3 fsync returns EIO for a while
 //	enospc      F4 fsync (and so every write) returns ENOSPC for a while
 //	slow-disk   F5 every fsync sleeps
@@ -57,7 +57,7 @@
 //	            file system, package powercut) and the loss is real;
 //	            otherwise it is modelled from a broken build's start
 //
-// Phases (failpoints, impl/internal/fault): P2 powersmtp with frames in
+// Phases (failpoints, impl/fault): P2 powersmtp with frames in
 // flight; P3 backend wrote the upload, not fsynced; P4 fsynced, not
 // linked, and between two links; P5 linked, directories not fsynced; P6
 // committed, OK not sent; P7 powersmtp holding fewer than W commits; P8

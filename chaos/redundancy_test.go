@@ -75,11 +75,18 @@ func TestRelabelOrphans(t *testing.T) {
 {"time":"2026-11-23T16:00:01Z","backend":"127.0.0.1:9999","id":"` + strings.Repeat("b", msgIDLen) + `","boxes":["u1@example.com"]}
 {"torn`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "orphans.jsonl"), []byte(log), 0o600))
-	orphans := readOrphans(dir)
+	orphans, err := readOrphans(dir)
+	require.NoError(t, err)
 	require.Len(t, orphans, 2, "the torn last line is skipped")
 	dc := &devcluster.Cluster{Backends: []*devcluster.Backend{{Addr: "127.0.0.1:7000"}, {Addr: "127.0.0.1:7001"}}}
 	got := relabel(orphans, map[string]int{"127.0.0.1:9001": 1}, dc)
 	require.Len(t, got, 1, "an address of no known backend is dropped")
 	require.Equal(t, "127.0.0.1:7001", got[0].Backend)
 	require.Equal(t, "u0@example.com", string(got[0].Boxes[0]))
+
+	// A bad line before the last is not what a crash leaves: as ppadmin
+	// repair does, the run stops rather than repair without the entries.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "orphans.jsonl"), []byte("{bad\n"+log), 0o600))
+	_, err = readOrphans(dir)
+	require.Error(t, err)
 }

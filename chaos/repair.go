@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"powermail/impl/devcluster"
+	"powermail/impl/mail"
 	"powermail/impl/orphanlog"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
@@ -73,7 +75,7 @@ func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, pol placement
 		cl := ppclient.New(ppclient.Config{Addr: b.Addr, Secret: dc.Secret(), ClientName: "chaos-repair",
 			IOTimeout: repairIOTimeout})
 		defer cl.Close()
-		backends = append(backends, repair.Backend{Addr: b.Addr, Group: strconv.Itoa(i + 1), Client: cl})
+		backends = append(backends, repair.Backend{Member: mail.Member{Addr: b.Addr, Group: strconv.Itoa(i + 1)}, Client: cl})
 	}
 	homes, err := homesOf(ctx, dc, r, pol)
 	if err != nil {
@@ -111,11 +113,16 @@ func backendRoots(dc *devcluster.Cluster) []string {
 	return roots
 }
 
-// readOrphans reads powersmtp's orphan log in dir; a torn last line (a
-// crash mid-append) is skipped, as repair does.
-func readOrphans(dir string) []orphanlog.Entry {
-	out, _ := orphanlog.Read(filepath.Join(dir, "orphans.jsonl"))
-	return out
+// readOrphans reads powersmtp's orphan log in dir by the rule ppadmin
+// repair applies (package orphanlog): a torn last line (a crash
+// mid-append) is skipped, any other unreadable line fails the run, since
+// repair without the log's entries could keep a stray copy as a replica.
+func readOrphans(dir string) ([]orphanlog.Entry, error) {
+	out, err := orphanlog.Read(filepath.Join(dir, "orphans.jsonl"))
+	if errors.Is(err, orphanlog.ErrTornLast) {
+		err = nil
+	}
+	return out, err
 }
 
 // relabel names each orphan's backend by its address in dc: the log has

@@ -128,7 +128,10 @@ func recoverAndCheck(ctx context.Context, opt devcluster.Options, cfg Config, h 
 	if err != nil {
 		return Counts{}, nil, fmt.Errorf("final read: %w", err)
 	}
-	orphans := readOrphans(opt.Dir)
+	orphans, err := readOrphans(opt.Dir)
+	if err != nil {
+		return Counts{}, nil, err
+	}
 	counts := Check(h.sends, h.deletes, copies)
 	counts.TmpLeft = tmpLeft
 	counts.TopChecked, counts.TopWrong = int(h.topChecked.Load()), int(h.topWrong.Load())

@@ -120,6 +120,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+
+	"powermail/impl/mail"
 )
 
 // Backend is the state of one backend as seen by the caller's health checks.
@@ -136,6 +138,19 @@ type Backend struct {
 
 // Eligible reports whether b may receive a new message.
 func (b Backend) Eligible() bool { return b.Up && !b.ReadOnly && !b.BelowFreeFloor }
+
+// Observed is backend m as the operator listed it, with what its last
+// STATUS reported (up false: it did not answer). The front ends and repair
+// both see a backend through it, so they agree on what makes one read-only
+// or full; Load is the caller's to set (see Spread).
+func Observed(m mail.Member, st mail.BackendStatus, up bool) Backend {
+	return Backend{
+		ID: m.Addr, Group: m.Group, Priority: m.Priority, Up: up,
+		ReadOnly:       m.ReadOnly || st.ReadOnly,
+		FreeBytes:      int64(min(st.FreeBytes, 1<<62)),
+		BelowFreeFloor: st.FreeBytes < st.MinFreeBytes,
+	}
+}
 
 // Spread breaks ties between backends of equal priority within a group.
 type Spread int

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"powermail/impl/mail"
 )
 
 func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
@@ -303,6 +305,30 @@ func BenchmarkChooser1000(b *testing.B) {
 	for b.Loop() {
 		if _, err := c.Choose(bs, Request{Target: 2, Min: 2}, rng); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A backend is read-only by the operator's mark or its own, full below its
+// floor, and a free space beyond int64 does not wrap negative.
+func TestObserved(t *testing.T) {
+	m := mail.Member{Addr: "a:1", Group: "g", Priority: 2}
+	st := mail.BackendStatus{FreeBytes: 1 << 63, MinFreeBytes: 10}
+	if b := Observed(m, st, true); !b.Eligible() || b.ID != "a:1" || b.Group != "g" || b.Priority != 2 || b.FreeBytes != 1<<62 {
+		t.Errorf("healthy backend: %+v", b)
+	}
+	for name, c := range map[string]struct {
+		m  mail.Member
+		st mail.BackendStatus
+		up bool
+	}{
+		"down":             {m, st, false},
+		"marked read-only": {mail.Member{Addr: "a:1", ReadOnly: true}, st, true},
+		"itself read-only": {m, mail.BackendStatus{FreeBytes: 1 << 30, ReadOnly: true}, true},
+		"below its floor":  {m, mail.BackendStatus{FreeBytes: 5, MinFreeBytes: 10}, true},
+	} {
+		if Observed(c.m, c.st, c.up).Eligible() {
+			t.Errorf("%s: eligible", name)
 		}
 	}
 }

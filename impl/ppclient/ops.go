@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
@@ -64,8 +65,8 @@ func (c *Client) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) er
 }
 
 // List returns the messages and tombstones of box.
-func (c *Client) List(ctx context.Context, box mailbox.Name) (wire.Listing, error) {
-	var l wire.Listing
+func (c *Client) List(ctx context.Context, box mailbox.Name) (mail.Listing, error) {
+	var l mail.Listing
 	err := c.do(ctx, wire.VerbList, func(cn *conn) error {
 		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbList, Args: []string{string(box)}})
 		if err != nil {
@@ -164,14 +165,14 @@ func (c *Client) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) erro
 }
 
 // Status returns free space, counts and mode of the backend.
-func (c *Client) Status(ctx context.Context) (wire.Status, error) {
+func (c *Client) Status(ctx context.Context) (mail.BackendStatus, error) {
 	text, err := c.simple(ctx, wire.VerbStatus)
 	if err != nil {
-		return wire.Status{}, err
+		return mail.BackendStatus{}, err
 	}
 	st, err := wire.ParseStatus(text)
 	if err != nil {
-		return wire.Status{}, &TransportError{Addr: c.cfg.Addr, Op: wire.VerbStatus, Err: err}
+		return mail.BackendStatus{}, &TransportError{Addr: c.cfg.Addr, Op: wire.VerbStatus, Err: err}
 	}
 	return st, nil
 }

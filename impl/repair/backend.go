@@ -5,41 +5,33 @@ import (
 	"sync"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 // Backend is one member of the cluster as the operator configured it (the
-// userbase backends table or a static list).
+// userbase backends table or a static list), and a client to reach it.
 type Backend struct {
-	Addr     string
-	Group    string // failure domain: copies go to distinct groups first
-	Priority int    // lower is preferred as a target
-	ReadOnly bool   // the operator's mark: never a target
-	Client   *ppclient.Client
+	mail.Member
+	Client *ppclient.Client
 }
 
 // State is a backend's answer to STATUS, or why there was none.
 type State struct {
 	Backend
 	Up     bool
-	Status wire.Status
+	Status mail.BackendStatus
 	Err    error
 }
 
 // Writable reports whether the backend may receive copies: up, not
 // read-only by the operator's mark or its own, and above its free-space
-// floor (the same rule as placement.Backend.Eligible).
+// floor (placement.Backend.Eligible, the front ends' rule).
 func (s State) Writable() bool { return s.placement().Eligible() }
 
 func (s State) placement() placement.Backend {
-	return placement.Backend{
-		ID: s.Addr, Group: s.Group, Priority: s.Priority, Up: s.Up,
-		ReadOnly:       s.ReadOnly || s.Status.ReadOnly,
-		FreeBytes:      int64(min(s.Status.FreeBytes, 1<<62)),
-		BelowFreeFloor: s.Status.FreeBytes < s.Status.MinFreeBytes,
-	}
+	return placement.Observed(s.Member, s.Status, s.Up)
 }
 
 // probeTimeout bounds one STATUS; a backend that takes longer counts as down.

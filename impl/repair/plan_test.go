@@ -6,10 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/placement"
-	"powermail/impl/wire"
 )
 
 var box = mailbox.MustParse("ann@example.com")
@@ -20,11 +20,11 @@ var box = mailbox.MustParse("ann@example.com")
 func randomScenario(rng *rand.Rand) (planner, MailboxState, Copies) {
 	var states []State
 	for i := range 5 {
-		st := wire.Status{FreeBytes: 1 << 30, ReadOnly: rng.IntN(6) == 0}
+		st := mail.BackendStatus{FreeBytes: 1 << 30, ReadOnly: rng.IntN(6) == 0}
 		if rng.IntN(6) == 0 {
 			st.MinFreeBytes = 2 << 30
 		}
-		states = append(states, State{Backend: Backend{Addr: fmt.Sprintf("b%d", i), Group: fmt.Sprint(i % 3)},
+		states = append(states, State{Backend: Backend{Member: mail.Member{Addr: fmt.Sprintf("b%d", i), Group: fmt.Sprint(i % 3)}},
 			Up: rng.IntN(5) != 0, Status: st})
 	}
 	c := Copies{ID: msgid.ID(fmt.Sprintf("%044x", rng.Uint64()))}
@@ -111,7 +111,7 @@ func copyTargetOK(p planner, ms MailboxState, c Copies, a Action, seen map[strin
 // to group 1, not to the other backend of group 0.
 func TestPlanPrefersUnusedGroups(t *testing.T) {
 	up := func(addr, group string) State {
-		return State{Backend: Backend{Addr: addr, Group: group}, Up: true, Status: wire.Status{FreeBytes: 1 << 30}}
+		return State{Backend: Backend{Member: mail.Member{Addr: addr, Group: group}}, Up: true, Status: mail.BackendStatus{FreeBytes: 1 << 30}}
 	}
 	p := planner{states: []State{up("a", "0"), up("b", "0"), up("c", "1")}, r: 2}
 	for seed := range uint64(50) {

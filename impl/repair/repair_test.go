@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/orphanlog"
@@ -30,7 +31,7 @@ func ctxT(t *testing.T) context.Context {
 func cluster(bs []*repairtest.Backend) []repair.Backend {
 	out := make([]repair.Backend, len(bs))
 	for i, b := range bs {
-		out[i] = repair.Backend{Addr: b.Addr, Group: fmt.Sprint(i), Client: b.Client()}
+		out[i] = repair.Backend{Member: mail.Member{Addr: b.Addr, Group: fmt.Sprint(i)}, Client: b.Client()}
 	}
 	return out
 }

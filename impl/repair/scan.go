@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
-	"powermail/impl/wire"
 )
 
 // listTimeout bounds one LIST or MAILBOXES exchange.
@@ -50,7 +50,7 @@ type MailboxState struct {
 // ScanMailbox lists box on every backend that is up, concurrently, and
 // merges the listings by message id.
 func ScanMailbox(ctx context.Context, states []State, box mailbox.Name) MailboxState {
-	listings := make([]*wire.Listing, len(states))
+	listings := make([]*mail.Listing, len(states))
 	forEach(len(states), len(states), func(i int) {
 		if !states[i].Up {
 			return
@@ -65,7 +65,7 @@ func ScanMailbox(ctx context.Context, states []State, box mailbox.Name) MailboxS
 }
 
 // merge unites the listings (nil: not listed) by message id.
-func merge(box mailbox.Name, states []State, listings []*wire.Listing) MailboxState {
+func merge(box mailbox.Name, states []State, listings []*mail.Listing) MailboxState {
 	ms := MailboxState{Box: box, Unreachable: []string{}}
 	byID := map[msgid.ID]*Copies{}
 	get := func(id msgid.ID) *Copies {

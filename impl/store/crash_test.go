@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -334,7 +335,7 @@ func (c *crashCheck) acked() {
 	}
 }
 
-func hasTomb(l Listing, id msgid.ID) bool {
+func hasTomb(l mail.Listing, id msgid.ID) bool {
 	for _, t := range l.Tombstones {
 		if t.ID == id && t.Deleted.Equal(t0) {
 			return true

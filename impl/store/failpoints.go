@@ -3,7 +3,7 @@ package store
 import (
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 )
 
 // The failpoints of Commit's phases (chaos tests kill the process at each;

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -118,7 +119,7 @@ func tmpNames(t testing.TB, dir string) []string {
 	return names
 }
 
-func ids(l Listing) []msgid.ID {
+func ids(l mail.Listing) []msgid.ID {
 	var out []msgid.ID
 	for _, m := range l.Messages {
 		out = append(out, m.ID)

@@ -13,29 +13,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
-
-// Listing is the content of one mailbox, each slice sorted by id (and so by
-// delivery time).
-type Listing struct {
-	Messages   []Entry
-	Tombstones []Tombstone
-}
-
-// Entry is one stored message.
-type Entry struct {
-	ID   msgid.ID
-	Size int64
-}
-
-// Tombstone records that a message was deleted from a mailbox. Deleted is
-// kept to the microsecond (it is the file's mtime).
-type Tombstone struct {
-	ID      msgid.ID
-	Deleted time.Time
-}
 
 // view is the read side of a store directory: what a Store serves, and all
 // a Reader of another process's store can do.
@@ -84,35 +65,35 @@ func (r *Reader) Close() error {
 
 // List returns the messages and tombstones of box; an unknown box is empty.
 // A message with a tombstone (a delete in progress) is not listed.
-func (s *view) List(box mailbox.Name) (Listing, error) {
+func (s *view) List(box mailbox.Name) (mail.Listing, error) {
 	if err := checkName(box); err != nil {
-		return Listing{}, err
+		return mail.Listing{}, err
 	}
-	var l Listing
+	var l mail.Listing
 	h, err := s.dirs.get(boxPath(box))
 	if errors.Is(err, fs.ErrNotExist) {
-		return Listing{}, nil
+		return mail.Listing{}, nil
 	}
 	if err != nil {
-		return Listing{}, fmt.Errorf("store: %w", err)
+		return mail.Listing{}, fmt.Errorf("store: %w", err)
 	}
 	err = s.readDir(h, func(e boxEntry) error {
 		if e.tomb {
-			l.Tombstones = append(l.Tombstones, Tombstone{ID: e.id, Deleted: time.Unix(e.st.Mtim.Unix())})
+			l.Tombstones = append(l.Tombstones, mail.Tombstone{ID: e.id, Deleted: time.Unix(e.st.Mtim.Unix())})
 		} else {
-			l.Messages = append(l.Messages, Entry{ID: e.id, Size: e.st.Size})
+			l.Messages = append(l.Messages, mail.Entry{ID: e.id, Size: e.st.Size})
 		}
 		return nil
 	})
 	s.dirs.put(h)
 	if err != nil {
-		return Listing{}, err
+		return mail.Listing{}, err
 	}
-	byID := func(a, b Entry) int { return cmp.Compare(a.ID, b.ID) }
+	byID := func(a, b mail.Entry) int { return cmp.Compare(a.ID, b.ID) }
 	slices.SortFunc(l.Messages, byID)
-	slices.SortFunc(l.Tombstones, func(a, b Tombstone) int { return cmp.Compare(a.ID, b.ID) })
-	l.Messages = slices.DeleteFunc(l.Messages, func(m Entry) bool {
-		_, dead := slices.BinarySearchFunc(l.Tombstones, m.ID, func(t Tombstone, id msgid.ID) int { return cmp.Compare(t.ID, id) })
+	slices.SortFunc(l.Tombstones, func(a, b mail.Tombstone) int { return cmp.Compare(a.ID, b.ID) })
+	l.Messages = slices.DeleteFunc(l.Messages, func(m mail.Entry) bool {
+		_, dead := slices.BinarySearchFunc(l.Tombstones, m.ID, func(t mail.Tombstone, id msgid.ID) int { return cmp.Compare(t.ID, id) })
 		return dead
 	})
 	return l, nil

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -81,22 +82,6 @@ type Store struct {
 	dirSyncs keyed[string, coalescer] // group commit per directory
 	pending  keyed[string, struct{}]  // directories whose parent fsync is not done
 	closed   atomic.Bool
-}
-
-// Status is what the STATUS verb reports.
-type Status struct {
-	FreeBytes, TotalBytes, FreeInodes uint64
-	// Messages counts message files in mailboxes, one per id however many
-	// mailboxes hold it; kept up to date by Commit, Abort and Delete and
-	// recounted at Open.
-	Messages     int64
-	Mailboxes    int
-	ReadOnly     bool
-	MinFreeBytes uint64
-	// The load (load.go): uploads in flight, and the moving average of a
-	// delivery's wait for durability.
-	Uploads   int64
-	FlushWait time.Duration
 }
 
 // Open opens the store at root, creating the layout if needed, and runs
@@ -207,14 +192,16 @@ func (s *Store) SetReadOnly(on bool) { s.readOnly.Store(on) }
 // SetMinFreeBytes changes the free-space floor; safe while deliveries run.
 func (s *Store) SetMinFreeBytes(n uint64) { s.minFree.Store(n) }
 
-// Status reports free space, inodes, counts and the write switches.
-func (s *Store) Status() (Status, error) {
+// Status reports free space, inodes, counts, the write switches and the
+// load. Messages is kept up to date by Commit, Abort and Delete and
+// recounted at Open.
+func (s *Store) Status() (mail.BackendStatus, error) {
 	var fs unix.Statfs_t
 	if err := unix.Fstatfs(s.rootFd, &fs); err != nil {
-		return Status{}, fmt.Errorf("store: statfs: %w", err)
+		return mail.BackendStatus{}, fmt.Errorf("store: statfs: %w", err)
 	}
 	s.free.set(fs.Bavail * uint64(fs.Bsize))
-	return Status{
+	return mail.BackendStatus{
 		FreeBytes:    fs.Bavail * uint64(fs.Bsize),
 		TotalBytes:   fs.Blocks * uint64(fs.Bsize),
 		FreeInodes:   fs.Ffree,

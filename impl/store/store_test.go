@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -21,7 +22,7 @@ func TestDeliverThenGetReturnsSameBytes(t *testing.T) {
 	assert.Equal(t, data, readMessage(t, s, alice, id))
 	l, err := s.List(alice)
 	require.NoError(t, err)
-	assert.Equal(t, []Entry{{ID: id, Size: 4096}}, l.Messages)
+	assert.Equal(t, []mail.Entry{{ID: id, Size: 4096}}, l.Messages)
 	assert.Empty(t, l.Tombstones)
 
 	_, _, err = s.OpenMessage(bob, id)

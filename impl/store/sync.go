@@ -7,7 +7,7 @@ import (
 	"github.com/pingcap/failpoint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 )
 
 // What an fsync was for: the metrics label.

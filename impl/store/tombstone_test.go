@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -48,7 +49,7 @@ func TestDeleteOfAbsentMessageLeavesTombstone(t *testing.T) {
 	require.NoError(t, s.Delete(alice, id, t0.Add(time.Hour))) // first date stands
 	l, err := s.List(alice)
 	require.NoError(t, err)
-	require.Equal(t, []Tombstone{{ID: id, Deleted: l.Tombstones[0].Deleted}}, l.Tombstones)
+	require.Equal(t, []mail.Tombstone{{ID: id, Deleted: l.Tombstones[0].Deleted}}, l.Tombstones)
 	assert.True(t, l.Tombstones[0].Deleted.Equal(t0))
 
 	prepare(t, s, id, body(5))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	"powermail/impl/mail"
 )
 
 // Backend is a row of the backends table: the run-time list of pplisteners
@@ -38,6 +40,23 @@ func (db *DB) ListBackends(ctx context.Context) ([]Backend, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+// Members returns the enabled backends as the front ends and repair use
+// them, a group named by its number. This is the one place a row becomes
+// a mail.Member.
+func (db *DB) Members(ctx context.Context) ([]mail.Member, error) {
+	rows, err := db.ListBackends(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []mail.Member
+	for _, b := range rows {
+		if b.Enabled {
+			out = append(out, mail.Member{Addr: b.Addr, Group: strconv.Itoa(b.Group), Priority: b.Priority, ReadOnly: b.ReadOnly})
+		}
+	}
+	return out, nil
 }
 
 // AddBackend inserts b; ErrExists if its address is listed. Like every

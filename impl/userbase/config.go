@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 )
 
 // Driver names for Config.Driver.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 )
 
 func TestDefaultsAreValid(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/userbase/password"
 )
@@ -260,6 +261,15 @@ func TestContractBackends(t *testing.T) {
 		list, err := db.ListBackends(ctx(t))
 		if err != nil || !slices.Equal(list, []Backend{b0, b1}) {
 			t.Fatalf("list = %+v, %v", list, err)
+		}
+		b0.Enabled = false
+		if err := db.UpdateBackend(ctx(t), b0); err != nil {
+			t.Fatal(err)
+		}
+		members, err := db.Members(ctx(t))
+		want := []mail.Member{{Addr: b1.Addr, Group: "2", Priority: 5, ReadOnly: true}}
+		if err != nil || !slices.Equal(members, want) {
+			t.Fatalf("members = %+v, %v; want the enabled row only: %+v", members, err, want)
 		}
 		wantErr(t, "remove unknown", db.RemoveBackend(ctx(t), "127.0.0.1:9"), ErrNoSuchBackend)
 		wantErr(t, "update unknown", db.UpdateBackend(ctx(t), Backend{Addr: "127.0.0.1:9"}), ErrNoSuchBackend)

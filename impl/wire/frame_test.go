@@ -8,7 +8,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -81,9 +83,9 @@ func TestShortChunkIsUnexpectedEOF(t *testing.T) {
 
 func TestListingRoundTrip(t *testing.T) {
 	id1, id2 := msgid.New(fixedTime), msgid.New(fixedTime)
-	in := Listing{
-		Messages:   []Entry{{id1, 4096}, {id2, 0}},
-		Tombstones: []Tombstone{{id2, fixedTime}},
+	in := mail.Listing{
+		Messages:   []mail.Entry{{ID: id1, Size: 4096}, {ID: id2, Size: 0}},
+		Tombstones: []mail.Tombstone{{ID: id2, Deleted: fixedTime}},
 	}
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
@@ -139,9 +141,9 @@ func TestReadBoxesKeepsStepOnBadName(t *testing.T) {
 }
 
 func TestStatusRoundTrip(t *testing.T) {
-	in := Status{FreeBytes: 1 << 40, TotalBytes: 2 << 40, FreeInodes: 99, Messages: 12, Mailboxes: 3, ReadOnly: true, MinFreeBytes: 1 << 30,
-		Uploads: 4, FlushMicros: 1500}
-	out, err := ParseStatus(in.String() + " future=field")
+	in := mail.BackendStatus{FreeBytes: 1 << 40, TotalBytes: 2 << 40, FreeInodes: 99, Messages: 12, Mailboxes: 3, ReadOnly: true, MinFreeBytes: 1 << 30,
+		Uploads: 4, FlushWait: 1500 * time.Microsecond}
+	out, err := ParseStatus(FormatStatus(in) + " future=field")
 	if err != nil || out != in {
 		t.Fatalf("%+v %v", out, err)
 	}
@@ -150,7 +152,26 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	// A backend from before the load figures: they read as 0.
 	old := "free=1 total=2 inodes=3 messages=4 mailboxes=5 readonly=off minfree=6"
-	if out, err := ParseStatus(old); err != nil || out.Uploads != 0 || out.FlushMicros != 0 || out.MinFreeBytes != 6 {
+	if out, err := ParseStatus(old); err != nil || out.Uploads != 0 || out.FlushWait != 0 || out.MinFreeBytes != 6 {
 		t.Fatalf("older backend's status: %+v %v", out, err)
+	}
+}
+
+// The flush wait crosses in whole microseconds, rounded up, so a wait that
+// was measured never reads as "unknown" (0); a huge one saturates.
+func TestStatusFlushWait(t *testing.T) {
+	for _, c := range []struct{ in, want time.Duration }{
+		{0, 0},
+		{time.Nanosecond, time.Microsecond},
+		{1500*time.Microsecond + 1, 1501 * time.Microsecond},
+	} {
+		out, err := ParseStatus(FormatStatus(mail.BackendStatus{FlushWait: c.in}))
+		if err != nil || out.FlushWait != c.want {
+			t.Errorf("flush wait %v: got %v %v, want %v", c.in, out.FlushWait, err, c.want)
+		}
+	}
+	huge := "free=1 total=2 inodes=3 messages=4 mailboxes=5 readonly=off minfree=6 flushus=999999999999999999"
+	if out, err := ParseStatus(huge); err != nil || out.FlushWait <= 0 {
+		t.Errorf("huge flush wait: %v %v", out.FlushWait, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 )
@@ -24,27 +25,8 @@ const (
 // mailboxes; the caller must split the list.
 var ErrTooManyBoxes = fmt.Errorf("more than %d mailboxes in one command", MaxBoxes)
 
-// Entry is one stored message of a mailbox.
-type Entry struct {
-	ID   msgid.ID
-	Size int64
-}
-
-// Tombstone records that a message was deleted, and when: it keeps a stale
-// replica or a repair from bringing the message back.
-type Tombstone struct {
-	ID      msgid.ID
-	Deleted time.Time
-}
-
-// Listing is the reply to LIST: messages and tombstones of one mailbox.
-type Listing struct {
-	Messages   []Entry
-	Tombstones []Tombstone
-}
-
 // WriteListing buffers the LIST reply: "OK <m> <t>", m entries, t tombstones.
-func WriteListing(w *bufio.Writer, l Listing) error {
+func WriteListing(w *bufio.Writer, l mail.Listing) error {
 	if err := WriteLine(w, FormatOK(fmt.Sprintf("%d %d", len(l.Messages), len(l.Tombstones)))); err != nil {
 		return err
 	}
@@ -62,30 +44,30 @@ func WriteListing(w *bufio.Writer, l Listing) error {
 }
 
 // ReadListing reads the lines that follow "OK <m> <t>"; okText is "<m> <t>".
-func ReadListing(r *bufio.Reader, okText string) (Listing, error) {
+func ReadListing(r *bufio.Reader, okText string) (mail.Listing, error) {
 	m, t, ok := strings.Cut(okText, " ")
 	if !ok {
-		return Listing{}, fmt.Errorf("%w: LIST header %q", ErrMalformedReply, clip(okText))
+		return mail.Listing{}, fmt.Errorf("%w: LIST header %q", ErrMalformedReply, clip(okText))
 	}
 	nm, err1 := ParseCount(m, 0, MaxListEntries)
 	nt, err2 := ParseCount(t, 0, MaxListEntries)
 	if err1 != nil || err2 != nil {
-		return Listing{}, fmt.Errorf("%w: LIST header %q", ErrMalformedReply, clip(okText))
+		return mail.Listing{}, fmt.Errorf("%w: LIST header %q", ErrMalformedReply, clip(okText))
 	}
-	var l Listing
+	var l mail.Listing
 	for range nm {
 		id, n, err := readIDNumber(r)
 		if err != nil {
-			return Listing{}, err
+			return mail.Listing{}, err
 		}
-		l.Messages = append(l.Messages, Entry{ID: id, Size: n})
+		l.Messages = append(l.Messages, mail.Entry{ID: id, Size: n})
 	}
 	for range nt {
 		id, n, err := readIDNumber(r)
 		if err != nil {
-			return Listing{}, err
+			return mail.Listing{}, err
 		}
-		l.Tombstones = append(l.Tombstones, Tombstone{ID: id, Deleted: time.UnixMilli(n)})
+		l.Tombstones = append(l.Tombstones, mail.Tombstone{ID: id, Deleted: time.UnixMilli(n)})
 	}
 	return l, nil
 }

@@ -2,26 +2,12 @@ package wire
 
 import (
 	"fmt"
+	"math"
 	"strings"
-)
+	"time"
 
-// Status is the reply to STATUS: what a front end needs to choose a backend
-// (free space, read-only, load) and what an operator wants to see.
-type Status struct {
-	FreeBytes    uint64
-	TotalBytes   uint64
-	FreeInodes   uint64
-	Messages     int64
-	Mailboxes    int
-	ReadOnly     bool
-	MinFreeBytes uint64
-	// The load: uploads in flight and the moving average of a delivery's
-	// wait for durability, in microseconds (package store, load.go).
-	// Optional on the wire: a backend from before them reports neither,
-	// and they read as 0.
-	Uploads     int64
-	FlushMicros uint64
-}
+	"powermail/impl/mail"
+)
 
 // Status fields on the wire, in order.
 const (
@@ -55,33 +41,38 @@ func ParseOnOff(s string) (bool, error) {
 	return false, fmt.Errorf("want on or off, got %q", clip(s))
 }
 
-// String formats the text of the OK reply: "free=... total=... ...".
-func (s Status) String() string {
+// FormatStatus formats the text of the OK reply to STATUS: "free=...
+// total=... ...". The flush wait goes in whole microseconds, rounded up: a
+// wait that was measured is never 0.
+func FormatStatus(s mail.BackendStatus) string {
+	flushMicros := (s.FlushWait + time.Microsecond - 1) / time.Microsecond
 	return fmt.Sprintf("%s=%d %s=%d %s=%d %s=%d %s=%d %s=%s %s=%d %s=%d %s=%d",
 		statusFree, s.FreeBytes, statusTotal, s.TotalBytes, statusInodes, s.FreeInodes,
 		statusMessages, s.Messages, statusMailboxes, s.Mailboxes,
 		statusReadOnly, OnOff(s.ReadOnly), statusMinFree, s.MinFreeBytes,
-		statusUploads, s.Uploads, statusFlush, s.FlushMicros)
+		statusUploads, s.Uploads, statusFlush, int64(flushMicros))
 }
 
 // ParseStatus parses the text of a STATUS reply. Unknown keys are ignored so
 // that a newer server can add fields without breaking older clients.
-func ParseStatus(text string) (Status, error) {
-	var st Status
+// The load keys (uploads, flushus) came later than the others: a backend
+// from before them reports neither, and they read as 0.
+func ParseStatus(text string) (mail.BackendStatus, error) {
+	var st mail.BackendStatus
 	seen := map[string]bool{}
 	for _, kv := range strings.Split(text, " ") {
 		k, v, _ := strings.Cut(kv, "=")
 		if _, known := statusKeys[k]; !known {
 			continue
 		}
-		if err := st.set(k, v); err != nil {
-			return Status{}, fmt.Errorf("%w: STATUS %s: %v", ErrMalformedReply, k, err)
+		if err := setStatus(&st, k, v); err != nil {
+			return mail.BackendStatus{}, fmt.Errorf("%w: STATUS %s: %v", ErrMalformedReply, k, err)
 		}
 		seen[k] = true
 	}
 	for k, required := range statusKeys {
 		if required && !seen[k] {
-			return Status{}, fmt.Errorf("%w: STATUS %q", ErrMalformedReply, clip(text))
+			return mail.BackendStatus{}, fmt.Errorf("%w: STATUS %q", ErrMalformedReply, clip(text))
 		}
 	}
 	return st, nil
@@ -94,7 +85,7 @@ var statusKeys = map[string]bool{
 	statusUploads: false, statusFlush: false,
 }
 
-func (st *Status) set(k, v string) error {
+func setStatus(st *mail.BackendStatus, k, v string) error {
 	var n int64
 	var err error
 	if k != statusReadOnly {
@@ -116,7 +107,8 @@ func (st *Status) set(k, v string) error {
 	case statusUploads:
 		st.Uploads = n
 	case statusFlush:
-		st.FlushMicros = uint64(n)
+		// Saturated rather than wrapped: any wait this long is "very slow".
+		st.FlushWait = time.Duration(min(n, int64(math.MaxInt64/time.Microsecond))) * time.Microsecond
 	case statusReadOnly:
 		st.ReadOnly, err = ParseOnOff(v)
 	}

@@ -92,7 +92,7 @@ func statusOf(s repair.State) (statusJSON, []string) {
 	j := statusJSON{Addr: s.Addr, Group: s.Group, Up: s.Up, ReadOnly: s.ReadOnly || st.ReadOnly,
 		FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, MinFreeBytes: st.MinFreeBytes,
 		FreeInodes: st.FreeInodes, Messages: st.Messages, Mailboxes: st.Mailboxes,
-		Uploads: st.Uploads, FlushMicros: st.FlushMicros}
+		Uploads: st.Uploads, FlushMicros: uint64(st.FlushWait.Microseconds())}
 	if !s.Up {
 		j.Error = s.Err.Error()
 		return j, []string{s.Addr, s.Group, "down", "-", "-", "-", "-", "-", "-", "-", "-"}
@@ -103,7 +103,7 @@ func statusOf(s repair.State) (statusJSON, []string) {
 	}
 	return j, []string{s.Addr, s.Group, state, yesNo(j.ReadOnly), formatBytes(st.FreeBytes), formatBytes(st.TotalBytes),
 		strconv.FormatUint(st.FreeInodes, 10), strconv.FormatInt(st.Messages, 10), strconv.Itoa(st.Mailboxes),
-		strconv.FormatInt(st.Uploads, 10), (time.Duration(st.FlushMicros) * time.Microsecond).String()}
+		strconv.FormatInt(st.Uploads, 10), st.FlushWait.String()}
 }
 
 // formatBytes prints a size for people: bytes below 1 KiB, else one

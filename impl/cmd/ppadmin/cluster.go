@@ -4,11 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	"powermail/impl/internal/cluster"
+	"powermail/impl/mail"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 	"powermail/impl/repair"
@@ -74,7 +74,7 @@ func (e *env) connect(c clusterFlags) ([]repair.Backend, error) {
 	out := make([]repair.Backend, len(members))
 	for i, m := range members {
 		cl := ppclient.New(ppclient.Config{Addr: m.Addr, Secret: secret, ClientName: "ppadmin", IOTimeout: c.ioTimeout})
-		out[i] = repair.Backend{Addr: m.Addr, Group: m.Group, Priority: m.Priority, ReadOnly: m.ReadOnly, Client: cl}
+		out[i] = repair.Backend{Member: m, Client: cl}
 	}
 	return out, nil
 }
@@ -132,7 +132,7 @@ func loadSecret(path string) (string, error) {
 
 // members returns the static list, or the enabled backends of the table
 // (as the daemons use them).
-func (e *env) members(static string) ([]cluster.Member, error) {
+func (e *env) members(static string) ([]mail.Member, error) {
 	if static != "" {
 		return parseStatic(splitList(static))
 	}
@@ -140,15 +140,9 @@ func (e *env) members(static string) ([]cluster.Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.ListBackends(e.ctx)
+	out, err := db.Members(e.ctx)
 	if err != nil {
 		return nil, err
-	}
-	var out []cluster.Member
-	for _, b := range rows {
-		if b.Enabled {
-			out = append(out, cluster.Member{Addr: b.Addr, Group: strconv.Itoa(b.Group), Priority: b.Priority, ReadOnly: b.ReadOnly})
-		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no enabled backends in the backends table (ppadmin backend add, or -backends)")
@@ -158,11 +152,11 @@ func (e *env) members(static string) ([]cluster.Member, error) {
 
 // parseStatic accepts the daemons' group:priority:host:port[:ro] entries and
 // plain host:port, which is a group of its own.
-func parseStatic(specs []string) ([]cluster.Member, error) {
-	var out []cluster.Member
+func parseStatic(specs []string) ([]mail.Member, error) {
+	var out []mail.Member
 	seen := map[string]bool{}
 	for _, s := range specs {
-		m := cluster.Member{Addr: s, Group: s}
+		m := mail.Member{Addr: s, Group: s}
 		if strings.Count(s, ":") != 1 {
 			ms, err := cluster.ParseMembers([]string{s})
 			if err != nil {

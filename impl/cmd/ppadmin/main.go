@@ -24,7 +24,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/userbase"
 )
 

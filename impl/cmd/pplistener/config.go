@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/listener"
 	"powermail/impl/internal/logging"
 	"powermail/impl/internal/serve"

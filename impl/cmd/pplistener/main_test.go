@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/ppclient"
 )
 

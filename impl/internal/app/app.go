@@ -15,14 +15,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"powermail/impl/config"
 	"powermail/impl/internal/cluster"
-	"powermail/impl/internal/config"
+	"powermail/impl/mail"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
 	"powermail/impl/userbase"
@@ -117,7 +117,7 @@ func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog
 	} else {
 		return nil, config.Errorf("backends", "empty, and no userbase database to read the backends table from")
 	}
-	dial := func(m cluster.Member) *ppclient.Client {
+	dial := func(m mail.Member) *ppclient.Client {
 		return ppclient.New(ppclient.Config{Addr: m.Addr, Secret: secret, ClientName: clientName,
 			DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout})
 	}
@@ -134,19 +134,8 @@ func (t tableSource) History(ctx context.Context) (placement.History, error) {
 	return t.db.History(ctx)
 }
 
-func (t tableSource) Members(ctx context.Context) ([]cluster.Member, error) {
-	rows, err := t.db.ListBackends(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []cluster.Member
-	for _, b := range rows {
-		if b.Enabled {
-			out = append(out, cluster.Member{Addr: b.Addr, Group: strconv.Itoa(b.Group),
-				Priority: b.Priority, ReadOnly: b.ReadOnly})
-		}
-	}
-	return out, nil
+func (t tableSource) Members(ctx context.Context) ([]mail.Member, error) {
+	return t.db.Members(ctx)
 }
 
 // ServeMetrics exposes /metrics on addr ("" disables it).

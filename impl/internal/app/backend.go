@@ -7,11 +7,11 @@ import (
 
 	"powermail/impl/internal/delivery"
 	"powermail/impl/internal/maildrop"
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/placement"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 // Backend adapts a cluster node to what delivery and maildrop need. A
@@ -87,7 +87,7 @@ func (b Backend) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) er
 }
 
 // List lists a mailbox.
-func (b Backend) List(ctx context.Context, box mailbox.Name) (wire.Listing, error) {
+func (b Backend) List(ctx context.Context, box mailbox.Name) (mail.Listing, error) {
 	l, err := b.n.Client.List(ctx, box)
 	return l, b.seen(err)
 }

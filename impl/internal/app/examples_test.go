@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/placement"
 )
 

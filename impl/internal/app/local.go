@@ -9,13 +9,12 @@ import (
 	"strings"
 	"sync"
 
-	"powermail/impl/internal/config"
-	"powermail/impl/internal/listener/diskstore"
+	"powermail/impl/config"
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/ppclient"
 	"powermail/impl/store"
-	"powermail/impl/wire"
 )
 
 // Local stores: a powerpop on the same host as some backends can read
@@ -62,12 +61,12 @@ type localBackend struct {
 }
 
 // List reads the mailbox directory.
-func (b localBackend) List(_ context.Context, box mailbox.Name) (wire.Listing, error) {
+func (b localBackend) List(_ context.Context, box mailbox.Name) (mail.Listing, error) {
 	l, err := b.r.List(box)
 	if err != nil {
-		return wire.Listing{}, fmt.Errorf("local store of %s: %w", b.Name(), err)
+		return mail.Listing{}, fmt.Errorf("local store of %s: %w", b.Name(), err)
 	}
-	return diskstore.Listing(l), nil
+	return l, nil
 }
 
 // smallMessageBytes: a message up to this size is read into memory and

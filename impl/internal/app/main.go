@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/logging"
 )
 

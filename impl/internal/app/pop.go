@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/pop3d"

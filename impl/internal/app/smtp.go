@@ -7,13 +7,14 @@ import (
 	"log/slog"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/delivery"
 	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/quota"
 	"powermail/impl/internal/relay"
 	"powermail/impl/internal/smtpd"
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
 	"powermail/impl/placement"
@@ -162,31 +163,31 @@ type Resolver struct {
 }
 
 var (
-	replyNoMailbox = &smtpd.Reply{Code: 550, Enhanced: "5.1.1", Text: "no such mailbox here"}
-	replyBadName   = &smtpd.Reply{Code: 553, Enhanced: "5.1.3", Text: "mailbox name not allowed"}
-	replyUserbase  = &smtpd.Reply{Code: 451, Enhanced: "4.3.0", Text: "cannot check recipients now, try again later"}
-	replyFull      = &smtpd.Reply{Code: 452, Enhanced: "4.2.2", Text: "mailbox full"}
+	replyNoMailbox = &mail.Reply{Code: 550, Enhanced: "5.1.1", Text: "no such mailbox here"}
+	replyBadName   = &mail.Reply{Code: 553, Enhanced: "5.1.3", Text: "mailbox name not allowed"}
+	replyUserbase  = &mail.Reply{Code: 451, Enhanced: "4.3.0", Text: "cannot check recipients now, try again later"}
+	replyFull      = &mail.Reply{Code: 452, Enhanced: "4.2.2", Text: "mailbox full"}
 )
 
 // Resolve implements smtpd.Resolver: exact mailbox, then catch-all; 550
 // only when the userbase said "no such mailbox", 451 when it could not say.
-func (r Resolver) Resolve(ctx context.Context, rcpt string) (smtpd.Recipient, error) {
+func (r Resolver) Resolve(ctx context.Context, rcpt string) (mail.Recipient, error) {
 	name, err := mailbox.Parse(rcpt)
 	if err != nil {
-		return smtpd.Recipient{}, replyBadName
+		return mail.Recipient{}, replyBadName
 	}
 	e, err := r.Userbase.Lookup(ctx, name)
 	switch {
 	case errors.Is(err, userbase.ErrNoSuchMailbox):
-		return smtpd.Recipient{}, replyNoMailbox
+		return mail.Recipient{}, replyNoMailbox
 	case err != nil:
-		return smtpd.Recipient{}, replyUserbase
+		return mail.Recipient{}, replyUserbase
 	}
 	// RFC 5321 section 4.5.3.1.10: 452 when full is known at RCPT time.
 	if e.QuotaBytes > 0 && len(e.Forward) == 0 && r.Usage != nil && r.full(ctx, e.Name, e.QuotaBytes) {
-		return smtpd.Recipient{}, replyFull
+		return mail.Recipient{}, replyFull
 	}
-	return smtpd.Recipient{Mailbox: e.Name, Forward: e.Forward, QuotaBytes: e.QuotaBytes}, nil
+	return mail.Recipient{Mailbox: e.Name, Forward: e.Forward, QuotaBytes: e.QuotaBytes}, nil
 }
 
 // full: the estimate says full and an exact count confirms it.
@@ -202,16 +203,10 @@ func (r Resolver) full(ctx context.Context, box mailbox.Name, quota int64) bool 
 // Deliverer adapts delivery to smtpd.Deliverer.
 type Deliverer struct{ D *delivery.Deliverer }
 
-// Deliver implements smtpd.Deliverer.
+// Deliver implements smtpd.Deliverer. The recipients and a refusal (a
+// *mail.Reply) pass as they are: smtpd and delivery share the types.
 func (d Deliverer) Deliver(ctx context.Context, tx *smtpd.Transaction, body io.Reader) error {
-	m := delivery.Message{ID: tx.ID, From: tx.MailFrom, Received: tx.Received}
-	for _, r := range tx.Recipients {
-		m.Recipients = append(m.Recipients, delivery.Recipient{Mailbox: r.Mailbox, Forward: r.Forward, QuotaBytes: r.QuotaBytes})
-	}
+	m := delivery.Message{ID: tx.ID, From: tx.MailFrom, Recipients: tx.Recipients, Received: tx.Received}
 	_, err := d.D.Deliver(ctx, m, body)
-	var e *delivery.Error
-	if errors.As(err, &e) {
-		return &smtpd.Reply{Code: e.Code, Enhanced: e.Enhanced, Text: e.Text}
-	}
 	return err
 }

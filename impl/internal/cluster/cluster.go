@@ -26,26 +26,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
-	"powermail/impl/wire"
 )
-
-// Member is one configured backend.
-type Member struct {
-	Addr     string
-	Group    string
-	Priority int
-	ReadOnly bool // set by the operator: no new messages
-}
 
 // Source lists the members.
 type Source interface {
-	Members(ctx context.Context) ([]Member, error)
+	Members(ctx context.Context) ([]mail.Member, error)
 }
 
 // Checker is what health checks need of a backend client.
 type Checker interface {
-	Status(ctx context.Context) (wire.Status, error)
+	Status(ctx context.Context) (mail.BackendStatus, error)
 	Close() error
 }
 
@@ -60,11 +52,11 @@ type Config struct {
 
 // Node is one backend: its membership, its client and its last known state.
 type Node[C Checker] struct {
-	Member
+	mail.Member
 	Client C
 
 	mu     sync.Mutex
-	status wire.Status
+	status mail.BackendStatus
 	up     bool
 	err    error
 
@@ -72,7 +64,7 @@ type Node[C Checker] struct {
 }
 
 // State returns the last health-check outcome.
-func (n *Node[C]) State() (st wire.Status, up bool, err error) {
+func (n *Node[C]) State() (st mail.BackendStatus, up bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.status, n.up, n.err
@@ -80,13 +72,9 @@ func (n *Node[C]) State() (st wire.Status, up bool, err error) {
 
 func (n *Node[C]) placement() placement.Backend {
 	st, up, _ := n.State()
-	return placement.Backend{
-		ID: n.Addr, Group: n.Group, Priority: n.Priority, Up: up,
-		ReadOnly:       n.Member.ReadOnly || st.ReadOnly,
-		FreeBytes:      int64(min(st.FreeBytes, 1<<62)),
-		BelowFreeFloor: st.FreeBytes < st.MinFreeBytes,
-		Load:           Load(st, n.uploads.Load()),
-	}
+	b := placement.Observed(n.Member, st, up)
+	b.Load = Load(st, n.uploads.Load())
+	return b
 }
 
 // StartUpload and EndUpload bracket an upload of this front end to the
@@ -97,10 +85,10 @@ func (n *Node[C]) StartUpload() { n.uploads.Add(1) }
 // EndUpload: see StartUpload.
 func (n *Node[C]) EndUpload() { n.uploads.Add(-1) }
 
-// minFlushMicros stands in for a flush wait not known yet (a backend that
+// minFlushWait stands in for a flush wait not known yet (a backend that
 // has not stored anything since it started, or one from before STATUS
 // reported it), so that such a backend is neither free nor avoided.
-const minFlushMicros = 100
+const minFlushWait = 100 * time.Microsecond
 
 // Load is the figure the least-load spread orders backends by: the
 // expected wait of one more upload, the backend's average wait for
@@ -108,9 +96,10 @@ const minFlushMicros = 100
 // it takes the larger of what the backend reported at its last health check
 // (every front end's) and what this front end has in flight to it now
 // (fresh between checks: without it, every message until the next check
-// would go to the same backend).
-func Load(st wire.Status, localUploads int64) float64 {
-	wait := float64(max(st.FlushMicros, minFlushMicros))
+// would go to the same backend). The wait counts in microseconds, the
+// unit the backend protocol reports it in.
+func Load(st mail.BackendStatus, localUploads int64) float64 {
+	wait := float64(max(st.FlushWait, minFlushWait).Microseconds())
 	return wait * float64(1+max(st.Uploads, localUploads))
 }
 
@@ -118,7 +107,7 @@ func Load(st wire.Status, localUploads int64) float64 {
 type Cluster[C Checker] struct {
 	cfg  Config
 	src  Source
-	dial func(Member) C
+	dial func(mail.Member) C
 	log  *slog.Logger
 
 	mu    sync.RWMutex
@@ -133,7 +122,7 @@ type Cluster[C Checker] struct {
 }
 
 // New returns an empty cluster; call Refresh, then Run.
-func New[C Checker](cfg Config, src Source, dial func(Member) C, log *slog.Logger) *Cluster[C] {
+func New[C Checker](cfg Config, src Source, dial func(mail.Member) C, log *slog.Logger) *Cluster[C] {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -239,7 +228,7 @@ func (c *Cluster[C]) reloadMembers(ctx context.Context) error {
 	if err := c.reloadHistory(ctx, ms); err != nil {
 		return err
 	}
-	want := make(map[string]Member, len(ms))
+	want := make(map[string]mail.Member, len(ms))
 	for _, m := range ms {
 		want[m.Addr] = m
 	}

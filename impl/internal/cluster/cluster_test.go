@@ -10,22 +10,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
-	"powermail/impl/wire"
 )
 
 type fakeChecker struct {
 	mu     sync.Mutex
 	down   bool
-	st     wire.Status
+	st     mail.BackendStatus
 	closed bool
 }
 
-func (f *fakeChecker) Status(context.Context) (wire.Status, error) {
+func (f *fakeChecker) Status(context.Context) (mail.BackendStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
-		return wire.Status{}, errors.New("connection refused")
+		return mail.BackendStatus{}, errors.New("connection refused")
 	}
 	return f.st, nil
 }
@@ -46,23 +46,23 @@ func (f *fakeChecker) set(down bool) {
 // mutableSource is a membership the test edits, like rows of the table.
 type mutableSource struct {
 	mu  sync.Mutex
-	ms  []Member
+	ms  []mail.Member
 	err error
 }
 
-func (s *mutableSource) Members(context.Context) ([]Member, error) {
+func (s *mutableSource) Members(context.Context) ([]mail.Member, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Member(nil), s.ms...), s.err
+	return append([]mail.Member(nil), s.ms...), s.err
 }
 
 func newTestCluster(src Source) (*Cluster[*fakeChecker], map[string]*fakeChecker) {
 	checkers := map[string]*fakeChecker{}
 	var mu sync.Mutex
-	dial := func(m Member) *fakeChecker {
+	dial := func(m mail.Member) *fakeChecker {
 		mu.Lock()
 		defer mu.Unlock()
-		f := &fakeChecker{st: wire.Status{FreeBytes: 1 << 30}}
+		f := &fakeChecker{st: mail.BackendStatus{FreeBytes: 1 << 30}}
 		checkers[m.Addr] = f
 		return f
 	}
@@ -79,13 +79,13 @@ func addrs[C Checker](ns []*Node[C]) []string {
 }
 
 func TestMembershipChangesAtRunTime(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	assert.Equal(t, []string{"a:1", "b:1"}, addrs(c.Nodes()))
 
 	src.mu.Lock()
-	src.ms = []Member{{Addr: "b:1", Group: "g2", ReadOnly: true}, {Addr: "c:1", Group: "g3"}}
+	src.ms = []mail.Member{{Addr: "b:1", Group: "g2", ReadOnly: true}, {Addr: "c:1", Group: "g3"}}
 	src.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -101,7 +101,7 @@ func TestMembershipChangesAtRunTime(t *testing.T) {
 }
 
 func TestFailedReloadKeepsPreviousList(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}}}
 	c, _ := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	src.err = errors.New("database down")
@@ -110,7 +110,7 @@ func TestFailedReloadKeepsPreviousList(t *testing.T) {
 }
 
 func TestHealthDownAndRecovery(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	checkers["a:1"].set(true)
@@ -128,11 +128,11 @@ func TestHealthDownAndRecovery(t *testing.T) {
 }
 
 func TestMarkDownAndFullBackends(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
-	checkers["c:1"].st = wire.Status{FreeBytes: 10, MinFreeBytes: 100}
-	checkers["b:1"].st = wire.Status{FreeBytes: 1 << 30, ReadOnly: true}
+	checkers["c:1"].st = mail.BackendStatus{FreeBytes: 10, MinFreeBytes: 100}
+	checkers["b:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, ReadOnly: true}
 	c.checkAll(context.Background())
 	primary, _, err := c.Choose(placement.Request{Target: 3, Min: 1})
 	require.NoError(t, err)
@@ -168,11 +168,11 @@ func TestParseMembers(t *testing.T) {
 // backend with the shorter expected wait, from its STATUS and from this
 // front end's own uploads in flight, which count at once.
 func TestLeastLoadFollowsTheBackendsLoad(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "slow:1", Group: "g1"}, {Addr: "fast:1", Group: "g2"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "slow:1", Group: "g1"}, {Addr: "fast:1", Group: "g2"}}}
 	c, checkers := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
-	checkers["slow:1"].st = wire.Status{FreeBytes: 1 << 30, FlushMicros: 20000, Uploads: 4}
-	checkers["fast:1"].st = wire.Status{FreeBytes: 1 << 30, FlushMicros: 500}
+	checkers["slow:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, FlushWait: 20000 * time.Microsecond, Uploads: 4}
+	checkers["fast:1"].st = mail.BackendStatus{FreeBytes: 1 << 30, FlushWait: 500 * time.Microsecond}
 	c.checkAll(context.Background())
 	least := placement.Request{Target: 1, Min: 1, Spread: placement.SpreadLeastLoad}
 	for range 20 {
@@ -191,11 +191,11 @@ func TestLeastLoadFollowsTheBackendsLoad(t *testing.T) {
 	for range 200 {
 		fast.EndUpload()
 	}
-	assert.Equal(t, Load(wire.Status{FlushMicros: 500}, 0), fast.placement().Load)
+	assert.Equal(t, Load(mail.BackendStatus{FlushWait: 500 * time.Microsecond}, 0), fast.placement().Load)
 }
 
 func TestLoad(t *testing.T) {
-	assert.Equal(t, 2000.0, Load(wire.Status{FlushMicros: 1000, Uploads: 1}, 0))
-	assert.Equal(t, 4000.0, Load(wire.Status{FlushMicros: 1000, Uploads: 1}, 3), "the larger count of uploads")
-	assert.Equal(t, Load(wire.Status{FlushMicros: minFlushMicros}, 0), Load(wire.Status{}, 0), "an unknown wait is the floor")
+	assert.Equal(t, 2000.0, Load(mail.BackendStatus{FlushWait: 1000 * time.Microsecond, Uploads: 1}, 0))
+	assert.Equal(t, 4000.0, Load(mail.BackendStatus{FlushWait: 1000 * time.Microsecond, Uploads: 1}, 3), "the larger count of uploads")
+	assert.Equal(t, Load(mail.BackendStatus{FlushWait: minFlushWait}, 0), Load(mail.BackendStatus{}, 0), "an unknown wait is the floor")
 }

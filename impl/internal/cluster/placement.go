@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
 )
 
@@ -44,7 +45,7 @@ type homesAt struct {
 // reloadHistory reads the placement history, under rendezvous placement,
 // and says in the log when the members (of the table) are not its
 // current membership.
-func (c *Cluster[C]) reloadHistory(ctx context.Context, ms []Member) error {
+func (c *Cluster[C]) reloadHistory(ctx context.Context, ms []mail.Member) error {
 	hs, ok := c.src.(HistorySource)
 	if c.cfg.Policy != placement.Rendezvous || !ok {
 		return nil
@@ -62,7 +63,7 @@ func (c *Cluster[C]) reloadHistory(ctx context.Context, ms []Member) error {
 }
 
 // sameMembers reports whether ms, less those marked read-only, are epoch.
-func sameMembers(epoch []placement.Backend, ms []Member) bool {
+func sameMembers(epoch []placement.Backend, ms []mail.Member) bool {
 	n := 0
 	for _, m := range ms {
 		if m.ReadOnly {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/placement"
 )
 
@@ -26,7 +27,7 @@ func rendezvousCluster(t *testing.T, anchored bool) (*Cluster[*fakeChecker], map
 	src := &historySource{}
 	var members []placement.Backend
 	for i := range 6 {
-		m := Member{Addr: fmt.Sprintf("10.0.0.%d:1101", i), Group: fmt.Sprint(i)}
+		m := mail.Member{Addr: fmt.Sprintf("10.0.0.%d:1101", i), Group: fmt.Sprint(i)}
 		src.ms = append(src.ms, m)
 		members = append(members, placement.Backend{ID: m.Addr, Group: m.Group})
 	}
@@ -93,7 +94,7 @@ func TestLocateListsEverythingWithoutAnAnchoredHistory(t *testing.T) {
 }
 
 func TestPowerMailPlacementIsTheSameForEveryMailbox(t *testing.T) {
-	src := &mutableSource{ms: []Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
+	src := &mutableSource{ms: []mail.Member{{Addr: "a:1", Group: "g1"}, {Addr: "b:1", Group: "g2"}, {Addr: "c:1", Group: "g3"}}}
 	c, _ := newTestCluster(src)
 	require.NoError(t, c.Refresh(context.Background()))
 	targets, err := c.Place([]string{"x@example.com", "y@example.com"}, placement.Request{Target: 2, Min: 2})

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"powermail/impl/mail"
 )
 
 // Static is a fixed membership from the configuration.
-type Static []Member
+type Static []mail.Member
 
 // Members returns the list.
-func (s Static) Members(context.Context) ([]Member, error) { return s, nil }
+func (s Static) Members(context.Context) ([]mail.Member, error) { return s, nil }
 
 // ParseMembers reads PowerMail's backend syntax, one entry per element:
 // "group:priority:host:port". A trailing ":ro" marks the backend read-only.
@@ -32,21 +34,21 @@ func ParseMembers(specs []string) (Static, error) {
 	return out, nil
 }
 
-func parseMember(spec string) (Member, error) {
+func parseMember(spec string) (mail.Member, error) {
 	parts := strings.Split(spec, ":")
 	ro := len(parts) == 5 && parts[4] == "ro"
 	if ro {
 		parts = parts[:4]
 	}
 	if len(parts) != 4 || parts[0] == "" || parts[2] == "" {
-		return Member{}, fmt.Errorf("backend %q: want group:priority:host:port[:ro]", spec)
+		return mail.Member{}, fmt.Errorf("backend %q: want group:priority:host:port[:ro]", spec)
 	}
 	prio, err := strconv.Atoi(parts[1])
 	if err != nil {
-		return Member{}, fmt.Errorf("backend %q: priority %q is not a number", spec, parts[1])
+		return mail.Member{}, fmt.Errorf("backend %q: priority %q is not a number", spec, parts[1])
 	}
 	if _, err := strconv.ParseUint(parts[3], 10, 16); err != nil {
-		return Member{}, fmt.Errorf("backend %q: bad port %q", spec, parts[3])
+		return mail.Member{}, fmt.Errorf("backend %q: bad port %q", spec, parts[3])
 	}
-	return Member{Addr: parts[2] + ":" + parts[3], Group: parts[0], Priority: prio, ReadOnly: ro}, nil
+	return mail.Member{Addr: parts[2] + ":" + parts[3], Group: parts[0], Priority: prio, ReadOnly: ro}, nil
 }

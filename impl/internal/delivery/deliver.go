@@ -10,7 +10,8 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/orphanlog"
@@ -483,7 +484,7 @@ func (t *txn) names() []string {
 // has room for it: with one reply for all recipients (RFC 5321 section
 // 3.3), refusing because one mailbox is full would refuse everybody else.
 // This is PowerMail's "most generous recipient wins" rule.
-func (d *Deliverer) checkQuota(ctx context.Context, rcpts []Recipient, size int64) error {
+func (d *Deliverer) checkQuota(ctx context.Context, rcpts []mail.Recipient, size int64) error {
 	if d.quota == nil {
 		return nil
 	}
@@ -505,7 +506,7 @@ func (d *Deliverer) checkQuota(ctx context.Context, rcpts []Recipient, size int6
 
 // hasRoom: an estimate that leaves room is enough; a full mailbox is
 // confirmed by an exact count first, and an unknown usage never refuses mail.
-func (d *Deliverer) hasRoom(ctx context.Context, r Recipient, size int64) bool {
+func (d *Deliverer) hasRoom(ctx context.Context, r mail.Recipient, size int64) bool {
 	for _, exact := range []bool{false, true} {
 		used, err := d.quota.Usage(ctx, r.Mailbox, exact)
 		if err != nil || used+size <= r.QuotaBytes {
@@ -516,7 +517,7 @@ func (d *Deliverer) hasRoom(ctx context.Context, r Recipient, size int64) bool {
 }
 
 // counted tells the quota meter what an accepted message added.
-func (d *Deliverer) counted(rcpts []Recipient, size int64) {
+func (d *Deliverer) counted(rcpts []mail.Recipient, size int64) {
 	if d.quota == nil {
 		return
 	}
@@ -528,7 +529,7 @@ func (d *Deliverer) counted(rcpts []Recipient, size int64) {
 }
 
 // split separates local mailboxes (deduplicated, in order) from forwards.
-func split(rcpts []Recipient) (boxes []mailbox.Name, forwards []string) {
+func split(rcpts []mail.Recipient) (boxes []mailbox.Name, forwards []string) {
 	seenBox := map[mailbox.Name]bool{}
 	seenFwd := map[string]bool{}
 	for _, r := range rcpts {
@@ -552,7 +553,7 @@ func split(rcpts []Recipient) (boxes []mailbox.Name, forwards []string) {
 // relayError keeps a relay's own refusal (it may be permanent) and turns
 // anything else into a temporary failure.
 func relayError(err error) error {
-	var e *Error
+	var e *mail.Reply
 	if errors.As(err, &e) {
 		return e
 	}

@@ -58,6 +58,7 @@ import (
 	"log/slog"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/orphanlog"
@@ -149,18 +150,11 @@ type QuotaUsage interface {
 	Added(box mailbox.Name, size int64)
 }
 
-// Recipient is one accepted RCPT: a local mailbox or a forward.
-type Recipient struct {
-	Mailbox    mailbox.Name
-	Forward    []string // non-empty: forward-only, nothing stored locally
-	QuotaBytes int64    // 0: unlimited
-}
-
 // Message is the envelope of one transaction.
 type Message struct {
 	ID         msgid.ID // the id to store under; a fresh one when empty
 	From       string
-	Recipients []Recipient
+	Recipients []mail.Recipient
 	Received   time.Time
 }
 
@@ -210,23 +204,12 @@ func New(cfg Config, picker Picker, relay Relay, quota QuotaUsage, orphans *orph
 	return &Deliverer{cfg: cfg, picker: picker, relay: relay, quota: quota, orphans: orphans, log: log, now: time.Now}
 }
 
-// Error is a refusal with its SMTP reply (RFC 5321 section 4.2, RFC 3463).
-type Error struct {
-	Code     int
-	Enhanced string
-	Text     string
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("%d %s %s", e.Code, e.Enhanced, e.Text) }
-
-// Temporary reports a 4xx refusal.
-func (e *Error) Temporary() bool { return e.Code/100 == 4 }
-
+// Refusals, as the SMTP reply the sender gets.
 var (
-	errNoBackends = &Error{451, "4.3.0", "not enough storage backends available, try again later"}
-	errReplicas   = &Error{451, "4.3.0", "message could not be stored redundantly, try again later"}
-	errQuota      = &Error{552, "5.2.2", "mailbox full"}
-	errNoRelay    = &Error{451, "4.4.0", "forwarding unavailable, try again later"}
+	errNoBackends = &mail.Reply{Code: 451, Enhanced: "4.3.0", Text: "not enough storage backends available, try again later"}
+	errReplicas   = &mail.Reply{Code: 451, Enhanced: "4.3.0", Text: "message could not be stored redundantly, try again later"}
+	errQuota      = &mail.Reply{Code: 552, Enhanced: "5.2.2", Text: "mailbox full"}
+	errNoRelay    = &mail.Reply{Code: 451, Enhanced: "4.4.0", Text: "forwarding unavailable, try again later"}
 )
 
 // Result describes an accepted message.

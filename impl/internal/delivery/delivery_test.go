@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
 )
@@ -24,7 +25,7 @@ func cfg(r, w int) Config {
 func msgTo(names ...string) Message {
 	m := Message{From: "s@remote.example"}
 	for _, n := range names {
-		m.Recipients = append(m.Recipients, Recipient{Mailbox: mailbox.MustParse(n)})
+		m.Recipients = append(m.Recipients, mail.Recipient{Mailbox: mailbox.MustParse(n)})
 	}
 	return m
 }
@@ -99,7 +100,7 @@ func TestBelowQuorumAbortsEverywhere(t *testing.T) {
 			}
 			d := New(cfg(2, 2), p, nil, nil, nil, nil)
 			_, err := deliver(t, d, msgTo("a@x.example"), body)
-			var e *Error
+			var e *mail.Reply
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, 451, e.Code)
 			assert.Equal(t, "4.3.0", e.Enhanced)
@@ -178,7 +179,7 @@ func TestRefusedMessageIsVoidedOnASpare(t *testing.T) {
 	m := msgTo("a@x.example")
 	m.ID = "01a22c158a413e780fc46ba933807fab2d44a91c7f11"
 	_, err := deliver(t, d, m, body)
-	var e *Error
+	var e *mail.Reply
 	require.ErrorAs(t, err, &e)
 	require.True(t, e.Temporary())
 	require.True(t, fs[0].links["a@x.example"][m.ID], "the stray copy the test is about")
@@ -211,7 +212,7 @@ func TestStragglerAfterQuorumIsAbortedNotVoided(t *testing.T) {
 func TestNoBackendsIsTemporary(t *testing.T) {
 	d := New(cfg(2, 2), fixedPicker(nil), nil, nil, nil, nil)
 	_, err := deliver(t, d, msgTo("a@x.example"), body)
-	var e *Error
+	var e *mail.Reply
 	require.ErrorAs(t, err, &e)
 	assert.True(t, e.Temporary())
 }
@@ -219,7 +220,7 @@ func TestNoBackendsIsTemporary(t *testing.T) {
 func TestBodyErrorAbortsAndIsReturned(t *testing.T) {
 	fs, p := fakes(2)
 	d := New(cfg(2, 2), p, nil, nil, nil, nil)
-	dataErr := &Error{552, "5.3.4", "message too big"}
+	dataErr := &mail.Reply{Code: 552, Enhanced: "5.3.4", Text: "message too big"}
 	_, err := d.Deliver(context.Background(), msgTo("a@x.example"), &failingReader{err: dataErr})
 	assert.Equal(t, dataErr, err)
 	for _, f := range fs {
@@ -236,8 +237,8 @@ func TestForwardsRelayedInOneTransaction(t *testing.T) {
 	relay := &fakeRelay{}
 	m := msgTo("a@x.example")
 	m.Recipients = append(m.Recipients,
-		Recipient{Mailbox: "f1@x.example", Forward: []string{"out@else.example"}},
-		Recipient{Mailbox: "f2@x.example", Forward: []string{"out@else.example", "two@else.example"}})
+		mail.Recipient{Mailbox: "f1@x.example", Forward: []string{"out@else.example"}},
+		mail.Recipient{Mailbox: "f2@x.example", Forward: []string{"out@else.example", "two@else.example"}})
 	d := New(cfg(2, 2), p, relay, nil, nil, nil)
 	res, err := deliver(t, d, m, body)
 	require.NoError(t, err)
@@ -250,12 +251,12 @@ func TestForwardsRelayedInOneTransaction(t *testing.T) {
 
 func TestRelayRefusalAbortsLocalCopies(t *testing.T) {
 	fs, p := fakes(2)
-	relay := &fakeRelay{refuse: &Error{550, "5.7.1", "relay says no"}}
+	relay := &fakeRelay{refuse: &mail.Reply{Code: 550, Enhanced: "5.7.1", Text: "relay says no"}}
 	m := msgTo("a@x.example")
-	m.Recipients = append(m.Recipients, Recipient{Mailbox: "f@x.example", Forward: []string{"o@else.example"}})
+	m.Recipients = append(m.Recipients, mail.Recipient{Mailbox: "f@x.example", Forward: []string{"o@else.example"}})
 	d := New(cfg(2, 2), p, relay, nil, nil, nil)
 	_, err := deliver(t, d, m, body)
-	var e *Error
+	var e *mail.Reply
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, 550, e.Code)
 	for _, f := range fs {
@@ -265,24 +266,24 @@ func TestRelayRefusalAbortsLocalCopies(t *testing.T) {
 
 func TestForwardWithoutRelayIsTemporary(t *testing.T) {
 	_, p := fakes(2)
-	m := Message{Recipients: []Recipient{{Mailbox: "f@x.example", Forward: []string{"o@else.example"}}}}
+	m := Message{Recipients: []mail.Recipient{{Mailbox: "f@x.example", Forward: []string{"o@else.example"}}}}
 	_, err := deliver(t, New(cfg(2, 2), p, nil, nil, nil, nil), m, body)
 	assert.Equal(t, errNoRelay, err)
 }
 
 func TestQuotaMostGenerousRecipientWins(t *testing.T) {
-	full := Recipient{Mailbox: "full@x.example", QuotaBytes: 100}
-	roomy := Recipient{Mailbox: "roomy@x.example", QuotaBytes: 1 << 20}
+	full := mail.Recipient{Mailbox: "full@x.example", QuotaBytes: 100}
+	roomy := mail.Recipient{Mailbox: "roomy@x.example", QuotaBytes: 1 << 20}
 	usage := fakeUsage{"full@x.example": 90}
 
 	_, p := fakes(2)
 	d := New(cfg(2, 2), p, nil, usage, nil, nil)
-	_, err := deliver(t, d, Message{Recipients: []Recipient{full}}, body)
+	_, err := deliver(t, d, Message{Recipients: []mail.Recipient{full}}, body)
 	assert.Equal(t, errQuota, err)
 
 	_, p = fakes(2)
 	d = New(cfg(2, 2), p, nil, usage, nil, nil)
-	_, err = deliver(t, d, Message{Recipients: []Recipient{full, roomy}}, body)
+	_, err = deliver(t, d, Message{Recipients: []mail.Recipient{full, roomy}}, body)
 	assert.NoError(t, err)
 }
 

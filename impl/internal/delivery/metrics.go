@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"powermail/impl/mail"
 )
 
 var (
@@ -51,7 +53,7 @@ func observe(res Result, err error, took time.Duration) {
 		return
 	}
 	outcome := "error"
-	var e *Error
+	var e *mail.Reply
 	if errors.As(err, &e) {
 		outcome = strconv.Itoa(e.Code)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/orphanlog"
 )
@@ -74,7 +75,7 @@ func TestNoHomeCopyIsRefused(t *testing.T) {
 	fs[1].failCommit, fs[1].failAbort = true, true
 	d := New(cfg(2, 1), homePicker{ann: target(2, fs[0], fs[1], fs[2], fs[3])}, nil, nil, nil, nil)
 	_, err := deliver(t, d, msgTo(string(ann)), body)
-	var e *Error
+	var e *mail.Reply
 	require.ErrorAs(t, err, &e)
 	require.True(t, e.Temporary())
 	assert.Equal(t, 1, fs[2].voids, "the committed copy off home is voided")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/listener"
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/store"
@@ -28,7 +29,7 @@ type fakeStore struct {
 	cancelled  int
 	prepared   map[msgid.ID][]byte
 	boxes      map[mailbox.Name]map[msgid.ID][]byte
-	tombstones map[mailbox.Name][]wire.Tombstone
+	tombstones map[mailbox.Name][]mail.Tombstone
 
 	expiries       chan time.Time // if set, gets the time of each ExpireTombstones
 	uploadCutoffs  chan time.Time // if set, gets the cut-off of each ExpireUploads
@@ -42,7 +43,7 @@ func newFakeStore(dir string) *fakeStore {
 		dir:        dir,
 		prepared:   map[msgid.ID][]byte{},
 		boxes:      map[mailbox.Name]map[msgid.ID][]byte{},
-		tombstones: map[mailbox.Name][]wire.Tombstone{},
+		tombstones: map[mailbox.Name][]mail.Tombstone{},
 	}
 }
 
@@ -133,19 +134,19 @@ func (s *fakeStore) Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range boxes {
-		s.tombstones[b] = append(s.tombstones[b], wire.Tombstone{ID: id, Deleted: now})
+		s.tombstones[b] = append(s.tombstones[b], mail.Tombstone{ID: id, Deleted: now})
 	}
 	return nil
 }
 
-func (s *fakeStore) List(box mailbox.Name) (wire.Listing, error) {
+func (s *fakeStore) List(box mailbox.Name) (mail.Listing, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var l wire.Listing
+	var l mail.Listing
 	for id, data := range s.boxes[box] {
-		l.Messages = append(l.Messages, wire.Entry{ID: id, Size: int64(len(data))})
+		l.Messages = append(l.Messages, mail.Entry{ID: id, Size: int64(len(data))})
 	}
-	slices.SortFunc(l.Messages, func(a, b wire.Entry) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
+	slices.SortFunc(l.Messages, func(a, b mail.Entry) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
 	l.Tombstones = slices.Clone(s.tombstones[box])
 	return l, nil
 }
@@ -169,7 +170,7 @@ func (s *fakeStore) Delete(box mailbox.Name, id msgid.ID, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.boxes[box], id)
-	s.tombstones[box] = append(s.tombstones[box], wire.Tombstone{ID: id, Deleted: now.Truncate(time.Millisecond)})
+	s.tombstones[box] = append(s.tombstones[box], mail.Tombstone{ID: id, Deleted: now.Truncate(time.Millisecond)})
 	return nil
 }
 
@@ -204,10 +205,10 @@ func (s *fakeStore) Mailboxes() ([]mailbox.Name, error) {
 	return names, nil
 }
 
-func (s *fakeStore) Status() (wire.Status, error) {
+func (s *fakeStore) Status() (mail.BackendStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return wire.Status{FreeBytes: 1 << 30, TotalBytes: 1 << 31, FreeInodes: 1000,
+	return mail.BackendStatus{FreeBytes: 1 << 30, TotalBytes: 1 << 31, FreeInodes: 1000,
 		Mailboxes: len(s.boxes), ReadOnly: s.readOnly, MinFreeBytes: s.minFree}, nil
 }
 

@@ -4,9 +4,9 @@ import (
 	"os"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
-	"powermail/impl/wire"
 )
 
 // Store is what the server needs from a backend's message store. Only the
@@ -23,7 +23,7 @@ type Store interface {
 	Abort(id msgid.ID, boxes []mailbox.Name) error
 	// Void leaves a durable tombstone for id in each of boxes, then aborts.
 	Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error
-	List(box mailbox.Name) (wire.Listing, error)
+	List(box mailbox.Name) (mail.Listing, error)
 	// OpenMessage returns the message file and its size; the caller closes it.
 	OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error)
 	// Delete unlinks and leaves a durable tombstone, even if id is absent.
@@ -33,7 +33,7 @@ type Store interface {
 	// their writer gave up without COMMIT or ABORT.
 	ExpireUploads(cutoff time.Time) (int, error)
 	Mailboxes() ([]mailbox.Name, error)
-	Status() (wire.Status, error)
+	Status() (mail.BackendStatus, error)
 	SetReadOnly(on bool)
 	SetMinFreeBytes(n uint64)
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
@@ -211,7 +211,7 @@ func (s *session) status([]string) error {
 	if err != nil {
 		return err
 	}
-	return s.ok(st.String())
+	return s.ok(wire.FormatStatus(st))
 }
 
 func (s *session) readOnly(args []string) error {

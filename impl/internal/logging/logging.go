@@ -13,7 +13,7 @@ import (
 	"io"
 	"log/slog"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 )
 
 // The values of log-format.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 	"powermail/impl/msgid"
 )
 

@@ -45,16 +45,16 @@ import (
 	"sync"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 // Backend is what the maildrop needs of one pplistener.
 type Backend interface {
 	Name() string
-	List(ctx context.Context, box mailbox.Name) (wire.Listing, error)
+	List(ctx context.Context, box mailbox.Name) (mail.Listing, error)
 	Get(ctx context.Context, box mailbox.Name, id msgid.ID, w io.Writer) (int64, error)
 	Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error
 }
@@ -100,10 +100,10 @@ func New(cfg Config, locate func(mailbox.Name) Location, log *slog.Logger) *Mail
 	return &Maildrops{cfg: cfg, locate: locate, log: log}
 }
 
-// Message is one entry of the merged list.
+// Message is one entry of the merged list: the entry as the backends
+// listed it, and which of them did.
 type Message struct {
-	ID      msgid.ID
-	Size    int64
+	mail.Entry
 	holders []Backend // backends whose listing had it, in listing order
 }
 
@@ -146,7 +146,7 @@ func (m *Maildrops) Open(ctx context.Context, box mailbox.Name) (*Maildrop, erro
 // listed is one backend's listing; nil if it did not answer.
 type listed struct {
 	b       Backend
-	listing *wire.Listing
+	listing *mail.Listing
 }
 
 // list asks each of backends for box's listing, concurrently.
@@ -217,7 +217,7 @@ func merge(ls []listed) []Message {
 				continue
 			}
 			if byID[e.ID] == nil {
-				byID[e.ID] = &Message{ID: e.ID, Size: e.Size}
+				byID[e.ID] = &Message{Entry: e}
 			}
 			byID[e.ID].holders = append(byID[e.ID].holders, l.b)
 		}

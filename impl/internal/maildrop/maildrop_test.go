@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/wire"
@@ -53,19 +54,19 @@ func (b *memBackend) put(box mailbox.Name, id msgid.ID, data string) {
 
 func (b *memBackend) setDown(v bool) { b.mu.Lock(); b.down = v; b.mu.Unlock() }
 
-func (b *memBackend) List(_ context.Context, box mailbox.Name) (wire.Listing, error) {
+func (b *memBackend) List(_ context.Context, box mailbox.Name) (mail.Listing, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lists++
 	if b.down {
-		return wire.Listing{}, errDown
+		return mail.Listing{}, errDown
 	}
-	var l wire.Listing
+	var l mail.Listing
 	for id, data := range b.msgs[box] {
-		l.Messages = append(l.Messages, wire.Entry{ID: id, Size: int64(len(data))})
+		l.Messages = append(l.Messages, mail.Entry{ID: id, Size: int64(len(data))})
 	}
 	for id, at := range b.tombs[box] {
-		l.Tombstones = append(l.Tombstones, wire.Tombstone{ID: id, Deleted: at})
+		l.Tombstones = append(l.Tombstones, mail.Tombstone{ID: id, Deleted: at})
 	}
 	return l, nil
 }
@@ -200,8 +201,8 @@ func TestListErrorSkipsBackend(t *testing.T) {
 
 type failingLister struct{ *memBackend }
 
-func (failingLister) List(context.Context, mailbox.Name) (wire.Listing, error) {
-	return wire.Listing{}, errors.New("timeout")
+func (failingLister) List(context.Context, mailbox.Name) (mail.Listing, error) {
+	return mail.Listing{}, errors.New("timeout")
 }
 
 func TestRetrieveFallsBackToAnotherCopy(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 	"powermail/impl/internal/wallclock"
 )
 

@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/serve"
 )
 
@@ -20,7 +20,7 @@ const (
 const minIdleTimeout = 10 * time.Minute
 
 // Config holds the limits and policies of a Server. The tags let the powerpop
-// main copy the fields into its own configuration (internal/config).
+// main copy the fields into its own configuration (package config).
 type Config struct {
 	Hostname string `key:"hostname" help:"host name in the greeting and the APOP timestamp"`
 

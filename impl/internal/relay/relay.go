@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/delivery"
+	"powermail/impl/mail"
 )
 
 // Config names the outgoing host and the deadlines.
@@ -141,9 +142,9 @@ func (s *session) transport(err error) error {
 func refused(code int, cmd, msg string) error {
 	text := fmt.Sprintf("forward refused by relay at %s: %d %s", verb(cmd), code, msg)
 	if code/100 == 5 {
-		return &delivery.Error{Code: 550, Enhanced: "5.1.0", Text: text}
+		return &mail.Reply{Code: 550, Enhanced: "5.1.0", Text: text}
 	}
-	return &delivery.Error{Code: 451, Enhanced: "4.4.0", Text: text}
+	return &mail.Reply{Code: 451, Enhanced: "4.4.0", Text: text}
 }
 
 func verb(cmd string) string {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"powermail/impl/internal/delivery"
+	"powermail/impl/mail"
 )
 
 // fakeMTA answers a scripted SMTP dialog and records what it received.
@@ -88,7 +88,7 @@ func TestRelayRefusalKeepsClass(t *testing.T) {
 	for code, want := range map[string]int{"550": 550, "450": 451} {
 		m := startMTA(t, code)
 		_, err := client(m).Start(context.Background(), "", []string{"x@b.example"})
-		var e *delivery.Error
+		var e *mail.Reply
 		require.ErrorAs(t, err, &e, code)
 		assert.Equal(t, want, e.Code)
 	}
@@ -102,7 +102,7 @@ func TestRelayUnreachable(t *testing.T) {
 	c := New(Config{Addr: addr, HeloName: "mx.test", IOTimeout: time.Second})
 	_, err = c.Start(context.Background(), "", []string{"x@b.example"})
 	require.Error(t, err)
-	var e *delivery.Error
+	var e *mail.Reply
 	assert.False(t, errors.As(err, &e), "transport errors are not SMTP replies")
 }
 

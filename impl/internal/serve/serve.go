@@ -42,7 +42,7 @@ import (
 	"syscall"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 )
 
 // Config bounds the connections of one server. The keys are the same in

@@ -4,6 +4,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"powermail/impl/mail"
 )
 
 // bdatState is a body arriving in BDAT chunks (RFC 3030).
@@ -15,11 +17,11 @@ type bdatState struct {
 
 // cmdBDAT reads one chunk. Its bytes are always read in full, even when the
 // command is refused, because the byte count is the only framing.
-func (s *session) cmdBDAT(arg string) *Reply {
+func (s *session) cmdBDAT(arg string) *mail.Reply {
 	size, last, ok := parseBDAT(arg)
 	if !ok {
 		s.quit = true // without a size the chunk cannot be skipped
-		return &Reply{501, "5.5.4", "BDAT needs a chunk size, closing connection"}
+		return &mail.Reply{Code: 501, Enhanced: "5.5.4", Text: "BDAT needs a chunk size, closing connection"}
 	}
 	if r := s.needRecipients(); r != nil {
 		return s.skipChunk(size, r)
@@ -62,7 +64,7 @@ func (s *session) startBDAT() *bdatState {
 }
 
 // skipChunk discards a refused chunk and answers r.
-func (s *session) skipChunk(size int64, r *Reply) *Reply {
+func (s *session) skipChunk(size int64, r *mail.Reply) *mail.Reply {
 	if _, err := io.CopyN(io.Discard, s.br, size); err != nil {
 		return s.connFailed(err)
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/pingcap/failpoint"
 
-	"powermail/impl/internal/fault"
+	"powermail/impl/fault"
 )
 
 // shiftClock is the failpoint on powersmtp's wall clock (chaos fault F9):

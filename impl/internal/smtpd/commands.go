@@ -6,11 +6,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+
+	"powermail/impl/mail"
 )
 
 // handler runs one command. It returns the reply to send, or nil when it has
 // already replied itself (STARTTLS).
-type handler func(s *session, arg string) *Reply
+type handler func(s *session, arg string) *mail.Reply
 
 // commands is the command table (RFC 5321 section 4.1.1, plus extensions).
 var commands map[string]handler
@@ -27,13 +29,13 @@ func init() { // in init: HELP refers to the table
 	}
 }
 
-func (s *session) cmdEHLO(arg string) *Reply { return s.greet(arg, true) }
-func (s *session) cmdHELO(arg string) *Reply { return s.greet(arg, false) }
+func (s *session) cmdEHLO(arg string) *mail.Reply { return s.greet(arg, true) }
+func (s *session) cmdHELO(arg string) *mail.Reply { return s.greet(arg, false) }
 
 // greet handles EHLO and HELO; both reset any transaction (RFC 5321 4.1.4).
-func (s *session) greet(arg string, esmtp bool) *Reply {
+func (s *session) greet(arg string, esmtp bool) *mail.Reply {
 	if !validHelo(arg) {
-		return &Reply{501, "5.5.4", "EHLO/HELO needs a domain or address literal"}
+		return &mail.Reply{Code: 501, Enhanced: "5.5.4", Text: "EHLO/HELO needs a domain or address literal"}
 	}
 	s.resetTx()
 	s.helo, s.esmtp = arg, esmtp
@@ -49,12 +51,12 @@ func (s *session) greet(arg string, esmtp bool) *Reply {
 	return reply(250, "", "%s", strings.Join(append(ext, "HELP"), "\n"))
 }
 
-func (s *session) cmdMAIL(arg string) *Reply {
+func (s *session) cmdMAIL(arg string) *mail.Reply {
 	switch {
 	case s.helo == "":
 		return replyNeedHelo
 	case s.tx != nil:
-		return &Reply{503, "5.5.1", "nested MAIL command"}
+		return &mail.Reply{Code: 503, Enhanced: "5.5.1", Text: "nested MAIL command"}
 	}
 	path, params, r := splitPathArg(arg, "FROM")
 	if r != nil {
@@ -77,17 +79,17 @@ func (s *session) cmdMAIL(arg string) *Reply {
 	s.tx = &Transaction{SessionID: s.id, ClientIP: s.remote, Helo: s.helo, MailFrom: path,
 		DeclaredSize: p.size, ESMTP: s.esmtp, TLS: s.tls, SMTPUTF8: p.smtputf8}
 	s.established()
-	return &Reply{250, "2.1.0", "sender OK"}
+	return &mail.Reply{Code: 250, Enhanced: "2.1.0", Text: "sender OK"}
 }
 
-func (s *session) cmdRCPT(arg string) *Reply {
+func (s *session) cmdRCPT(arg string) *mail.Reply {
 	switch {
 	case s.tx == nil:
 		return replyNoTx
 	case s.bdat != nil:
 		return replyBadSequence
 	case len(s.tx.Recipients) >= s.srv.cfg.MaxRecipients:
-		return &Reply{452, "4.5.3", "too many recipients"} // RFC 5321 4.5.3.1.10
+		return &mail.Reply{Code: 452, Enhanced: "4.5.3", Text: "too many recipients"} // RFC 5321 4.5.3.1.10
 	}
 	path, params, r := splitPathArg(arg, "TO")
 	if r != nil {
@@ -101,7 +103,7 @@ func (s *session) cmdRCPT(arg string) *Reply {
 		return r
 	}
 	if s.tx.hasRecipient(addr) {
-		return &Reply{250, "2.1.5", "recipient OK (duplicate)"}
+		return &mail.Reply{Code: 250, Enhanced: "2.1.5", Text: "recipient OK (duplicate)"}
 	}
 	return s.resolve(addr)
 }
@@ -110,7 +112,7 @@ func (s *session) cmdRCPT(arg string) *Reply {
 // "<postmaster>" must be accepted (RFC 5321 section 4.5.1); it is resolved as
 // postmaster@PostmasterDomain (default: Hostname) like any other address, so
 // the userbase must hold that mailbox.
-func (s *session) recipientAddress(path string) (string, *Reply) {
+func (s *session) recipientAddress(path string) (string, *mail.Reply) {
 	if strings.EqualFold(path, "postmaster") {
 		return "postmaster@" + strings.ToLower(cmp.Or(s.srv.cfg.PostmasterDomain, s.srv.cfg.Hostname)), nil
 	}
@@ -120,7 +122,7 @@ func (s *session) recipientAddress(path string) (string, *Reply) {
 
 // resolve asks the Resolver about addr and adds it to the transaction. Only
 // the Resolver can make an address acceptable: nothing else is ever relayed.
-func (s *session) resolve(addr string) *Reply {
+func (s *session) resolve(addr string) *mail.Reply {
 	rcpt, err := s.srv.resolver.Resolve(s.ctx, addr)
 	if err != nil {
 		r, internal := asReply(err)
@@ -131,49 +133,51 @@ func (s *session) resolve(addr string) *Reply {
 	}
 	rcpt.Address = addr
 	s.tx.Recipients = append(s.tx.Recipients, rcpt)
-	return &Reply{250, "2.1.5", "recipient OK"}
+	return &mail.Reply{Code: 250, Enhanced: "2.1.5", Text: "recipient OK"}
 }
 
-func (s *session) cmdRSET(arg string) *Reply {
+func (s *session) cmdRSET(arg string) *mail.Reply {
 	if arg != "" {
 		return replySyntax
 	}
 	s.resetTx()
-	return &Reply{250, "2.0.0", "OK"}
+	return &mail.Reply{Code: 250, Enhanced: "2.0.0", Text: "OK"}
 }
 
 // cmdNOOP ignores its argument, as RFC 5321 section 4.1.1.9 requires.
-func (s *session) cmdNOOP(string) *Reply { return &Reply{250, "2.0.0", "OK"} }
+func (s *session) cmdNOOP(string) *mail.Reply {
+	return &mail.Reply{Code: 250, Enhanced: "2.0.0", Text: "OK"}
+}
 
-func (s *session) cmdQUIT(arg string) *Reply {
+func (s *session) cmdQUIT(arg string) *mail.Reply {
 	s.quit = true
 	return reply(221, "2.0.0", "%s closing connection", s.srv.cfg.Hostname)
 }
 
-func (s *session) cmdHELP(string) *Reply {
-	return &Reply{214, "2.0.0", "commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS\nsee RFC 5321"}
+func (s *session) cmdHELP(string) *mail.Reply {
+	return &mail.Reply{Code: 214, Enhanced: "2.0.0", Text: "commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS\nsee RFC 5321"}
 }
 
 // cmdVRFY never confirms an address: that would help harvesters. 252 is the
 // reply RFC 5321 section 3.5.3 gives for this case.
-func (s *session) cmdVRFY(arg string) *Reply {
+func (s *session) cmdVRFY(arg string) *mail.Reply {
 	if arg == "" {
 		return replySyntax
 	}
-	return &Reply{252, "2.5.0", "cannot VRFY, but will accept the message and attempt delivery"}
+	return &mail.Reply{Code: 252, Enhanced: "2.5.0", Text: "cannot VRFY, but will accept the message and attempt delivery"}
 }
 
-func (s *session) cmdEXPN(string) *Reply {
-	return &Reply{502, "5.5.1", "EXPN not supported"}
+func (s *session) cmdEXPN(string) *mail.Reply {
+	return &mail.Reply{Code: 502, Enhanced: "5.5.1", Text: "EXPN not supported"}
 }
 
 // cmdSTARTTLS upgrades the connection (RFC 3207).
-func (s *session) cmdSTARTTLS(arg string) *Reply {
+func (s *session) cmdSTARTTLS(arg string) *mail.Reply {
 	switch {
 	case s.srv.cfg.TLSConfig == nil:
-		return &Reply{502, "5.5.1", "STARTTLS not available"}
+		return &mail.Reply{Code: 502, Enhanced: "5.5.1", Text: "STARTTLS not available"}
 	case s.tls:
-		return &Reply{503, "5.5.1", "TLS already active"}
+		return &mail.Reply{Code: 503, Enhanced: "5.5.1", Text: "TLS already active"}
 	case arg != "":
 		return replySyntax
 	case s.tx != nil:
@@ -183,9 +187,9 @@ func (s *session) cmdSTARTTLS(arg string) *Reply {
 		// plain text, possibly by a man in the middle; executing them after
 		// the upgrade is CVE-2011-0411. Refuse and close.
 		s.quit = true
-		return &Reply{554, "5.5.1", "commands pipelined after STARTTLS, closing connection"}
+		return &mail.Reply{Code: 554, Enhanced: "5.5.1", Text: "commands pipelined after STARTTLS, closing connection"}
 	}
-	s.send(&Reply{220, "2.0.0", "ready to start TLS"})
+	s.send(&mail.Reply{Code: 220, Enhanced: "2.0.0", Text: "ready to start TLS"})
 	if err := s.flush(); err != nil {
 		s.quit = true
 		return nil
@@ -195,7 +199,7 @@ func (s *session) cmdSTARTTLS(arg string) *Reply {
 
 // handshake runs the TLS handshake and resets the session as RFC 3207
 // section 4.2 requires: the client must say EHLO again.
-func (s *session) handshake() *Reply {
+func (s *session) handshake() *mail.Reply {
 	tc := tls.Server(s.conn, s.srv.cfg.TLSConfig)
 	if err := tc.HandshakeContext(s.ctx); err != nil {
 		s.log.Info("TLS handshake failed", "err", err)

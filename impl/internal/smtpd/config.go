@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 	"time"
 
-	"powermail/impl/internal/config"
+	"powermail/impl/config"
 	"powermail/impl/internal/serve"
 	"powermail/impl/mailbox"
 )

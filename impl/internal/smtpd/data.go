@@ -1,10 +1,14 @@
 package smtpd
 
-import "io"
+import (
+	"io"
+
+	"powermail/impl/mail"
+)
 
 // cmdDATA receives a message body (RFC 5321 section 4.1.1.4) and streams it
 // to the Deliverer as it arrives.
-func (s *session) cmdDATA(arg string) *Reply {
+func (s *session) cmdDATA(arg string) *mail.Reply {
 	if r := s.needRecipients(); r != nil {
 		return r
 	}
@@ -16,7 +20,7 @@ func (s *session) cmdDATA(arg string) *Reply {
 	}
 	tx := s.tx
 	s.tx = nil // the transaction ends with the reply to DATA, whatever it is
-	s.send(&Reply{354, "", "end data with <CR><LF>.<CR><LF>"})
+	s.send(&mail.Reply{Code: 354, Enhanced: "", Text: "end data with <CR><LF>.<CR><LF>"})
 	if err := s.flush(); err != nil {
 		return s.connFailed(err)
 	}
@@ -56,8 +60,8 @@ func (s *session) deliverData(tx *Transaction, dr *dataReader) (deliverErr error
 // place; after a bare CR or LF the session is closed as well, because then
 // client and server may disagree about where the data ended, and whatever
 // follows (a smuggled "MAIL FROM", CVE-2023-51764) must not run.
-func (s *session) dataFailed(dr *dataReader, err error) *Reply {
-	r, ok := err.(*Reply)
+func (s *session) dataFailed(dr *dataReader, err error) *mail.Reply {
+	r, ok := err.(*mail.Reply)
 	if !ok {
 		return s.connFailed(err)
 	}

@@ -5,19 +5,21 @@ import (
 	"bytes"
 	"errors"
 	"io"
+
+	"powermail/impl/mail"
 )
 
 // Errors of the DATA reader. Each is the reply the session sends.
 var (
 	// RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets with CRLF.
-	errDataLineTooLong = &Reply{500, "5.6.0", "message line too long (RFC 5321 4.5.3.1.6)"}
+	errDataLineTooLong = &mail.Reply{Code: 500, Enhanced: "5.6.0", Text: "message line too long (RFC 5321 4.5.3.1.6)"}
 	// RFC 1870 section 6.3 / RFC 3463: 552 5.3.4 "message too big for system".
-	errMessageTooLarge = &Reply{552, "5.3.4", "message exceeds the maximum size"}
+	errMessageTooLarge = &mail.Reply{Code: 552, Enhanced: "5.3.4", Text: "message exceeds the maximum size"}
 	// RFC 5321 section 2.3.8: CR and LF appear only together as CRLF. A bare one
 	// is how SMTP smuggling (CVE-2023-51764) hides a second message; the session
 	// is closed after this reply because client and server no longer agree
 	// where the data ended.
-	errBareNewline = &Reply{554, "5.5.2", "bare CR or LF in message (RFC 5321 2.3.8), closing connection"}
+	errBareNewline = &mail.Reply{Code: 554, Enhanced: "5.5.2", Text: "bare CR or LF in message (RFC 5321 2.3.8), closing connection"}
 )
 
 // dataReader reads DATA content (RFC 5321 section 4.1.1.4) from r and yields
@@ -34,7 +36,7 @@ var (
 // 14: a byte every 5 s). After an error the Deliverer must give up anyway,
 // so a piece of the failing line that it may have read does no harm.
 //
-// After Read returns a *Reply, drain consumes the rest through the terminator so
+// After Read returns a *mail.Reply, drain consumes the rest through the terminator so
 // the session stays in step with the client.
 type dataReader struct {
 	r            *bufio.Reader // its buffer must exceed maxLineBytes

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"powermail/impl/mail"
 )
 
 var (
@@ -85,7 +87,7 @@ func (w *stickyWriter) Write(p []byte) (int, error) {
 }
 
 // outcome is the final reply for a body that arrived complete and valid.
-func (s *session) outcome(tx *Transaction, deliverErr error, unread bool) *Reply {
+func (s *session) outcome(tx *Transaction, deliverErr error, unread bool) *mail.Reply {
 	switch {
 	case deliverErr != nil:
 		r, internal := asReply(deliverErr)
@@ -104,7 +106,7 @@ func (s *session) outcome(tx *Transaction, deliverErr error, unread bool) *Reply
 }
 
 // needRecipients checks that a body may start now.
-func (s *session) needRecipients() *Reply {
+func (s *session) needRecipients() *mail.Reply {
 	switch {
 	case s.tx == nil:
 		return replyNoTx
@@ -117,7 +119,7 @@ func (s *session) needRecipients() *Reply {
 // connFailed ends the session after the connection failed mid-body; a
 // timeout still gets a 421 (RFC 5321 section 4.5.3.2). The Deliverer has
 // read the failure and given up, so nothing of the body is stored.
-func (s *session) connFailed(err error) *Reply {
+func (s *session) connFailed(err error) *mail.Reply {
 	s.quit = true
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return s.timeoutReply()
@@ -136,7 +138,7 @@ func (s *session) stopBodyClock() { s.dc.bodyEnd = time.Time{} }
 
 // timeoutReply is the 421 for a read that timed out: it names the body's
 // total when that is what ran out, so a client that kept sending knows why.
-func (s *session) timeoutReply() *Reply {
+func (s *session) timeoutReply() *mail.Reply {
 	if end := s.dc.bodyEnd; !end.IsZero() && !s.srv.now().Before(end) {
 		s.log.Info("message body exceeded the data timeout", "limit", s.srv.cfg.DataTimeout)
 		return replyDataTimeout

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/msgid"
 )
 
@@ -23,7 +24,7 @@ func TestDeliverOutcomes(t *testing.T) {
 		want     string
 	}{
 		{"accepted", nil, false, "250 2.0.0 OK id="},
-		{"reply passes through", &Reply{552, "5.2.2", "mailbox full"}, false, "552 5.2.2 mailbox full"},
+		{"reply passes through", &mail.Reply{Code: 552, Enhanced: "5.2.2", Text: "mailbox full"}, false, "552 5.2.2 mailbox full"},
 		{"internal error is generic", errors.New("backend SECRET-DETAIL: connection reset"), false, "451 4.3.0 internal error"},
 		{"success without reading the body is refused", nil, true, "451 4.3.0"},
 	}
@@ -78,7 +79,7 @@ func TestReceivedHeader(t *testing.T) {
 	tx := &Transaction{
 		ID: msgid.ID(strings.Repeat("a", msgid.Len)), Helo: "client.example",
 		ClientIP: netip.MustParseAddr("2001:db8::1"), ESMTP: true,
-		Recipients: []Recipient{{Address: "u@local.test"}},
+		Recipients: []mail.Recipient{{Address: "u@local.test"}},
 		Received:   time.Date(2026, 11, 23, 15, 4, 5, 0, time.UTC),
 	}
 	want := "Received: from client.example ([IPv6:2001:db8::1])\r\n" +
@@ -87,7 +88,7 @@ func TestReceivedHeader(t *testing.T) {
 	if got := string(receivedHeader("mx.local.test", tx)); got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
-	tx.Recipients = append(tx.Recipients, Recipient{Address: "v@local.test"})
+	tx.Recipients = append(tx.Recipients, mail.Recipient{Address: "v@local.test"})
 	tx.ClientIP, tx.TLS = netip.MustParseAddr("192.0.2.1"), true
 	got := string(receivedHeader("mx.local.test", tx))
 	if strings.Contains(got, "for <") || !strings.Contains(got, "([192.0.2.1])") || !strings.Contains(got, "with ESMTPS") {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 )
 
@@ -31,21 +32,21 @@ type fakeResolver struct {
 
 var localMailboxes = map[string]bool{"u@local.test": true, "postmaster@local.test": true, "ü@local.test": true}
 
-func (r *fakeResolver) Resolve(_ context.Context, rcpt string) (Recipient, error) {
+func (r *fakeResolver) Resolve(_ context.Context, rcpt string) (mail.Recipient, error) {
 	r.mu.Lock()
 	r.calls = append(r.calls, rcpt)
 	r.mu.Unlock()
 	switch {
 	case localMailboxes[rcpt]:
-		return Recipient{Mailbox: mailbox.Name(rcpt)}, nil
+		return mail.Recipient{Mailbox: mailbox.Name(rcpt)}, nil
 	case rcpt == "down@local.test":
-		return Recipient{}, errors.New("userbase: connection refused")
+		return mail.Recipient{}, errors.New("userbase: connection refused")
 	case rcpt == "full@local.test":
-		return Recipient{}, &Reply{452, "4.2.2", "mailbox full"}
+		return mail.Recipient{}, &mail.Reply{Code: 452, Enhanced: "4.2.2", Text: "mailbox full"}
 	case strings.HasSuffix(rcpt, "@catchall.test"):
-		return Recipient{Mailbox: mailbox.CatchAll("catchall.test")}, nil
+		return mail.Recipient{Mailbox: mailbox.CatchAll("catchall.test")}, nil
 	}
-	return Recipient{}, &Reply{550, "5.1.1", "no such mailbox"}
+	return mail.Recipient{}, &mail.Reply{Code: 550, Enhanced: "5.1.1", Text: "no such mailbox"}
 }
 
 // delivered is one message the fake Deliverer accepted.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 )
 
@@ -12,18 +13,18 @@ import (
 const maxPathBytes = 256
 
 var (
-	replyBadPath    = &Reply{501, "5.1.3", "bad address syntax; expected <local@domain>"}
-	replyBadMailbox = &Reply{553, "5.1.3", "mailbox name not allowed"}
-	replyBadSender  = &Reply{553, "5.1.7", "sender mailbox name not allowed"} // RFC 3463 section 3.2
-	replyNeedUTF8   = &Reply{553, "5.6.7", "non-ASCII address requires the SMTPUTF8 parameter"}
-	replyBadParam   = &Reply{555, "5.5.4", "MAIL or RCPT parameter not recognised"}
+	replyBadPath    = &mail.Reply{Code: 501, Enhanced: "5.1.3", Text: "bad address syntax; expected <local@domain>"}
+	replyBadMailbox = &mail.Reply{Code: 553, Enhanced: "5.1.3", Text: "mailbox name not allowed"}
+	replyBadSender  = &mail.Reply{Code: 553, Enhanced: "5.1.7", Text: "sender mailbox name not allowed"} // RFC 3463 section 3.2
+	replyNeedUTF8   = &mail.Reply{Code: 553, Enhanced: "5.6.7", Text: "non-ASCII address requires the SMTPUTF8 parameter"}
+	replyBadParam   = &mail.Reply{Code: 555, Enhanced: "5.5.4", Text: "MAIL or RCPT parameter not recognised"}
 )
 
 // splitPathArg splits "FROM:<path> params" (keyword "FROM") into the text
 // between the angle brackets and the parameters. RFC 5321 section 4.1.1.2
 // allows no space after the colon; one is tolerated because common clients
 // send it and it creates no ambiguity.
-func splitPathArg(arg, keyword string) (path, params string, r *Reply) {
+func splitPathArg(arg, keyword string) (path, params string, r *mail.Reply) {
 	if len(arg) < len(keyword)+1 || !strings.EqualFold(arg[:len(keyword)+1], keyword+":") {
 		return "", "", replySyntax
 	}
@@ -44,7 +45,7 @@ func splitPathArg(arg, keyword string) (path, params string, r *Reply) {
 // deliver only to the final mailbox, which the Resolver then has to know:
 // "<@local:u@remote>" becomes "u@remote" and is refused as not local, so
 // nothing is ever relayed.
-func stripRoute(path string) (string, *Reply) {
+func stripRoute(path string) (string, *mail.Reply) {
 	if !strings.HasPrefix(path, "@") {
 		return path, nil
 	}
@@ -67,7 +68,7 @@ func stripRoute(path string) (string, *Reply) {
 // mailbox.Parse): the address of a single recipient goes into our Received:
 // header, where an address cannot be encoded (RFC 2047 section 5 forbids
 // encoded-words in an addr-spec), so such a name is refused, never stored.
-func parseMailbox(path string, utf8 bool) (mailbox.Name, *Reply) {
+func parseMailbox(path string, utf8 bool) (mailbox.Name, *mail.Reply) {
 	path, r := stripRoute(path)
 	if r != nil {
 		return "", r
@@ -99,7 +100,7 @@ type mailParams struct {
 
 // parseMailParams parses "SIZE=n BODY=8BITMIME SMTPUTF8" (RFC 5321 section
 // 4.1.2 esmtp-param, keywords case-insensitive).
-func parseMailParams(params string, maxBytes int64) (mailParams, *Reply) {
+func parseMailParams(params string, maxBytes int64) (mailParams, *mail.Reply) {
 	var p mailParams
 	for _, kv := range strings.Fields(params) {
 		key, value, _ := strings.Cut(kv, "=")

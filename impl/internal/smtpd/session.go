@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/serve"
+	"powermail/impl/mail"
 )
 
 // session is one SMTP connection: the transport, bounded buffered I/O, and
@@ -124,12 +125,12 @@ func (s *session) flushIfIdle() error {
 	return nil
 }
 
-// readFailed handles a command line that could not be read: a *Reply for an
+// readFailed handles a command line that could not be read: a *mail.Reply for an
 // over-long or badly terminated line (the session goes on), otherwise the
 // connection is gone or timed out.
 func (s *session) readFailed(err error) {
 	s.verb = "other"
-	var r *Reply
+	var r *mail.Reply
 	switch {
 	case errors.As(err, &r):
 		s.send(r)
@@ -174,7 +175,7 @@ func (s *session) dispatch(line string) {
 	h, ok := commands[verb]
 	if !ok {
 		s.verb = "other"
-		s.send(&Reply{500, "5.5.2", "command not recognised"})
+		s.send(&mail.Reply{Code: 500, Enhanced: "5.5.2", Text: "command not recognised"})
 		return
 	}
 	s.verb = verb
@@ -185,7 +186,7 @@ func (s *session) dispatch(line string) {
 
 // send buffers r, counts it, and enforces MaxErrors. Multi-line texts (lines
 // separated by "\n") use the RFC 5321 section 4.2.1 "code-" continuation.
-func (s *session) send(r *Reply) {
+func (s *session) send(r *mail.Reply) {
 	metricReplies.WithLabelValues(s.verb, strconv.Itoa(r.Code)).Inc()
 	lines := strings.Split(r.Text, "\n")
 	for i, text := range lines {

@@ -27,31 +27,25 @@ import (
 	"slices"
 	"time"
 
-	"powermail/impl/mailbox"
+	"powermail/impl/mail"
 	"powermail/impl/msgid"
 )
 
-// Recipient is what the Resolver found for one RCPT TO address.
-type Recipient struct {
-	Address    string       // canonical address as given in RCPT TO (set by smtpd)
-	Mailbox    mailbox.Name // mailbox that stores the message (may be a catch-all's)
-	Forward    []string     // addresses to relay to instead of (or besides) Mailbox
-	QuotaBytes int64        // 0: unlimited
-}
-
 // Resolver looks up recipients. rcpt is a canonical mailbox name (see
-// mailbox.Parse). Errors that are a *Reply are sent as they are (550 5.1.1
-// unknown, 452 4.2.2 over quota, 451 4.3.0 userbase unavailable); any other
-// error is logged and answered 451 4.3.0.
+// mailbox.Parse); the server fills in the Recipient's Address. Errors that
+// are a *mail.Reply are sent as they are (550 5.1.1 unknown, 452 4.2.2
+// over quota, 451 4.3.0 userbase unavailable); any other error is logged
+// and answered 451 4.3.0.
 type Resolver interface {
-	Resolve(ctx context.Context, rcpt string) (Recipient, error)
+	Resolve(ctx context.Context, rcpt string) (mail.Recipient, error)
 }
 
 // Deliverer stores or forwards one message. body yields the stored form
 // (CRLF lines, dot-stuffing kept, no terminator) beginning with our Received:
 // header; it returns an error if the client's data turns out bad, and then
-// Deliver must give up. A nil return means the message is safe (250); a *Reply
-// is sent as it is; any other error is logged and answered 451 4.3.0.
+// Deliver must give up. A nil return means the message is safe (250); a
+// *mail.Reply is sent as it is; any other error is logged and answered 451
+// 4.3.0.
 type Deliverer interface {
 	Deliver(ctx context.Context, tx *Transaction, body io.Reader) error
 }
@@ -64,7 +58,7 @@ type Transaction struct {
 	ClientIP     netip.Addr // invalid when the transport has none
 	Helo         string
 	MailFrom     string // reverse-path without brackets; "" for the null path <>
-	Recipients   []Recipient
+	Recipients   []mail.Recipient
 	DeclaredSize int64     // SIZE= of MAIL FROM, 0 when absent (RFC 1870)
 	Received     time.Time // when the body started
 	ESMTP        bool      // EHLO rather than HELO
@@ -75,5 +69,5 @@ type Transaction struct {
 // hasRecipient reports whether address was already accepted in tx, so that a
 // repeated RCPT does not deliver twice.
 func (tx *Transaction) hasRecipient(address string) bool {
-	return slices.ContainsFunc(tx.Recipients, func(r Recipient) bool { return r.Address == address })
+	return slices.ContainsFunc(tx.Recipients, func(r mail.Recipient) bool { return r.Address == address })
 }

@@ -1,7 +1,8 @@
 // Package diskstore adapts powermail/impl/store to listener.Store: it
-// converts the store's types to the wire types and its errors to protocol
-// replies. It is the only place that knows both packages, so the listener
-// can be tested against a fake and the store knows nothing of the wire.
+// turns the store's errors into protocol replies (the values, listings and
+// status, are package mail's on both sides and pass as they are). It is
+// the only place that knows both packages, so the listener can be tested
+// against a fake and the store knows nothing of the wire.
 package diskstore
 
 import (
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"powermail/impl/internal/listener"
+	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/store"
@@ -79,27 +81,9 @@ func (d Store) Void(id msgid.ID, boxes []mailbox.Name, now time.Time) error {
 	return classify(d.s.Void(id, boxes, now))
 }
 
-func (d Store) List(box mailbox.Name) (wire.Listing, error) {
+func (d Store) List(box mailbox.Name) (mail.Listing, error) {
 	l, err := d.s.List(box)
-	if err != nil {
-		return wire.Listing{}, classify(err)
-	}
-	return Listing(l), nil
-}
-
-// Listing converts a store listing to its wire form.
-func Listing(l store.Listing) wire.Listing {
-	out := wire.Listing{
-		Messages:   make([]wire.Entry, len(l.Messages)),
-		Tombstones: make([]wire.Tombstone, len(l.Tombstones)),
-	}
-	for i, e := range l.Messages {
-		out.Messages[i] = wire.Entry{ID: e.ID, Size: e.Size}
-	}
-	for i, t := range l.Tombstones {
-		out.Tombstones[i] = wire.Tombstone{ID: t.ID, Deleted: t.Deleted}
-	}
-	return out
+	return l, classify(err)
 }
 
 func (d Store) OpenMessage(box mailbox.Name, id msgid.ID) (*os.File, int64, error) {
@@ -126,14 +110,9 @@ func (d Store) Mailboxes() ([]mailbox.Name, error) {
 	return names, classify(err)
 }
 
-func (d Store) Status() (wire.Status, error) {
+func (d Store) Status() (mail.BackendStatus, error) {
 	st, err := d.s.Status()
-	if err != nil {
-		return wire.Status{}, classify(err)
-	}
-	return wire.Status{FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, FreeInodes: st.FreeInodes,
-		Messages: st.Messages, Mailboxes: st.Mailboxes, ReadOnly: st.ReadOnly, MinFreeBytes: st.MinFreeBytes,
-		Uploads: st.Uploads, FlushMicros: uint64((st.FlushWait + time.Microsecond - 1) / time.Microsecond)}, nil // rounded up: a wait is never 0
+	return st, classify(err)
 }
 
 func (d Store) SetReadOnly(on bool)      { d.s.SetReadOnly(on) }

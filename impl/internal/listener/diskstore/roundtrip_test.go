@@ -152,7 +152,7 @@ func TestServerErrorsKeepConnection(t *testing.T) {
 	}
 	// The load figures cross the wire: the delivery above waited for its
 	// flushes, and no upload is left in flight.
-	if st, err := c.Status(ctx); err != nil || st.FlushMicros == 0 || st.Uploads != 0 {
+	if st, err := c.Status(ctx); err != nil || st.FlushWait == 0 || st.Uploads != 0 {
 		t.Fatalf("status after a delivery %+v %v", st, err)
 	}
 }

@@ -15,8 +15,14 @@
 // first non-blank character is '#' are ignored. Supported field types: string,
 // bool, int, int64, uint64, float64, time.Duration and []string (comma
 // separated). A nested struct field tagged `prefix:"userbase-"` adds that
-// struct's keys with the prefix. After Load, the daemon calls its own Validate, which should
-// return errors made with Errorf so that the message names the bad key.
+// struct's keys with the prefix. After Load, the daemon calls its own
+// Validate, which should return errors made with Errorf so that the message
+// names the bad key.
+//
+// The package is public, and imports nothing of the project, because
+// userbase.Config, which ppadmin, devcluster and chaos share with the
+// daemons, is such a struct and names its keys with Errorf; a public
+// package never imports an internal one (see the README's layout).
 package config
 
 import (

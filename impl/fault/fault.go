@@ -13,6 +13,10 @@
 // failpoint runs a marker's body with a nil value for the "off", "sleep"
 // and "print" terms, so every function here treats a value it does not
 // recognise as "do nothing".
+//
+// The package is public, and imports nothing of the project, because
+// public packages mark failpoints with it (the store, the userbase), and a
+// public package never imports an internal one (see the README's layout).
 package fault
 
 import (
