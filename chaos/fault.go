@@ -37,7 +37,7 @@ const (
 // Failpoint names (package path + marker name).
 const (
 	fpStore    = "powermail/impl/store/"
-	fpListener = "powermail/impl/internal/listener/"
+	fpListener = "powermail/impl/internal/ppserver/"
 	fpDelivery = "powermail/impl/internal/delivery/"
 	fpMaildrop = "powermail/impl/internal/maildrop/"
 	fpUserbase = "powermail/impl/userbase/"

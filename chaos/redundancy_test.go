@@ -78,7 +78,7 @@ func TestRelabelOrphans(t *testing.T) {
 	orphans, err := readOrphans(dir)
 	require.NoError(t, err)
 	require.Len(t, orphans, 2, "the torn last line is skipped")
-	dc := &devcluster.Cluster{Backends: []*devcluster.Backend{{Addr: "127.0.0.1:7000"}, {Addr: "127.0.0.1:7001"}}}
+	dc := &devcluster.Cluster{Backends: []*devcluster.Listener{{Addr: "127.0.0.1:7000"}, {Addr: "127.0.0.1:7001"}}}
 	got := relabel(orphans, map[string]int{"127.0.0.1:9001": 1}, dc)
 	require.Len(t, got, 1, "an address of no known backend is dropped")
 	require.Equal(t, "127.0.0.1:7001", got[0].Backend)

@@ -70,12 +70,12 @@ func restoreRedundancy(ctx context.Context, dc *devcluster.Cluster, r int, pol p
 // runRepair is `ppadmin repair` as a library call, one group per backend
 // as devcluster registers them, under the cluster's placement.
 func runRepair(ctx context.Context, dc *devcluster.Cluster, r int, pol placement.Policy, orphans []orphanlog.Entry) (*repair.Report, error) {
-	var backends []repair.Backend
+	var backends []repair.Node
 	for i, b := range dc.Backends {
 		cl := ppclient.New(ppclient.Config{Addr: b.Addr, Secret: dc.Secret(), ClientName: "chaos-repair",
 			IOTimeout: repairIOTimeout})
 		defer cl.Close()
-		backends = append(backends, repair.Backend{Member: mail.Member{Addr: b.Addr, Group: strconv.Itoa(i + 1)}, Client: cl})
+		backends = append(backends, repair.Node{Member: mail.Member{Addr: b.Addr, Group: strconv.Itoa(i + 1)}, Client: cl})
 	}
 	homes, err := homesOf(ctx, dc, r, pol)
 	if err != nil {

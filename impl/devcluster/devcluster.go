@@ -96,15 +96,15 @@ type Cluster struct {
 	POPMetrics  string
 	// Cert is the certificate of STARTTLS and STLS (zero without TLS).
 	Cert     Cert
-	Backends []*Backend
+	Backends []*Listener
 	smtp     *Proc
 	pop      *Proc
 	secret   string
 	DBPath   string
 }
 
-// Backend is one pplistener.
-type Backend struct {
+// Listener is one pplistener.
+type Listener struct {
 	Addr        string
 	MetricsAddr string // Prometheus /metrics of this backend
 	Root        string
@@ -185,7 +185,7 @@ func (c *Cluster) newBackend() error {
 	root := BackendRoot(c.opt.Dir, len(c.Backends))
 	args := append([]string{"-listen", addr, "-root", root, "-secret-file", c.secretFile(),
 		"-metrics-listen", metrics}, c.opt.ExtraBackend...)
-	c.Backends = append(c.Backends, &Backend{Addr: addr, MetricsAddr: metrics, Root: root, args: args})
+	c.Backends = append(c.Backends, &Listener{Addr: addr, MetricsAddr: metrics, Root: root, args: args})
 	return nil
 }
 
@@ -210,7 +210,7 @@ func (c *Cluster) AddBackend(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer db.Close()
-	return i, db.AddBackend(ctx, userbase.Backend{Addr: c.Backends[i].Addr, Group: i + 1, Enabled: true})
+	return i, db.AddBackend(ctx, userbase.BackendRow{Addr: c.Backends[i].Addr, Group: i + 1, Enabled: true})
 }
 
 // prepareFronts picks the front ends' metrics addresses and the certificate.
@@ -298,7 +298,7 @@ func (c *Cluster) registerBackends(ctx context.Context, db *userbase.DB) error {
 	}
 	for i, b := range c.Backends {
 		// One group per backend: replicas land on distinct backends.
-		row := userbase.Backend{Addr: b.Addr, Group: i + 1, Enabled: true}
+		row := userbase.BackendRow{Addr: b.Addr, Group: i + 1, Enabled: true}
 		if err := db.AddBackend(ctx, row); err != nil {
 			return err
 		}

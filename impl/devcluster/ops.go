@@ -126,7 +126,7 @@ func (c *Cluster) StopBackend(i int) error { return c.Backends[i].Proc().Stop() 
 func (c *Cluster) KillBackend(i int) error { return c.Backends[i].Proc().Kill() }
 
 // Proc returns the backend's current process (nil before the first start).
-func (b *Backend) Proc() *Proc { return b.proc }
+func (b *Listener) Proc() *Proc { return b.proc }
 
 // SMTP returns powersmtp's process.
 func (c *Cluster) SMTP() *Proc { return c.smtp }

@@ -24,9 +24,9 @@ type Chooser struct {
 	canon  []int32    // input positions by group, priority, ID
 	starts []int32    // canon[starts[g]:starts[g+1]] is the g-th group by name
 
-	elig  []int32   // eligible input positions, in canonical order
-	spans []span    // the non-empty groups: elig[lo:hi]
-	order []Backend // the result: round robin over the ranked groups
+	elig  []int32     // eligible input positions, in canonical order
+	spans []span      // the non-empty groups: elig[lo:hi]
+	order []Candidate // the result: round robin over the ranked groups
 
 	weights []float64 // of the level being shuffled
 }
@@ -40,7 +40,7 @@ type span struct{ lo, hi int }
 
 // Choose is the package's Choose; the Choice it returns lives in the
 // Chooser's buffers and is valid until the next call.
-func (c *Chooser) Choose(backends []Backend, req Request, rng *rand.Rand) (Choice, error) {
+func (c *Chooser) Choose(backends []Candidate, req Request, rng *rand.Rand) (Choice, error) {
 	if err := checkRequest(req); err != nil {
 		return Choice{}, err
 	}
@@ -64,7 +64,7 @@ func (c *Chooser) Choose(backends []Backend, req Request, rng *rand.Rand) (Choic
 }
 
 // learn rebuilds the canonical order when the identities changed.
-func (c *Chooser) learn(backends []Backend) error {
+func (c *Chooser) learn(backends []Candidate) error {
 	if c.same(backends) {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (c *Chooser) learn(backends []Backend) error {
 
 // same reports whether backends has the identities canon was built for.
 // The strings are usually the very same ones, which compare in one step.
-func (c *Chooser) same(backends []Backend) bool {
+func (c *Chooser) same(backends []Candidate) bool {
 	if len(backends) != len(c.known) {
 		return false
 	}
@@ -108,7 +108,7 @@ func (c *Chooser) same(backends []Backend) bool {
 
 // duplicateID finds a repeated ID, which would let one backend hold two of
 // the replicas of a message.
-func duplicateID(backends []Backend) (string, bool) {
+func duplicateID(backends []Candidate) (string, bool) {
 	seen := make(map[string]bool, len(backends))
 	for _, b := range backends {
 		if seen[b.ID] {
@@ -121,7 +121,7 @@ func duplicateID(backends []Backend) (string, bool) {
 
 // collect fills elig with the eligible backends and spans with the groups
 // that have some, both in canonical order.
-func (c *Chooser) collect(backends []Backend) {
+func (c *Chooser) collect(backends []Candidate) {
 	c.elig, c.spans = c.elig[:0], c.spans[:0]
 	for g := 0; g+1 < len(c.starts); g++ {
 		lo := len(c.elig)
@@ -138,7 +138,7 @@ func (c *Chooser) collect(backends []Backend) {
 
 // rankGroup orders one group, already in ascending priority: each priority
 // level is ordered by the spread mode.
-func (c *Chooser) rankGroup(backends []Backend, g []int32, spread Spread, rng *rand.Rand) {
+func (c *Chooser) rankGroup(backends []Candidate, g []int32, spread Spread, rng *rand.Rand) {
 	for start := 0; start < len(g); {
 		end := start + 1
 		for end < len(g) && backends[g[end]].Priority == backends[g[start]].Priority {
@@ -153,8 +153,8 @@ func (c *Chooser) rankGroup(backends []Backend, g []int32, spread Spread, rng *r
 // orderings of PowerMail (most free space, least load), keeping the
 // random order among equals: with one backend per group, the usual
 // layout, the tie-break within a group would otherwise never apply.
-func (c *Chooser) orderGroups(backends []Backend, spread Spread) {
-	head := func(s span) *Backend { return &backends[c.elig[s.lo]] }
+func (c *Chooser) orderGroups(backends []Candidate, spread Spread) {
+	head := func(s span) *Candidate { return &backends[c.elig[s.lo]] }
 	switch spread {
 	case SpreadMostFree:
 		slices.SortStableFunc(c.spans, func(a, b span) int { return cmp.Compare(head(b).FreeBytes, head(a).FreeBytes) })
@@ -164,7 +164,7 @@ func (c *Chooser) orderGroups(backends []Backend, spread Spread) {
 }
 
 // roundRobin takes the head of each group in turn: distinct groups first.
-func (c *Chooser) roundRobin(backends []Backend) {
+func (c *Chooser) roundRobin(backends []Candidate) {
 	c.order = c.order[:0]
 	for depth := 0; ; depth++ {
 		took := false
@@ -181,7 +181,7 @@ func (c *Chooser) roundRobin(backends []Backend) {
 }
 
 // orderLevel orders backends of equal priority in place.
-func (c *Chooser) orderLevel(backends []Backend, level []int32, spread Spread, rng *rand.Rand) {
+func (c *Chooser) orderLevel(backends []Candidate, level []int32, spread Spread, rng *rand.Rand) {
 	switch spread {
 	case SpreadMostFree:
 		slices.SortStableFunc(level, func(a, b int32) int { return cmp.Compare(backends[b].FreeBytes, backends[a].FreeBytes) })

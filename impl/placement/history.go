@@ -11,7 +11,7 @@ import (
 type Epoch struct {
 	Number  int
 	Started time.Time
-	Members []Backend
+	Members []Candidate
 }
 
 // History is the record that rendezvous placement needs (package doc):
@@ -110,7 +110,7 @@ func (h *Homes) Locate(box string) Location {
 	return loc
 }
 
-func idsOf(members []Backend, idx []int) []string {
+func idsOf(members []Candidate, idx []int) []string {
 	out := make([]string, len(idx))
 	for i, b := range idx {
 		out[i] = members[b].ID

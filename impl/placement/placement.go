@@ -124,8 +124,8 @@ import (
 	"powermail/impl/mail"
 )
 
-// Backend is the state of one backend as seen by the caller's health checks.
-type Backend struct {
+// Candidate is the state of one backend as seen by the caller's health checks.
+type Candidate struct {
 	ID             string // unique; usually the backend address
 	Group          string // failure domain
 	Priority       int    // lower is preferred
@@ -137,14 +137,14 @@ type Backend struct {
 }
 
 // Eligible reports whether b may receive a new message.
-func (b Backend) Eligible() bool { return b.Up && !b.ReadOnly && !b.BelowFreeFloor }
+func (b Candidate) Eligible() bool { return b.Up && !b.ReadOnly && !b.BelowFreeFloor }
 
 // Observed is backend m as the operator listed it, with what its last
 // STATUS reported (up false: it did not answer). The front ends and repair
 // both see a backend through it, so they agree on what makes one read-only
 // or full; Load is the caller's to set (see Spread).
-func Observed(m mail.Member, st mail.BackendStatus, up bool) Backend {
-	return Backend{
+func Observed(m mail.Member, st mail.BackendStatus, up bool) Candidate {
+	return Candidate{
 		ID: m.Addr, Group: m.Group, Priority: m.Priority, Up: up,
 		ReadOnly:       m.ReadOnly || st.ReadOnly,
 		FreeBytes:      int64(min(st.FreeBytes, 1<<62)),
@@ -172,8 +172,8 @@ type Request struct {
 // Choice is the outcome: Primary holds up to Target backends, Spares the
 // remaining eligible ones in fallback order.
 type Choice struct {
-	Primary []Backend
-	Spares  []Backend
+	Primary []Candidate
+	Spares  []Candidate
 }
 
 // ErrTooFew is wrapped when fewer than Request.Min backends are eligible.
@@ -183,7 +183,7 @@ var ErrTooFew = errors.New("placement: too few eligible backends")
 // randomness; the same seed and the same set of backends give the same
 // Choice. It allocates the result; a caller placing many messages uses a
 // Chooser instead.
-func Choose(backends []Backend, req Request, rng *rand.Rand) (Choice, error) {
+func Choose(backends []Candidate, req Request, rng *rand.Rand) (Choice, error) {
 	c := choosers.Get().(*Chooser)
 	defer choosers.Put(c)
 	ch, err := c.Choose(backends, req, rng)

@@ -12,11 +12,11 @@ import (
 
 func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
 
-func up(id, group string, prio int, free int64) Backend {
-	return Backend{ID: id, Group: group, Priority: prio, Up: true, FreeBytes: free}
+func up(id, group string, prio int, free int64) Candidate {
+	return Candidate{ID: id, Group: group, Priority: prio, Up: true, FreeBytes: free}
 }
 
-func ids(bs []Backend) []string {
+func ids(bs []Candidate) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
 		out[i] = b.ID
@@ -24,7 +24,7 @@ func ids(bs []Backend) []string {
 	return out
 }
 
-func groupsOf(bs []Backend) []string {
+func groupsOf(bs []Candidate) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
 		out[i] = b.Group
@@ -41,30 +41,30 @@ func TestChooseTable(t *testing.T) {
 	full.BelowFreeFloor = true
 	tests := []struct {
 		name     string
-		in       []Backend
+		in       []Candidate
 		req      Request
 		primary  []string // nil: only check the count
 		nPrimary int
 		spares   int
 		err      error
 	}{
-		{"skips down, read-only and full", []Backend{down, ro, full, up("ok", "d", 0, 1)},
+		{"skips down, read-only and full", []Candidate{down, ro, full, up("ok", "d", 0, 1)},
 			Request{Target: 1, Min: 1}, []string{"ok"}, 1, 0, nil},
-		{"too few for min", []Backend{down, ro, up("ok", "d", 0, 1)},
+		{"too few for min", []Candidate{down, ro, up("ok", "d", 0, 1)},
 			Request{Target: 2, Min: 2}, nil, 0, 0, ErrTooFew},
-		{"degrades to min when target cannot be met", []Backend{down, up("x", "a", 0, 1), up("y", "b", 0, 1)},
+		{"degrades to min when target cannot be met", []Candidate{down, up("x", "a", 0, 1), up("y", "b", 0, 1)},
 			Request{Target: 3, Min: 2}, nil, 2, 0, nil},
-		{"priority wins within a group", []Backend{up("low", "a", 5, 1<<40), up("high", "a", 1, 1)},
+		{"priority wins within a group", []Candidate{up("low", "a", 5, 1<<40), up("high", "a", 1, 1)},
 			Request{Target: 1, Min: 1, Spread: SpreadMostFree}, []string{"high"}, 1, 1, nil},
-		{"most free breaks priority ties", []Backend{up("small", "a", 1, 10), up("big", "a", 1, 1000)},
+		{"most free breaks priority ties", []Candidate{up("small", "a", 1, 10), up("big", "a", 1, 1000)},
 			Request{Target: 1, Min: 1, Spread: SpreadMostFree}, []string{"big"}, 1, 1, nil},
-		{"least load breaks priority ties", []Backend{
+		{"least load breaks priority ties", []Candidate{
 			{ID: "busy", Group: "a", Up: true, Load: 3}, {ID: "idle", Group: "a", Up: true, Load: 0.1}},
 			Request{Target: 1, Min: 1, Spread: SpreadLeastLoad}, []string{"idle"}, 1, 1, nil},
-		{"second replica reuses a group only when groups run out", []Backend{
+		{"second replica reuses a group only when groups run out", []Candidate{
 			up("a1", "a", 0, 1), up("a2", "a", 0, 1)},
 			Request{Target: 2, Min: 2}, nil, 2, 0, nil},
-		{"spares keep the remaining eligible backends", []Backend{
+		{"spares keep the remaining eligible backends", []Candidate{
 			up("a1", "a", 0, 1), up("a2", "a", 0, 1), up("b1", "b", 0, 1), up("c1", "c", 0, 1)},
 			Request{Target: 2, Min: 1}, nil, 2, 2, nil},
 	}
@@ -85,12 +85,12 @@ func TestChooseTable(t *testing.T) {
 }
 
 func TestChooseRejectsBadInput(t *testing.T) {
-	dup := []Backend{up("x", "a", 0, 1), up("x", "b", 0, 1)}
+	dup := []Candidate{up("x", "a", 0, 1), up("x", "b", 0, 1)}
 	if _, err := Choose(dup, Request{Target: 2, Min: 2}, seeded(1)); err == nil {
 		t.Error("Choose accepted a backend listed twice")
 	}
 	for _, req := range []Request{{Target: 0, Min: 0}, {Target: 1, Min: 2}, {Target: 2, Min: 0}} {
-		if _, err := Choose([]Backend{up("x", "a", 0, 1)}, req, seeded(1)); err == nil {
+		if _, err := Choose([]Candidate{up("x", "a", 0, 1)}, req, seeded(1)); err == nil {
 			t.Errorf("Choose(%+v) accepted a bad request", req)
 		}
 	}
@@ -99,7 +99,7 @@ func TestChooseRejectsBadInput(t *testing.T) {
 // TestSpreadFreeIsWeighted checks the weighted draw: a backend with 9x the free
 // space is first about 90% of the time.
 func TestSpreadFreeIsWeighted(t *testing.T) {
-	in := []Backend{up("big", "a", 0, 900), up("small", "a", 0, 100)}
+	in := []Candidate{up("big", "a", 0, 900), up("small", "a", 0, 100)}
 	const draws = 10000
 	rng := seeded(7)
 	big := 0
@@ -119,10 +119,10 @@ func TestSpreadFreeIsWeighted(t *testing.T) {
 
 // randomCluster builds a cluster of n backends in up to g groups with random
 // states, from rng.
-func randomCluster(rng *rand.Rand, n, g int) []Backend {
-	bs := make([]Backend, n)
+func randomCluster(rng *rand.Rand, n, g int) []Candidate {
+	bs := make([]Candidate, n)
 	for i := range bs {
-		bs[i] = Backend{
+		bs[i] = Candidate{
 			ID: fmt.Sprintf("b%02d", i), Group: fmt.Sprintf("g%d", rng.IntN(g)),
 			Priority: rng.IntN(3), Up: rng.IntN(5) > 0, ReadOnly: rng.IntN(6) == 0,
 			BelowFreeFloor: rng.IntN(8) == 0, FreeBytes: rng.Int64N(1 << 40), Load: rng.Float64() * 4,
@@ -131,7 +131,7 @@ func randomCluster(rng *rand.Rand, n, g int) []Backend {
 	return bs
 }
 
-func distinctGroups(bs []Backend) int {
+func distinctGroups(bs []Candidate) int {
 	seen := map[string]bool{}
 	for _, b := range bs {
 		if b.Eligible() {
@@ -169,7 +169,7 @@ func TestChooseProperties(t *testing.T) {
 	}
 }
 
-func checkChoice(t *testing.T, iter int, bs []Backend, req Request, c Choice) {
+func checkChoice(t *testing.T, iter int, bs []Candidate, req Request, c Choice) {
 	t.Helper()
 	all := append(slices.Clone(c.Primary), c.Spares...)
 	seen := map[string]bool{}
@@ -228,7 +228,7 @@ func TestChooserReuseMatchesChoose(t *testing.T) {
 // layout), least-load and most-free still pick the least loaded and the
 // emptiest backends first.
 func TestOrderingsApplyAcrossGroups(t *testing.T) {
-	bs := []Backend{
+	bs := []Candidate{
 		{ID: "a", Group: "1", Up: true, Load: 5, FreeBytes: 10},
 		{ID: "b", Group: "2", Up: true, Load: 1, FreeBytes: 30},
 		{ID: "c", Group: "3", Up: true, Load: 3, FreeBytes: 20},
@@ -278,7 +278,7 @@ func BenchmarkChoose(b *testing.B) {
 
 // bigCluster is 1,000 eligible backends in 100 racks: the simulator's
 // speed run.
-func bigCluster() []Backend {
+func bigCluster() []Candidate {
 	bs := randomCluster(seeded(1), 1000, 100)
 	for i := range bs {
 		bs[i].Up, bs[i].ReadOnly, bs[i].BelowFreeFloor, bs[i].Priority = true, false, false, 0

@@ -54,7 +54,7 @@ type Ring struct {
 }
 
 // NewRing prepares members (ID and Group are used).
-func NewRing(members []Backend) *Ring {
+func NewRing(members []Candidate) *Ring {
 	r := &Ring{keys: make([]uint64, len(members)), groups: make([]int32, len(members))}
 	dense := map[string]int32{}
 	for i, b := range members {

@@ -10,10 +10,10 @@ import (
 )
 
 // members is n backends named b0.. in groups g0..g(groups-1), round robin.
-func members(n, groups int) []Backend {
-	out := make([]Backend, n)
+func members(n, groups int) []Candidate {
+	out := make([]Candidate, n)
 	for i := range out {
-		out[i] = Backend{ID: fmt.Sprintf("b%d", i), Group: fmt.Sprintf("g%d", i%groups), Up: true}
+		out[i] = Candidate{ID: fmt.Sprintf("b%d", i), Group: fmt.Sprintf("g%d", i%groups), Up: true}
 	}
 	return out
 }
@@ -156,7 +156,7 @@ func TestHoldersIsTheUnionOverRings(t *testing.T) {
 	}
 }
 
-func history(anchored bool, epochs ...[]Backend) History {
+func history(anchored bool, epochs ...[]Candidate) History {
 	h := History{Anchored: anchored}
 	for i, ms := range epochs {
 		h.Epochs = append(h.Epochs, Epoch{Number: i + 1, Started: time.Unix(int64(i), 0), Members: ms})

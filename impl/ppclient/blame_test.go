@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/pp"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 // bodyBytes is large enough that the body is still in flight (socket
@@ -33,14 +33,14 @@ func tcpBackend(t *testing.T, body func(c *net.TCPConn, w *bufio.Writer)) *ppcli
 			}
 			go func() {
 				defer c.Close()
-				r, w := wire.NewReader(c, 0), bufio.NewWriter(c)
+				r, w := pp.NewReader(c, 0), bufio.NewWriter(c)
 				if serveAuth(r, w) != nil {
 					return
 				}
-				if _, err := wire.ReadLine(r); err != nil {
+				if _, err := pp.ReadLine(r); err != nil {
 					return
 				}
-				wire.WriteLine(w, wire.FormatOK(strconv.Itoa(bodyBytes)))
+				pp.WriteLine(w, pp.FormatOK(strconv.Itoa(bodyBytes)))
 				body(c.(*net.TCPConn), w)
 			}()
 		}

@@ -4,7 +4,7 @@
 // connection that failed or was interrupted: a half-read reply left in a
 // pooled connection would be taken for the answer to the next command.
 //
-// Errors: a *wire.Error is the server's answer (its Temporary method tells
+// Errors: a *pp.Error is the server's answer (its Temporary method tells
 // 4xx from 5xx); anything else is a *TransportError, which matches
 // ErrUnreachable and is temporary. IsTemporary covers both.
 package ppclient
@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"powermail/impl/wire"
+	"powermail/impl/pp"
 )
 
 // Config of a Client. Zero durations and MaxIdle get the defaults below.
@@ -129,7 +129,7 @@ func (c *Client) healthy(ctx context.Context, cn *conn) bool {
 	cn.watch(ctx)
 	err := cn.refresh(ctx, c.cfg.IOTimeout)
 	if err == nil {
-		_, err = cn.roundTrip(wire.Command{Verb: wire.VerbPing})
+		_, err = cn.roundTrip(pp.Command{Verb: pp.VerbPing})
 	}
 	return cn.unwatch() && err == nil
 }
@@ -138,7 +138,7 @@ func (c *Client) healthy(ctx context.Context, cn *conn) bool {
 // or an ERR reply (the stream is still in step), except 421, after which
 // the server closes.
 func (c *Client) release(cn *conn, err error) {
-	var werr *wire.Error
+	var werr *pp.Error
 	reusable := err == nil || (errors.As(err, &werr) && !isShutdown(err))
 	c.mu.Lock()
 	if reusable && !c.closed && len(c.idle) < c.cfg.MaxIdle {
@@ -189,21 +189,21 @@ func (c *Client) attempt(ctx context.Context, exchange func(cn *conn) error) (re
 
 // noAnswer: the exchange failed without a single byte from the server.
 func noAnswer(err error, silent bool) bool {
-	var werr *wire.Error
+	var werr *pp.Error
 	return err != nil && silent && !errors.As(err, &werr)
 }
 
 // isShutdown: the reply was the 421 that a server sends to idle
 // connections when it shuts down, before it read our command.
 func isShutdown(err error) bool {
-	var werr *wire.Error
-	return errors.As(err, &werr) && werr.Code == wire.CodeShutdown
+	var werr *pp.Error
+	return errors.As(err, &werr) && werr.Code == pp.CodeShutdown
 }
 
 // wrap leaves server replies alone and turns everything else into a
 // *TransportError.
 func (c *Client) wrap(op string, ctx context.Context, err error) error {
-	var werr *wire.Error
+	var werr *pp.Error
 	var terr *TransportError
 	var derr *DestinationError
 	if err == nil || errors.As(err, &werr) || errors.As(err, &terr) || errors.As(err, &derr) {

@@ -13,8 +13,8 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
+	"powermail/impl/pp"
 	"powermail/impl/ppclient"
-	"powermail/impl/wire"
 )
 
 const secret = "a shared secret for the tests"
@@ -29,7 +29,7 @@ func scripted(t *testing.T, script func(r *bufio.Reader, w *bufio.Writer)) (*ppc
 		c, s := net.Pipe()
 		go func() {
 			defer s.Close()
-			r, w := wire.NewReader(s, 0), bufio.NewWriter(s)
+			r, w := pp.NewReader(s, 0), bufio.NewWriter(s)
 			if serveAuth(r, w) == nil {
 				script(r, w)
 				w.Flush()
@@ -44,18 +44,18 @@ func scripted(t *testing.T, script func(r *bufio.Reader, w *bufio.Writer)) (*ppc
 }
 
 func serveAuth(r *bufio.Reader, w *bufio.Writer) error {
-	snonce := wire.NewNonce()
-	wire.WriteLine(w, wire.FormatOK(wire.Banner+" "+snonce))
+	snonce := pp.NewNonce()
+	pp.WriteLine(w, pp.FormatOK(pp.Banner+" "+snonce))
 	w.Flush()
-	line, err := wire.ReadLine(r)
+	line, err := pp.ReadLine(r)
 	if err != nil {
 		return err
 	}
 	f := strings.Split(line, " ")
-	if len(f) != 4 || !wire.ProofEqual(wire.ClientProof([]byte(secret), snonce, f[2], f[1]), f[3]) {
+	if len(f) != 4 || !pp.ProofEqual(pp.ClientProof([]byte(secret), snonce, f[2], f[1]), f[3]) {
 		return errors.New("bad auth")
 	}
-	wire.WriteLine(w, wire.FormatOK(wire.ServerProof([]byte(secret), snonce, f[2], f[1])))
+	pp.WriteLine(w, pp.FormatOK(pp.ServerProof([]byte(secret), snonce, f[2], f[1])))
 	return w.Flush()
 }
 
@@ -76,7 +76,7 @@ var (
 func TestGetUsesBufferedBytesFirst(t *testing.T) {
 	c, dials := scripted(t, func(r *bufio.Reader, w *bufio.Writer) {
 		for {
-			line, err := wire.ReadLine(r)
+			line, err := pp.ReadLine(r)
 			if err != nil {
 				return
 			}
@@ -102,12 +102,12 @@ func TestGetUsesBufferedBytesFirst(t *testing.T) {
 
 func TestMalformedReplyDiscardsConnection(t *testing.T) {
 	c, dials := scripted(t, func(r *bufio.Reader, w *bufio.Writer) {
-		wire.ReadLine(r)
+		pp.ReadLine(r)
 		w.WriteString("HELLO?\r\n")
 	})
 	for range 2 {
 		err := c.Ping(ctx5(t))
-		if !errors.Is(err, ppclient.ErrUnreachable) || !errors.Is(err, wire.ErrMalformedReply) || !ppclient.IsTemporary(err) {
+		if !errors.Is(err, ppclient.ErrUnreachable) || !errors.Is(err, pp.ErrMalformedReply) || !ppclient.IsTemporary(err) {
 			t.Fatalf("got %v", err)
 		}
 	}
@@ -118,7 +118,7 @@ func TestMalformedReplyDiscardsConnection(t *testing.T) {
 
 func TestDeadlineInterruptsSilentServer(t *testing.T) {
 	c, _ := scripted(t, func(r *bufio.Reader, w *bufio.Writer) {
-		wire.ReadLine(r)
+		pp.ReadLine(r)
 		time.Sleep(2 * time.Second) // never answers in time
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -135,19 +135,19 @@ func TestDeadlineInterruptsSilentServer(t *testing.T) {
 
 func TestServerErrorsAreWireErrors(t *testing.T) {
 	c, _ := scripted(t, func(r *bufio.Reader, w *bufio.Writer) {
-		wire.ReadLine(r)
+		pp.ReadLine(r)
 		w.WriteString("ERR 453 backend is read-only\r\n")
 		w.Flush()
-		wire.ReadLine(r)
+		pp.ReadLine(r)
 		w.WriteString("ERR 550 no such message\r\n")
 	})
 	err := c.SetMinFree(ctx5(t), 1)
-	var werr *wire.Error
-	if !errors.As(err, &werr) || werr.Code != wire.CodeReadOnly || !ppclient.IsTemporary(err) || errors.Is(err, ppclient.ErrUnreachable) {
+	var werr *pp.Error
+	if !errors.As(err, &werr) || werr.Code != pp.CodeReadOnly || !ppclient.IsTemporary(err) || errors.Is(err, ppclient.ErrUnreachable) {
 		t.Fatalf("got %v", err)
 	}
 	err = c.Delete(ctx5(t), box, id)
-	if !errors.As(err, &werr) || werr.Code != wire.CodeNotFound || ppclient.IsTemporary(err) {
+	if !errors.As(err, &werr) || werr.Code != pp.CodeNotFound || ppclient.IsTemporary(err) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -166,11 +166,11 @@ func TestUnreachableBackend(t *testing.T) {
 
 func TestTooManyBoxesRefusedBeforeSending(t *testing.T) {
 	c, dials := scripted(t, func(r *bufio.Reader, w *bufio.Writer) {})
-	boxes := make([]mailbox.Name, wire.MaxBoxes+1)
+	boxes := make([]mailbox.Name, pp.MaxBoxes+1)
 	for i := range boxes {
 		boxes[i] = box
 	}
-	if err := c.Commit(ctx5(t), id, boxes); !errors.Is(err, wire.ErrTooManyBoxes) || ppclient.IsTemporary(err) {
+	if err := c.Commit(ctx5(t), id, boxes); !errors.Is(err, pp.ErrTooManyBoxes) || ppclient.IsTemporary(err) {
 		t.Fatalf("got %v", err)
 	}
 	if dials.Load() != 0 {

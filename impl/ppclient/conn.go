@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"powermail/impl/wire"
+	"powermail/impl/pp"
 )
 
 // Buffer sizes of a client connection. The write buffer holds one upload
@@ -38,13 +38,13 @@ type conn struct {
 	stopWatch func() bool
 }
 
-// dial connects and runs the mutual authentication (package wire doc).
+// dial connects and runs the mutual authentication (package pp doc).
 func (c *Client) dial(ctx context.Context) (*conn, error) {
 	// The backend would refuse either with a bare 535; say why here.
-	if len(c.cfg.Secret) < wire.MinSecretBytes {
+	if len(c.cfg.Secret) < pp.MinSecretBytes {
 		return nil, ErrShortSecret
 	}
-	if err := wire.CheckClientName(c.cfg.ClientName); err != nil {
+	if err := pp.CheckClientName(c.cfg.ClientName); err != nil {
 		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
@@ -54,7 +54,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	cn := &conn{nc: nc, w: bufio.NewWriterSize(nc, writeBufferBytes)}
-	cn.r = wire.NewReader(countingReader{nc, &cn.received}, readBufferBytes)
+	cn.r = pp.NewReader(countingReader{nc, &cn.received}, readBufferBytes)
 	cn.watch(ctx)
 	err = cn.refresh(ctx, c.cfg.IOTimeout)
 	if err == nil {
@@ -73,16 +73,16 @@ func (cn *conn) authenticate(cfg Config) error {
 		return err
 	}
 	banner, snonce, ok := strings.Cut(greeting, " ")
-	if !ok || banner != wire.Banner || wire.CheckNonce(snonce) != nil {
+	if !ok || banner != pp.Banner || pp.CheckNonce(snonce) != nil {
 		return malformed("greeting %q", greeting)
 	}
-	cnonce := wire.NewNonce()
-	proof := wire.ClientProof([]byte(cfg.Secret), snonce, cnonce, cfg.ClientName)
-	reply, err := cn.roundTrip(wire.Command{Verb: wire.VerbAuth, Args: []string{cfg.ClientName, cnonce, proof}})
+	cnonce := pp.NewNonce()
+	proof := pp.ClientProof([]byte(cfg.Secret), snonce, cnonce, cfg.ClientName)
+	reply, err := cn.roundTrip(pp.Command{Verb: pp.VerbAuth, Args: []string{cfg.ClientName, cnonce, proof}})
 	if err != nil {
 		return err
 	}
-	if !wire.ProofEqual(wire.ServerProof([]byte(cfg.Secret), snonce, cnonce, cfg.ClientName), reply) {
+	if !pp.ProofEqual(pp.ServerProof([]byte(cfg.Secret), snonce, cnonce, cfg.ClientName), reply) {
 		return ErrImpostor
 	}
 	return nil
@@ -175,17 +175,17 @@ func (cn *conn) refresh(ctx context.Context, ioTimeout time.Duration) error {
 }
 
 // send buffers one command line.
-func (cn *conn) send(cmd wire.Command) error {
+func (cn *conn) send(cmd pp.Command) error {
 	line, err := cmd.Line()
 	if err != nil {
 		return err
 	}
-	return wire.WriteLine(cn.w, line)
+	return pp.WriteLine(cn.w, line)
 }
 
 // roundTrip sends cmd and returns the text of its OK reply, or the
-// server's *wire.Error.
-func (cn *conn) roundTrip(cmd wire.Command) (string, error) {
+// server's *pp.Error.
+func (cn *conn) roundTrip(cmd pp.Command) (string, error) {
 	if err := cn.send(cmd); err != nil {
 		return "", err
 	}
@@ -196,11 +196,11 @@ func (cn *conn) roundTrip(cmd wire.Command) (string, error) {
 }
 
 func (cn *conn) readReply() (string, error) {
-	line, err := wire.ReadLine(cn.r)
+	line, err := pp.ReadLine(cn.r)
 	if err != nil {
 		return "", err
 	}
-	return wire.ParseReply(line)
+	return pp.ParseReply(line)
 }
 
 // orCtx prefers the context's error: a deadline moved by cancellation shows

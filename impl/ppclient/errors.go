@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"powermail/impl/wire"
+	"powermail/impl/pp"
 )
 
 // ErrUnreachable is matched (errors.Is) by every TransportError: the
@@ -15,12 +15,12 @@ var ErrUnreachable = errors.New("backend unreachable")
 // ErrImpostor means the server could not prove that it knows the secret.
 var ErrImpostor = errors.New("backend failed to prove it knows the shared secret")
 
-// ErrShortSecret: Config.Secret is shorter than wire.MinSecretBytes.
+// ErrShortSecret: Config.Secret is shorter than pp.MinSecretBytes.
 var ErrShortSecret = errors.New("ppclient: secret shorter than 16 bytes")
 
 // TransportError is a failure to talk to the backend: dial, I/O, timeout,
 // context cancellation, malformed reply, failed mutual authentication.
-// Errors that the server reports are *wire.Error instead.
+// Errors that the server reports are *pp.Error instead.
 type TransportError struct {
 	Addr string
 	Op   string // verb or "dial"
@@ -42,7 +42,7 @@ func (e *TransportError) Temporary() bool { return true }
 // IsTemporary reports whether err is worth retrying: a transport error or a
 // 4xx reply from the server.
 func IsTemporary(err error) bool {
-	var werr *wire.Error
+	var werr *pp.Error
 	if errors.As(err, &werr) {
 		return werr.Temporary()
 	}
@@ -67,5 +67,5 @@ func (e *DestinationError) Is(target error) bool { return target == ErrDestinati
 
 // malformed is a reply that does not parse; the connection is discarded.
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", wire.ErrMalformedReply, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", pp.ErrMalformedReply, fmt.Sprintf(format, args...))
 }

@@ -9,7 +9,7 @@ import (
 	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
-	"powermail/impl/wire"
+	"powermail/impl/pp"
 )
 
 // maxGetBytes bounds the size a GET reply may announce (a syntactic bound;
@@ -21,7 +21,7 @@ func (c *Client) simple(ctx context.Context, verb string, args ...string) (strin
 	var text string
 	err := c.do(ctx, verb, func(cn *conn) error {
 		var err error
-		text, err = cn.roundTrip(wire.Command{Verb: verb, Args: args})
+		text, err = cn.roundTrip(pp.Command{Verb: verb, Args: args})
 		return err
 	})
 	return text, err
@@ -30,23 +30,23 @@ func (c *Client) simple(ctx context.Context, verb string, args ...string) (strin
 // Commit makes the prepared message id visible in boxes (idempotent: a
 // retry after a lost reply does not duplicate).
 func (c *Client) Commit(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
-	return c.boxCommand(ctx, wire.VerbCommit, id, boxes)
+	return c.boxCommand(ctx, pp.VerbCommit, id, boxes)
 }
 
 // Abort removes the prepared message id and its links in boxes, if any.
 func (c *Client) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
-	return c.boxCommand(ctx, wire.VerbAbort, id, boxes)
+	return c.boxCommand(ctx, pp.VerbAbort, id, boxes)
 }
 
-// boxCommand sends COMMIT or ABORT. A list longer than wire.MaxBoxes is
+// boxCommand sends COMMIT or ABORT. A list longer than pp.MaxBoxes is
 // refused here, before anything is sent: it is the caller's error, not an
 // unreachable backend.
 func (c *Client) boxCommand(ctx context.Context, verb string, id msgid.ID, boxes []mailbox.Name) error {
-	if len(boxes) > wire.MaxBoxes {
-		return wire.ErrTooManyBoxes
+	if len(boxes) > pp.MaxBoxes {
+		return pp.ErrTooManyBoxes
 	}
 	return c.do(ctx, verb, func(cn *conn) error {
-		if err := wire.WriteBoxCommand(cn.w, verb, id, boxes); err != nil {
+		if err := pp.WriteBoxCommand(cn.w, verb, id, boxes); err != nil {
 			return err
 		}
 		if err := cn.w.Flush(); err != nil {
@@ -61,18 +61,18 @@ func (c *Client) boxCommand(ctx context.Context, verb string, id msgid.ID, boxes
 // prepared file and any links: the refusal of a delivery whose copy may
 // have been committed somewhere.
 func (c *Client) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
-	return c.boxCommand(ctx, wire.VerbVoid, id, boxes)
+	return c.boxCommand(ctx, pp.VerbVoid, id, boxes)
 }
 
 // List returns the messages and tombstones of box.
 func (c *Client) List(ctx context.Context, box mailbox.Name) (mail.Listing, error) {
 	var l mail.Listing
-	err := c.do(ctx, wire.VerbList, func(cn *conn) error {
-		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbList, Args: []string{string(box)}})
+	err := c.do(ctx, pp.VerbList, func(cn *conn) error {
+		text, err := cn.roundTrip(pp.Command{Verb: pp.VerbList, Args: []string{string(box)}})
 		if err != nil {
 			return err
 		}
-		l, err = wire.ReadListing(cn.r, text)
+		l, err = pp.ReadListing(cn.r, text)
 		return err
 	})
 	return l, err
@@ -81,17 +81,17 @@ func (c *Client) List(ctx context.Context, box mailbox.Name) (mail.Listing, erro
 // Mailboxes returns every mailbox that has a directory on the backend.
 func (c *Client) Mailboxes(ctx context.Context) ([]mailbox.Name, error) {
 	var names []mailbox.Name
-	err := c.do(ctx, wire.VerbMailboxes, func(cn *conn) error {
-		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbMailboxes})
+	err := c.do(ctx, pp.VerbMailboxes, func(cn *conn) error {
+		text, err := cn.roundTrip(pp.Command{Verb: pp.VerbMailboxes})
 		if err != nil {
 			return err
 		}
-		n, err := wire.ParseCount(text, 0, wire.MaxListEntries)
+		n, err := pp.ParseCount(text, 0, pp.MaxListEntries)
 		if err != nil {
 			return malformed("MAILBOXES count %q", text)
 		}
-		names, err = wire.ReadNames(cn.r, n)
-		if errors.As(err, new(*wire.Error)) {
+		names, err = pp.ReadNames(cn.r, n)
+		if errors.As(err, new(*pp.Error)) {
 			return malformed("MAILBOXES: %v", err) // a bad name from the server is not its ERR reply
 		}
 		return err
@@ -107,12 +107,12 @@ func (c *Client) Mailboxes(ctx context.Context) ([]mailbox.Name, error) {
 // failed, or stopped the copy on purpose), a *TransportError otherwise.
 func (c *Client) Get(ctx context.Context, box mailbox.Name, id msgid.ID, dst io.Writer) (int64, error) {
 	var n int64
-	err := c.do(ctx, wire.VerbGet, func(cn *conn) error {
-		text, err := cn.roundTrip(wire.Command{Verb: wire.VerbGet, Args: []string{string(box), string(id)}})
+	err := c.do(ctx, pp.VerbGet, func(cn *conn) error {
+		text, err := cn.roundTrip(pp.Command{Verb: pp.VerbGet, Args: []string{string(box), string(id)}})
 		if err != nil {
 			return err
 		}
-		size, err := wire.ParseCount(text, 0, maxGetBytes)
+		size, err := pp.ParseCount(text, 0, maxGetBytes)
 		if err != nil {
 			return malformed("GET size %q", text)
 		}
@@ -160,37 +160,37 @@ func (cn *conn) sourceAlive() bool {
 
 // Delete removes id from box and leaves a tombstone (also when absent).
 func (c *Client) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error {
-	_, err := c.simple(ctx, wire.VerbDelete, string(box), string(id))
+	_, err := c.simple(ctx, pp.VerbDelete, string(box), string(id))
 	return err
 }
 
 // Status returns free space, counts and mode of the backend.
 func (c *Client) Status(ctx context.Context) (mail.BackendStatus, error) {
-	text, err := c.simple(ctx, wire.VerbStatus)
+	text, err := c.simple(ctx, pp.VerbStatus)
 	if err != nil {
 		return mail.BackendStatus{}, err
 	}
-	st, err := wire.ParseStatus(text)
+	st, err := pp.ParseStatus(text)
 	if err != nil {
-		return mail.BackendStatus{}, &TransportError{Addr: c.cfg.Addr, Op: wire.VerbStatus, Err: err}
+		return mail.BackendStatus{}, &TransportError{Addr: c.cfg.Addr, Op: pp.VerbStatus, Err: err}
 	}
 	return st, nil
 }
 
 // SetReadOnly switches the backend's read-only mode at run time.
 func (c *Client) SetReadOnly(ctx context.Context, on bool) error {
-	_, err := c.simple(ctx, wire.VerbReadOnly, wire.OnOff(on))
+	_, err := c.simple(ctx, pp.VerbReadOnly, pp.OnOff(on))
 	return err
 }
 
 // SetMinFree sets the free-space floor below which writes are refused.
 func (c *Client) SetMinFree(ctx context.Context, bytes uint64) error {
-	_, err := c.simple(ctx, wire.VerbMinFree, strconv.FormatUint(bytes, 10))
+	_, err := c.simple(ctx, pp.VerbMinFree, strconv.FormatUint(bytes, 10))
 	return err
 }
 
 // Ping checks that the backend answers.
 func (c *Client) Ping(ctx context.Context) error {
-	_, err := c.simple(ctx, wire.VerbPing)
+	_, err := c.simple(ctx, pp.VerbPing)
 	return err
 }

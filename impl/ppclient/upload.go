@@ -7,7 +7,7 @@ import (
 
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
-	"powermail/impl/wire"
+	"powermail/impl/pp"
 )
 
 // uploadChunkBytes is the largest CHUNK frame the client sends. Each Write
@@ -34,7 +34,7 @@ type Upload struct {
 	ctx  context.Context
 	id   msgid.ID
 	cn   *conn
-	sum  *wire.Summer
+	sum  *pp.Summer
 	err  error // first failure, or ErrUploadDone; sticky
 	busy bool  // a step's reply is unread
 }
@@ -49,8 +49,8 @@ func (c *Client) Begin(ctx context.Context, id msgid.ID) (*Upload, error) {
 		return nil, c.wrap("dial", ctx, err)
 	}
 	cn.watch(ctx)
-	u := &Upload{c: c, ctx: ctx, id: id, cn: cn, sum: wire.NewSummer()}
-	if err := cn.send(wire.Command{Verb: wire.VerbPrepare, Args: []string{string(id)}}); err != nil {
+	u := &Upload{c: c, ctx: ctx, id: id, cn: cn, sum: pp.NewSummer()}
+	if err := cn.send(pp.Command{Verb: pp.VerbPrepare, Args: []string{string(id)}}); err != nil {
 		u.fail(err)
 		return nil, u.err
 	}
@@ -71,7 +71,7 @@ func (u *Upload) Write(p []byte) (int, error) {
 	u.sum.Write(p)
 	for rest := p; len(rest) > 0; {
 		n := min(len(rest), uploadChunkBytes)
-		if err := wire.WriteChunk(u.cn.w, rest[:n]); err != nil {
+		if err := pp.WriteChunk(u.cn.w, rest[:n]); err != nil {
 			u.fail(err)
 			return len(p) - len(rest), u.err
 		}
@@ -100,7 +100,7 @@ type Step struct {
 	err   error
 }
 
-// Wait reads the step's replies: nil, the first server *wire.Error (4xx,
+// Wait reads the step's replies: nil, the first server *pp.Error (4xx,
 // 5xx) among them, or a *TransportError.
 func (s Step) Wait() error {
 	if s.err != nil {
@@ -115,7 +115,7 @@ func (s Step) Wait() error {
 			return u.err
 		}
 		_, err := u.cn.readReply()
-		var werr *wire.Error
+		var werr *pp.Error
 		switch {
 		case err != nil && !errors.As(err, &werr):
 			u.fail(err)
@@ -135,15 +135,15 @@ func (s Step) Wait() error {
 // (OK once the backend verified the bytes and made them durable in tmp/)
 // is read by Wait.
 func (u *Upload) End() Step {
-	return u.step([]string{wire.VerbEnd}, false, u.writeEnd)
+	return u.step([]string{pp.VerbEnd}, false, u.writeEnd)
 }
 
-func (u *Upload) writeEnd() error { return wire.WriteLine(u.cn.w, u.sum.End().String()) }
+func (u *Upload) writeEnd() error { return pp.WriteLine(u.cn.w, u.sum.End().String()) }
 
 // Commit sends COMMIT for boxes after a successful End (the message then
 // becomes visible there once Wait returns nil).
 func (u *Upload) Commit(boxes []mailbox.Name) Step {
-	return u.boxStep(wire.VerbCommit, boxes)
+	return u.boxStep(pp.VerbCommit, boxes)
 }
 
 // EndCommit sends END and COMMIT for boxes together: one round trip where
@@ -153,28 +153,28 @@ func (u *Upload) Commit(boxes []mailbox.Name) Step {
 // gives up is the chance to stop after END: a replica that took COMMIT
 // while another failed must be voided rather than aborted.
 func (u *Upload) EndCommit(boxes []mailbox.Name) Step {
-	if len(boxes) > wire.MaxBoxes {
-		return Step{err: wire.ErrTooManyBoxes}
+	if len(boxes) > pp.MaxBoxes {
+		return Step{err: pp.ErrTooManyBoxes}
 	}
-	return u.step([]string{wire.VerbEnd, wire.VerbCommit}, true, func() error {
+	return u.step([]string{pp.VerbEnd, pp.VerbCommit}, true, func() error {
 		if err := u.writeEnd(); err != nil {
 			return err
 		}
-		return wire.WriteBoxCommand(u.cn.w, wire.VerbCommit, u.id, boxes)
+		return pp.WriteBoxCommand(u.cn.w, pp.VerbCommit, u.id, boxes)
 	})
 }
 
 // Abort sends ABORT for boxes: the backend removes the prepared file and
 // any links of the message in boxes.
 func (u *Upload) Abort(boxes []mailbox.Name) Step {
-	return u.boxStep(wire.VerbAbort, boxes)
+	return u.boxStep(pp.VerbAbort, boxes)
 }
 
 func (u *Upload) boxStep(verb string, boxes []mailbox.Name) Step {
-	if len(boxes) > wire.MaxBoxes {
-		return Step{err: wire.ErrTooManyBoxes}
+	if len(boxes) > pp.MaxBoxes {
+		return Step{err: pp.ErrTooManyBoxes}
 	}
-	return u.step([]string{verb}, true, func() error { return wire.WriteBoxCommand(u.cn.w, verb, u.id, boxes) })
+	return u.step([]string{verb}, true, func() error { return pp.WriteBoxCommand(u.cn.w, verb, u.id, boxes) })
 }
 
 // step writes commands verbs with write and flushes them.
@@ -234,5 +234,5 @@ func (u *Upload) release(err error) {
 func (u *Upload) fail(err error) {
 	u.cn.unwatch()
 	u.cn.nc.Close()
-	u.err = u.c.wrap(wire.VerbPrepare, u.ctx, err)
+	u.err = u.c.wrap(pp.VerbPrepare, u.ctx, err)
 }

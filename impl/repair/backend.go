@@ -10,16 +10,16 @@ import (
 	"powermail/impl/ppclient"
 )
 
-// Backend is one member of the cluster as the operator configured it (the
+// Node is one member of the cluster as the operator configured it (the
 // userbase backends table or a static list), and a client to reach it.
-type Backend struct {
+type Node struct {
 	mail.Member
 	Client *ppclient.Client
 }
 
 // State is a backend's answer to STATUS, or why there was none.
 type State struct {
-	Backend
+	Node
 	Up     bool
 	Status mail.BackendStatus
 	Err    error
@@ -27,10 +27,10 @@ type State struct {
 
 // Writable reports whether the backend may receive copies: up, not
 // read-only by the operator's mark or its own, and above its free-space
-// floor (placement.Backend.Eligible, the front ends' rule).
+// floor (placement.Candidate.Eligible, the front ends' rule).
 func (s State) Writable() bool { return s.placement().Eligible() }
 
-func (s State) placement() placement.Backend {
+func (s State) placement() placement.Candidate {
 	return placement.Observed(s.Member, s.Status, s.Up)
 }
 
@@ -39,13 +39,13 @@ const probeTimeout = 5 * time.Second
 
 // Probe asks every backend for its STATUS, concurrently, and returns the
 // states in the order of backends.
-func Probe(ctx context.Context, backends []Backend) []State {
+func Probe(ctx context.Context, backends []Node) []State {
 	out := make([]State, len(backends))
 	forEach(len(backends), len(backends), func(i int) {
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
 		st, err := backends[i].Client.Status(pctx)
-		out[i] = State{Backend: backends[i], Up: err == nil, Status: st, Err: err}
+		out[i] = State{Node: backends[i], Up: err == nil, Status: st, Err: err}
 	})
 	return out
 }

@@ -138,7 +138,7 @@ func (p *planner) source(c Copies) Holder {
 // listed, through the placement policy, groups that hold no copy yet first.
 func (p *planner) targets(ms MailboxState, c Copies) []string {
 	heldGroups := map[string]bool{}
-	var cands []placement.Backend
+	var cands []placement.Candidate
 	for _, s := range p.states {
 		if c.Held(s.Addr) && s.Addr != p.drain {
 			heldGroups[s.Group] = true
@@ -157,7 +157,7 @@ func (p *planner) targets(ms MailboxState, c Copies) []string {
 		return nil
 	}
 	order := ch.Primary
-	slices.SortStableFunc(order, func(a, b placement.Backend) int {
+	slices.SortStableFunc(order, func(a, b placement.Candidate) int {
 		return cmp.Compare(boolInt(heldGroups[a.Group]), boolInt(heldGroups[b.Group]))
 	})
 	out := make([]string, len(order))

@@ -24,7 +24,7 @@ func randomScenario(rng *rand.Rand) (planner, MailboxState, Copies) {
 		if rng.IntN(6) == 0 {
 			st.MinFreeBytes = 2 << 30
 		}
-		states = append(states, State{Backend: Backend{Member: mail.Member{Addr: fmt.Sprintf("b%d", i), Group: fmt.Sprint(i % 3)}},
+		states = append(states, State{Node: Node{Member: mail.Member{Addr: fmt.Sprintf("b%d", i), Group: fmt.Sprint(i % 3)}},
 			Up: rng.IntN(5) != 0, Status: st})
 	}
 	c := Copies{ID: msgid.ID(fmt.Sprintf("%044x", rng.Uint64()))}
@@ -111,7 +111,7 @@ func copyTargetOK(p planner, ms MailboxState, c Copies, a Action, seen map[strin
 // to group 1, not to the other backend of group 0.
 func TestPlanPrefersUnusedGroups(t *testing.T) {
 	up := func(addr, group string) State {
-		return State{Backend: Backend{Member: mail.Member{Addr: addr, Group: group}}, Up: true, Status: mail.BackendStatus{FreeBytes: 1 << 30}}
+		return State{Node: Node{Member: mail.Member{Addr: addr, Group: group}}, Up: true, Status: mail.BackendStatus{FreeBytes: 1 << 30}}
 	}
 	p := planner{states: []State{up("a", "0"), up("b", "0"), up("c", "1")}, r: 2}
 	for seed := range uint64(50) {
@@ -131,9 +131,9 @@ func TestRehomeSafety(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	for i := range 20000 {
 		p, ms, c := randomScenario(rng)
-		var members []placement.Backend
+		var members []placement.Candidate
 		for _, s := range p.states {
-			members = append(members, placement.Backend{ID: s.Addr, Group: s.Group})
+			members = append(members, placement.Candidate{ID: s.Addr, Group: s.Group})
 		}
 		p.homes = placement.NewHomes(placement.History{Anchored: true, Epochs: []placement.Epoch{{Number: 1, Members: members}}}, p.r)
 		p.rebalance = rng.IntN(2) == 0

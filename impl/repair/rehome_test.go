@@ -5,19 +5,19 @@ import (
 	"slices"
 	"testing"
 
+	"powermail/impl/internal/e2e/inproc"
 	"powermail/impl/mailbox"
 	"powermail/impl/placement"
 	"powermail/impl/repair"
-	"powermail/impl/repair/repairtest"
 )
 
 // history has one epoch per count of backends: bs[:n] for n in counts.
-func history(bs []*repairtest.Backend, counts ...int) placement.History {
+func history(bs []*inproc.Listener, counts ...int) placement.History {
 	h := placement.History{Anchored: true}
 	for i, n := range counts {
 		e := placement.Epoch{Number: i + 1}
 		for j, b := range bs[:n] {
-			e.Members = append(e.Members, placement.Backend{ID: b.Addr, Group: fmt.Sprint(j)})
+			e.Members = append(e.Members, placement.Candidate{ID: b.Addr, Group: fmt.Sprint(j)})
 		}
 		h.Epochs = append(h.Epochs, e)
 	}
@@ -30,7 +30,7 @@ func homeOf(h placement.History, box mailbox.Name) []string {
 }
 
 // holderAddrs are the backends holding m in box.
-func holderAddrs(bs []*repairtest.Backend, box mailbox.Name, m message) []string {
+func holderAddrs(bs []*inproc.Listener, box mailbox.Name, m message) []string {
 	var out []string
 	for _, b := range bs {
 		if b.Read(box, m.id) != nil {
@@ -47,7 +47,7 @@ func holderAddrs(bs []*repairtest.Backend, box mailbox.Name, m message) []string
 // home and then removes the copy off home, so every message sits exactly
 // at its home; a second run does nothing.
 func TestRebalanceMovesEverythingHome(t *testing.T) {
-	bs := repairtest.Start(t, 4)
+	bs := inproc.Start(t, 4)
 	before, after := history(bs, 3), history(bs, 3, 4)
 	boxes := []mailbox.Name{}
 	var msgs []message
@@ -94,12 +94,12 @@ func TestRebalanceMovesEverythingHome(t *testing.T) {
 // TestRebalanceNeverRemovesWhileAHomeLacks: the new home backend is down;
 // the copies away from home stay, and the run says it is not done.
 func TestRebalanceNeverRemovesWhileAHomeLacks(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	h := history(bs, 3)
 	box := mailbox.Name("ann@example.com")
 	home := homeOf(h, box)
 	m := newMessage(1)
-	var away *repairtest.Backend
+	var away *inproc.Listener
 	for _, b := range bs {
 		if !slices.Contains(home, b.Addr) {
 			away = b

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/internal/e2e/inproc"
 	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/orphanlog"
 	"powermail/impl/repair"
-	"powermail/impl/repair/repairtest"
 )
 
 var (
@@ -28,10 +28,10 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func cluster(bs []*repairtest.Backend) []repair.Backend {
-	out := make([]repair.Backend, len(bs))
+func cluster(bs []*inproc.Listener) []repair.Node {
+	out := make([]repair.Node, len(bs))
 	for i, b := range bs {
-		out[i] = repair.Backend{Member: mail.Member{Addr: b.Addr, Group: fmt.Sprint(i)}, Client: b.Client()}
+		out[i] = repair.Node{Member: mail.Member{Addr: b.Addr, Group: fmt.Sprint(i)}, Client: b.Client()}
 	}
 	return out
 }
@@ -47,7 +47,7 @@ func newMessage(i int) message {
 	return message{id, []byte(fmt.Sprintf("Subject: %d\r\n\r\n%s\r\n", i, bytes.Repeat([]byte("body "), 100*i+1)))}
 }
 
-func run(t *testing.T, bs []*repairtest.Backend, opt repair.Options) *repair.Report {
+func run(t *testing.T, bs []*inproc.Listener, opt repair.Options) *repair.Report {
 	t.Helper()
 	if opt.Redundancy == 0 {
 		opt.Redundancy = 2
@@ -64,7 +64,7 @@ func run(t *testing.T, bs []*repairtest.Backend, opt repair.Options) *repair.Rep
 
 // holders returns the backends that hold m in box with exactly its bytes,
 // and fails on a differing copy.
-func holders(t *testing.T, bs []*repairtest.Backend, box mailbox.Name, m message) int {
+func holders(t *testing.T, bs []*inproc.Listener, box mailbox.Name, m message) int {
 	t.Helper()
 	n := 0
 	for _, b := range bs {
@@ -79,7 +79,7 @@ func holders(t *testing.T, bs []*repairtest.Backend, box mailbox.Name, m message
 	return n
 }
 
-func assertNothingToDo(t *testing.T, bs []*repairtest.Backend, opt repair.Options) {
+func assertNothingToDo(t *testing.T, bs []*inproc.Listener, opt repair.Options) {
 	t.Helper()
 	opt.DryRun = true
 	if rep := run(t, bs, opt); !rep.Idle() || !rep.Clean() {
@@ -96,7 +96,7 @@ func assertNothingToDo(t *testing.T, bs []*repairtest.Backend, opt repair.Option
 // everything, including a message in two mailboxes, and a second run does
 // nothing.
 func TestLostBackendIsReReplicated(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	var msgs []message
 	for i := range 9 {
 		m := newMessage(i)
@@ -129,7 +129,7 @@ func TestLostBackendIsReReplicated(t *testing.T) {
 // deletes the other copy (leaving a tombstone there too) and never copies
 // the message back.
 func TestTombstonedCopyIsRemoved(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	m := newMessage(1)
 	bs[0].Put(m.id, m.body, ann)
 	bs[1].Put(m.id, m.body, ann)
@@ -154,7 +154,7 @@ func TestTombstonedCopyIsRemoved(t *testing.T) {
 // leftover of a refused delivery and is removed; one whose message has a
 // copy elsewhere is a replica of a delivered message and is kept.
 func TestOrphans(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	refused, delivered := newMessage(1), newMessage(2)
 	bs[2].Put(refused.id, refused.body, ann)
 	bs[0].Put(delivered.id, delivered.body, ann)
@@ -178,7 +178,7 @@ func TestOrphans(t *testing.T) {
 // (logged with Acked). After b0's copy is lost, b1's copy is the last one:
 // repair keeps it and copies it back to R, never removes it as stray.
 func TestAckedOrphanIsNeverRemoved(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	m := newMessage(1)
 	bs[1].Put(m.id, m.body, ann)
 	orphans := []orphanlog.Entry{{Backend: bs[1].Addr, ID: m.id, Boxes: []mailbox.Name{ann}, Acked: true}}
@@ -194,7 +194,7 @@ func TestAckedOrphanIsNeverRemoved(t *testing.T) {
 // TestDrain: a retiring backend's messages get R copies on the others; it
 // keeps its own copies and receives none.
 func TestDrain(t *testing.T) {
-	bs := repairtest.Start(t, 4)
+	bs := inproc.Start(t, 4)
 	var msgs []message
 	for i := range 6 {
 		m := newMessage(i)
@@ -221,7 +221,7 @@ func TestDrain(t *testing.T) {
 // TestTooFewBackends: with R=3 and two backends nothing can reach R; the
 // report says so and nothing is deleted.
 func TestTooFewBackends(t *testing.T) {
-	bs := repairtest.Start(t, 2)
+	bs := inproc.Start(t, 2)
 	m := newMessage(1)
 	bs[0].Put(m.id, m.body, ann)
 	rep := run(t, bs, repair.Options{Redundancy: 3})
@@ -234,7 +234,7 @@ func TestTooFewBackends(t *testing.T) {
 }
 
 func TestDrainOfUnknownBackend(t *testing.T) {
-	bs := repairtest.Start(t, 2)
+	bs := inproc.Start(t, 2)
 	_, err := repair.Run(ctxT(t), cluster(bs), repair.Options{Redundancy: 2, Drain: "127.0.0.1:1"})
 	if err == nil {
 		t.Fatal("drain of a backend not in the list accepted")
@@ -245,7 +245,7 @@ func TestDrainOfUnknownBackend(t *testing.T) {
 // stale prepared file of the same id sits in its tmp/); the copy is made
 // on the other writable backend instead.
 func TestCopyFallsBackToASpare(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	m := newMessage(1)
 	bs[0].Put(m.id, m.body, ann)
 	dry := run(t, bs, repair.Options{DryRun: true})

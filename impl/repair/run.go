@@ -58,7 +58,7 @@ type runner struct {
 // Run repairs every mailbox of the cluster and returns the report. The
 // error is for a run that could not start; failures of single actions are
 // counted in the report.
-func Run(ctx context.Context, backends []Backend, opt Options) (*Report, error) {
+func Run(ctx context.Context, backends []Node, opt Options) (*Report, error) {
 	if opt.Redundancy < 1 {
 		return nil, fmt.Errorf("repair: redundancy %d: must be at least 1", opt.Redundancy)
 	}

@@ -10,10 +10,10 @@ import (
 	"powermail/impl/mail"
 )
 
-// Backend is a row of the backends table: the run-time list of pplisteners
+// BackendRow is a row of the backends table: the run-time list of pplisteners
 // that powersmtp and powerpop poll (issue 4 section 6), so that machines are
 // added or drained without restarting any daemon and all daemons agree.
-type Backend struct {
+type BackendRow struct {
 	Addr     string // host:port of the pplistener
 	Group    int    // placement group: copies go to distinct groups
 	Priority int    // within a group, lower is preferred
@@ -22,8 +22,8 @@ type Backend struct {
 }
 
 // ListBackends returns every backend, enabled or not, sorted by address.
-func (db *DB) ListBackends(ctx context.Context) ([]Backend, error) {
-	var out []Backend
+func (db *DB) ListBackends(ctx context.Context) ([]BackendRow, error) {
+	var out []BackendRow
 	err := db.call(ctx, "backends", qBackends, func(ctx context.Context, st *sql.Stmt) error {
 		rows, err := st.QueryContext(ctx)
 		if err != nil {
@@ -31,7 +31,7 @@ func (db *DB) ListBackends(ctx context.Context) ([]Backend, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var b Backend
+			var b BackendRow
 			if err := rows.Scan(&b.Addr, &b.Group, &b.Priority, &b.ReadOnly, &b.Enabled); err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func (db *DB) Members(ctx context.Context) ([]mail.Member, error) {
 // AddBackend inserts b; ErrExists if its address is listed. Like every
 // change of the table made here, it records a placement epoch if it
 // changes the placement membership (history.go).
-func (db *DB) AddBackend(ctx context.Context, b Backend) error {
+func (db *DB) AddBackend(ctx context.Context, b BackendRow) error {
 	if err := checkBackend(b); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (db *DB) AddBackend(ctx context.Context, b Backend) error {
 }
 
 // UpdateBackend replaces the row whose address is b.Addr.
-func (db *DB) UpdateBackend(ctx context.Context, b Backend) error {
+func (db *DB) UpdateBackend(ctx context.Context, b BackendRow) error {
 	if err := checkBackend(b); err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (db *DB) RemoveBackend(ctx context.Context, addr string) error {
 
 // checkBackend wants a literal host:port with a numeric port, so that every
 // daemon dials exactly what the operator typed.
-func checkBackend(b Backend) error {
+func checkBackend(b BackendRow) error {
 	if len(b.Addr) > maxAddrBytes {
 		return fmt.Errorf("%w: backend address is %d bytes, at most %d", ErrInvalid, len(b.Addr), maxAddrBytes)
 	}

@@ -29,12 +29,12 @@ func BenchmarkLookup(b *testing.B) {
 				}
 			}
 			b.Run("uncached", func(b *testing.B) { benchLookups(b, uncached(db, cfg), names) })
-			b.Run("cached", func(b *testing.B) { benchLookups(b, NewStore(db, cfg, nil), names) })
+			b.Run("cached", func(b *testing.B) { benchLookups(b, NewCached(db, cfg, nil), names) })
 		})
 	}
 }
 
-func benchLookups(b *testing.B, s *Store, names []mailbox.Name) {
+func benchLookups(b *testing.B, s *Cached, names []mailbox.Name) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -61,7 +61,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if err := db.AddMailbox(context.Background(), Mailbox{Name: "a@example.com", PasswordHash: h, Enabled: true}); err != nil {
 		b.Fatal(err)
 	}
-	for name, s := range map[string]*Store{"uncached": uncached(db, cfg), "cached": NewStore(db, cfg, nil)} {
+	for name, s := range map[string]*Cached{"uncached": uncached(db, cfg), "cached": NewCached(db, cfg, nil)} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.Authenticate(context.Background(), "a@example.com", "pw"); err != nil {

@@ -12,15 +12,15 @@ import (
 	"powermail/impl/userbase/password"
 )
 
-// uncached returns a Store with caching off, so every call reaches the engine.
-// uncached is a Store without caches. Nor do failed password checks rest
+// uncached returns a Cached with caching off, so every call reaches the engine.
+// uncached is a Cached without caches. Nor do failed password checks rest
 // their slot (verifyGate): these tests follow a wrong password with a
 // login at once, which a POP session's penalty never does, and under the
 // race detector a check's rest can outlast auth-verify-wait.
-func uncached(db *DB, cfg Config) *Store {
+func uncached(db *DB, cfg Config) *Cached {
 	cfg.CacheMaxEntries, cfg.AuthCacheMaxEntries = 0, 0
 	cfg.AuthVerifyBusyPercent = 100
-	return NewStore(db, cfg, nil)
+	return NewCached(db, cfg, nil)
 }
 
 func mustAdd(t *testing.T, db *DB, m Mailbox) {
@@ -246,9 +246,9 @@ func TestContractAdminRoundTrip(t *testing.T) {
 
 func TestContractBackends(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *DB, cfg Config) {
-		b1 := Backend{Addr: "127.0.0.1:1102", Group: 2, Priority: 1, Enabled: true}
-		b0 := Backend{Addr: "127.0.0.1:1101", Group: 1, Enabled: true}
-		for _, b := range []Backend{b1, b0} {
+		b1 := BackendRow{Addr: "127.0.0.1:1102", Group: 2, Priority: 1, Enabled: true}
+		b0 := BackendRow{Addr: "127.0.0.1:1101", Group: 1, Enabled: true}
+		for _, b := range []BackendRow{b1, b0} {
 			if err := db.AddBackend(ctx(t), b); err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +259,7 @@ func TestContractBackends(t *testing.T) {
 			t.Fatal(err)
 		}
 		list, err := db.ListBackends(ctx(t))
-		if err != nil || !slices.Equal(list, []Backend{b0, b1}) {
+		if err != nil || !slices.Equal(list, []BackendRow{b0, b1}) {
 			t.Fatalf("list = %+v, %v", list, err)
 		}
 		b0.Enabled = false
@@ -272,9 +272,9 @@ func TestContractBackends(t *testing.T) {
 			t.Fatalf("members = %+v, %v; want the enabled row only: %+v", members, err, want)
 		}
 		wantErr(t, "remove unknown", db.RemoveBackend(ctx(t), "127.0.0.1:9"), ErrNoSuchBackend)
-		wantErr(t, "update unknown", db.UpdateBackend(ctx(t), Backend{Addr: "127.0.0.1:9"}), ErrNoSuchBackend)
+		wantErr(t, "update unknown", db.UpdateBackend(ctx(t), BackendRow{Addr: "127.0.0.1:9"}), ErrNoSuchBackend)
 		for _, bad := range []string{"127.0.0.1", ":1101", "h:0", "h:99999", "h:x", strings.Repeat("h", 300) + ":1"} {
-			wantErr(t, bad, db.AddBackend(ctx(t), Backend{Addr: bad}), ErrInvalid)
+			wantErr(t, bad, db.AddBackend(ctx(t), BackendRow{Addr: bad}), ErrInvalid)
 		}
 		if err := db.RemoveBackend(ctx(t), b0.Addr); err != nil {
 			t.Fatal(err)

@@ -25,7 +25,7 @@ var queryDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 	Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 }, []string{"op", "outcome"})
 
-// DB is the uncached userbase database: lookups for Store, and the
+// DB is the uncached userbase database: lookups for Cached, and the
 // administration used by ppadmin. Safe for concurrent use.
 type DB struct {
 	sql     *sql.DB

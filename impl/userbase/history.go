@@ -66,8 +66,8 @@ func (db *DB) History(ctx context.Context) (placement.History, error) {
 
 // member is a placement member as every front end names it: the group as
 // a decimal string.
-func member(addr string, grp int) placement.Backend {
-	return placement.Backend{ID: addr, Group: strconv.Itoa(grp)}
+func member(addr string, grp int) placement.Candidate {
+	return placement.Candidate{ID: addr, Group: strconv.Itoa(grp)}
 }
 
 // SyncHistory records the current membership as a new epoch if it differs

@@ -40,18 +40,18 @@ func wantEpochs(t *testing.T, db *DB, anchored bool, want ...string) {
 // drops the older epochs and anchors the history.
 func TestContractPlacementHistory(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *DB, cfg Config) {
-		a := Backend{Addr: "127.0.0.1:1101", Group: 1, Enabled: true}
-		b := Backend{Addr: "127.0.0.1:1102", Group: 2, Enabled: true}
+		a := BackendRow{Addr: "127.0.0.1:1101", Group: 1, Enabled: true}
+		b := BackendRow{Addr: "127.0.0.1:1102", Group: 2, Enabled: true}
 		steps := []func() error{
 			func() error { return db.AddBackend(ctx(t), a) },
 			func() error { return db.AddBackend(ctx(t), b) },
-			func() error { b.Priority = 3; return db.UpdateBackend(ctx(t), b) },               // no epoch
-			func() error { b.ReadOnly = true; return db.UpdateBackend(ctx(t), b) },            // b leaves
-			func() error { return db.AddBackend(ctx(t), Backend{Addr: "127.0.0.1:1103"}) },    // disabled: no epoch
-			func() error { return db.RemoveBackend(ctx(t), b.Addr) },                          // not a member: no epoch
-			func() error { a.Group = 7; return db.UpdateBackend(ctx(t), a) },                  // group changed
-			func() error { return db.AddBackend(ctx(t), Backend{Addr: "127.0.0.1:1101"}) },    // refused: no epoch
-			func() error { return db.UpdateBackend(ctx(t), Backend{Addr: "127.0.0.1:1109"}) }, // refused
+			func() error { b.Priority = 3; return db.UpdateBackend(ctx(t), b) },                  // no epoch
+			func() error { b.ReadOnly = true; return db.UpdateBackend(ctx(t), b) },               // b leaves
+			func() error { return db.AddBackend(ctx(t), BackendRow{Addr: "127.0.0.1:1103"}) },    // disabled: no epoch
+			func() error { return db.RemoveBackend(ctx(t), b.Addr) },                             // not a member: no epoch
+			func() error { a.Group = 7; return db.UpdateBackend(ctx(t), a) },                     // group changed
+			func() error { return db.AddBackend(ctx(t), BackendRow{Addr: "127.0.0.1:1101"}) },    // refused: no epoch
+			func() error { return db.UpdateBackend(ctx(t), BackendRow{Addr: "127.0.0.1:1109"}) }, // refused
 		}
 		for i, step := range steps {
 			if err := step(); err != nil && i < 7 {
@@ -112,7 +112,7 @@ func TestContractConcurrentEpochs(t *testing.T) {
 		for w := range writers {
 			wg.Go(func() {
 				for i := range each {
-					errs <- db.AddBackend(ctx(t), Backend{Addr: fmt.Sprintf("127.0.0.%d:%d", w+1, 1101+i), Group: w, Enabled: true})
+					errs <- db.AddBackend(ctx(t), BackendRow{Addr: fmt.Sprintf("127.0.0.%d:%d", w+1, 1101+i), Group: w, Enabled: true})
 				}
 			})
 		}

@@ -153,7 +153,7 @@ func SchemaSQL(driver, tablePrefix string) ([]string, error) {
 	return out, nil
 }
 
-// The MySQL driver logs connection errors on its own; Store already returns
+// The MySQL driver logs connection errors on its own; Cached already returns
 // them as temporary errors, so the driver's copies go to slog at debug level
 // instead of to stderr past the daemons' structured log.
 func init() { mysql.SetLogger(driverLog{}) }

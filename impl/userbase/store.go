@@ -31,9 +31,9 @@ var (
 	}, []string{"cache", "result"})
 )
 
-// Store is the Userbase the daemons use: a Source behind a lookup cache and
+// Cached is the Userbase the daemons use: a Source behind a lookup cache and
 // a verification cache. Safe for concurrent use.
-type Store struct {
+type Cached struct {
 	src    Source
 	db     *DB // nil unless made by Open
 	posTTL time.Duration
@@ -52,23 +52,23 @@ type Store struct {
 	hmacKey [32]byte
 }
 
-var _ Userbase = (*Store)(nil)
+var _ Userbase = (*Cached)(nil)
 
 // Open opens the database of cfg and puts the caches in front of it.
-func Open(cfg Config) (*Store, error) {
+func Open(cfg Config) (*Cached, error) {
 	db, err := OpenDB(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := NewStore(db, cfg, nil)
+	s := NewCached(db, cfg, nil)
 	s.db = db
 	return s, nil
 }
 
-// NewStore puts caches sized and timed by cfg in front of src. now is the
+// NewCached puts caches sized and timed by cfg in front of src. now is the
 // clock for the cache expiry; nil means time.Now.
-func NewStore(src Source, cfg Config, now func() time.Time) *Store {
-	s := &Store{
+func NewCached(src Source, cfg Config, now func() time.Time) *Cached {
+	s := &Cached{
 		src: src, posTTL: cfg.CachePositiveTTL, negTTL: cfg.CacheNegativeTTL, authTT: cfg.AuthCacheTTL,
 		found:    lru.New[mailbox.Name, Entry](cfg.CacheMaxEntries, now),
 		notFound: lru.New[mailbox.Name, struct{}](cfg.CacheMaxEntries, now),
@@ -80,11 +80,11 @@ func NewStore(src Source, cfg Config, now func() time.Time) *Store {
 }
 
 // DB returns the database for administration and the backend list; nil if
-// the Store was made by NewStore over another Source.
-func (s *Store) DB() *DB { return s.db }
+// the Cached was made by NewCached over another Source.
+func (s *Cached) DB() *DB { return s.db }
 
 // Close closes the database if Open made it.
-func (s *Store) Close() error {
+func (s *Cached) Close() error {
 	if s.db == nil {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (s *Store) Close() error {
 
 // Lookup implements Userbase. Found and not-found answers are cached for
 // their own TTLs; temporary failures never are, so the next RCPT retries.
-func (s *Store) Lookup(ctx context.Context, rcpt mailbox.Name) (Entry, error) {
+func (s *Cached) Lookup(ctx context.Context, rcpt mailbox.Name) (Entry, error) {
 	name, err := mailbox.Parse(string(rcpt))
 	if err != nil {
 		return Entry{}, fmt.Errorf("%w: %w", ErrNoSuchMailbox, err)
@@ -128,7 +128,7 @@ func (s *Store) Lookup(ctx context.Context, rcpt mailbox.Name) (Entry, error) {
 // names (log in as "*@domain" to read it). A login that needs a hash waits
 // for the verification gate; a cached success does not, so users who logged
 // in recently are not turned away by a password-guessing flood.
-func (s *Store) Authenticate(ctx context.Context, login, pw string) (Entry, error) {
+func (s *Cached) Authenticate(ctx context.Context, login, pw string) (Entry, error) {
 	name, err := LoginName(login)
 	if err != nil || pw == "" || len(pw) > password.MaxPasswordBytes {
 		return s.fail("miss")
@@ -161,7 +161,7 @@ func (s *Store) Authenticate(ctx context.Context, login, pw string) (Entry, erro
 // For an unknown login it spends the time of a default hash instead, so
 // that unknown logins and wrong passwords look alike, also under load: both
 // queue, and both get the same temporary error when the gate is full.
-func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (bool, error) {
+func (s *Cached) verify(ctx context.Context, known bool, m Mailbox, pw string) (bool, error) {
 	leave, err := s.gate.enter(ctx)
 	if err != nil {
 		return false, temporary("password check", err)
@@ -186,7 +186,7 @@ func (s *Store) verify(ctx context.Context, known bool, m Mailbox, pw string) (b
 // section 7), whose digest needs the shared secret itself. Only {plain}
 // passwords have one (as in PowerMail); every other login, known or not,
 // gets ErrAuthFailed, so APOP reveals nothing about which mailboxes exist.
-func (s *Store) APOPSecret(ctx context.Context, login string) (mailbox.Name, string, error) {
+func (s *Cached) APOPSecret(ctx context.Context, login string) (mailbox.Name, string, error) {
 	name, err := LoginName(login)
 	if err != nil {
 		return "", "", ErrAuthFailed
@@ -205,7 +205,7 @@ func (s *Store) APOPSecret(ctx context.Context, login string) (mailbox.Name, str
 	return name, secret, nil
 }
 
-func (s *Store) fail(cache string) (Entry, error) {
+func (s *Cached) fail(cache string) (Entry, error) {
 	logins.WithLabelValues(cache, "failed").Inc()
 	return Entry{}, ErrAuthFailed
 }
@@ -215,7 +215,7 @@ func (s *Store) fail(cache string) (Entry, error) {
 // entry unreachable; the NUL separators keep the fields from running into
 // each other (no field can contain NUL: names and hashes are checked, and a
 // password with NUL simply gets its own key).
-func (s *Store) verifyKey(name mailbox.Name, stored, pw string) [sha256.Size]byte {
+func (s *Cached) verifyKey(name mailbox.Name, stored, pw string) [sha256.Size]byte {
 	mac := hmac.New(sha256.New, s.hmacKey[:])
 	for i, f := range []string{string(name), stored, pw} {
 		if i > 0 {

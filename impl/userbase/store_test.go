@@ -57,7 +57,7 @@ func cacheConfig() Config {
 func TestLookupCacheExpiry(t *testing.T) {
 	src := &fakeSource{rows: rows(plainRow("a@example.com", "x"))}
 	clk := newClock()
-	s := NewStore(src, cacheConfig(), clk.now)
+	s := NewCached(src, cacheConfig(), clk.now)
 	lookup := func(n mailbox.Name) error { _, err := s.Lookup(context.Background(), n); return err }
 	for range 3 {
 		if err := lookup("a@example.com"); err != nil {
@@ -88,7 +88,7 @@ func TestLookupCacheExpiry(t *testing.T) {
 
 func TestTemporaryErrorsAreNotCached(t *testing.T) {
 	src := &fakeSource{rows: rows(plainRow("a@example.com", "x")), fail: temporary("find", errors.New("down"))}
-	s := NewStore(src, cacheConfig(), newClock().now)
+	s := NewCached(src, cacheConfig(), newClock().now)
 	for range 2 {
 		_, err := s.Lookup(context.Background(), "a@example.com")
 		wantErr(t, "db down", err, ErrTemporary)
@@ -107,7 +107,7 @@ func TestTemporaryErrorsAreNotCached(t *testing.T) {
 func TestVerificationCache(t *testing.T) {
 	src := &fakeSource{rows: rows(plainRow("a@example.com", "old"))}
 	clk := newClock()
-	s := NewStore(src, cacheConfig(), clk.now)
+	s := NewCached(src, cacheConfig(), clk.now)
 	auth := func(pw string) error { _, err := s.Authenticate(context.Background(), "a@example.com", pw); return err }
 	if err := auth("old"); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestVerificationCacheSavesHashCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &fakeSource{rows: rows(Mailbox{Name: "a@example.com", PasswordHash: h, Enabled: true})}
-	s := NewStore(src, cacheConfig(), nil)
+	s := NewCached(src, cacheConfig(), nil)
 	timeAuth := func() time.Duration {
 		start := time.Now()
 		if _, err := s.Authenticate(context.Background(), "a%example.com", "pw"); err != nil {
@@ -157,9 +157,9 @@ func TestVerificationCacheSavesHashCost(t *testing.T) {
 }
 
 func TestVerifyKeyNeverHoldsThePassword(t *testing.T) {
-	s := NewStore(&fakeSource{}, cacheConfig(), nil)
+	s := NewCached(&fakeSource{}, cacheConfig(), nil)
 	k1 := s.verifyKey("a@example.com", "{plain}pw", "pw")
-	k2 := NewStore(&fakeSource{}, cacheConfig(), nil).verifyKey("a@example.com", "{plain}pw", "pw")
+	k2 := NewCached(&fakeSource{}, cacheConfig(), nil).verifyKey("a@example.com", "{plain}pw", "pw")
 	if k1 == k2 {
 		t.Fatal("keys equal across processes: the HMAC key must be random")
 	}
@@ -194,7 +194,7 @@ func TestUnknownRecipientsDoNotEvictKnownOnes(t *testing.T) {
 	src := &fakeSource{rows: rows(plainRow("a@example.com", "x"))}
 	cfg := cacheConfig()
 	cfg.CacheMaxEntries = 10
-	s := NewStore(src, cfg, newClock().now)
+	s := NewCached(src, cfg, newClock().now)
 	s.Lookup(context.Background(), "a@example.com")
 	for i := range 100 {
 		s.Lookup(context.Background(), mailbox.Name(fmt.Sprintf("guess%d@example.com", i)))
@@ -212,7 +212,7 @@ func TestAPOPSecretOnlyForPlain(t *testing.T) {
 	src := &fakeSource{rows: rows(plainRow("p@example.com", "tanstaaf"),
 		Mailbox{Name: "h@example.com", PasswordHash: "{md5}5f4dcc3b5aa765d61d8327deb882cf99", Enabled: true},
 		plainRow("*@example.com", "catchall"))}
-	s := NewStore(src, cacheConfig(), nil)
+	s := NewCached(src, cacheConfig(), nil)
 	name, secret, err := s.APOPSecret(context.Background(), "P%example.com")
 	if err != nil || name != "p@example.com" || secret != "tanstaaf" {
 		t.Fatalf("plain: %q %q %v", name, secret, err)

@@ -24,7 +24,7 @@
 // errors.Is(err, ErrTemporary) holds (SMTP 451). A database hiccup must never
 // bounce mail.
 //
-// Store (see Open) puts two caches in front of the database: a lookup cache
+// Cached (see Open) puts two caches in front of the database: a lookup cache
 // with separate TTLs for found and not-found answers, and a cache of
 // successful password verifications keyed by an HMAC so that it never holds a
 // password (see store.go).
@@ -80,7 +80,7 @@ func (m Mailbox) Entry() Entry {
 	return Entry{Name: m.Name, QuotaBytes: m.QuotaBytes, Forward: m.Forward, CatchAll: m.Name.IsCatchAll()}
 }
 
-// Source is the uncached database as Store sees it.
+// Source is the uncached database as Cached sees it.
 type Source interface {
 	// Find returns the enabled row named name, else the enabled row of
 	// name's catch-all, else an error wrapping ErrNoSuchMailbox.

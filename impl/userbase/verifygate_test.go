@@ -89,7 +89,7 @@ func TestVerifyGateWaitIsBounded(t *testing.T) {
 func TestAuthenticateWhenChecksAreSaturated(t *testing.T) {
 	cfg := cacheConfig()
 	cfg.AuthVerifyConcurrency, cfg.AuthVerifyQueue, cfg.AuthVerifyBusyPercent = 1, 0, 100
-	s := NewStore(&fakeSource{rows: rows(plainRow("a@example.com", "pw"))}, cfg, nil)
+	s := NewCached(&fakeSource{rows: rows(plainRow("a@example.com", "pw"))}, cfg, nil)
 	ctx := context.Background()
 	auth := func(login, pw string) error { _, err := s.Authenticate(ctx, login, pw); return err }
 	if err := auth("a@example.com", "pw"); err != nil {

@@ -22,7 +22,7 @@ const (
 
 // userbaseLookup measures the engines themselves (caches off), as
 // powersmtp's RCPT would see them on a cache miss, through the same
-// userbase.Store the daemons use.
+// userbase.Cached the daemons use.
 func userbaseLookup(ctx context.Context, e *env) (*Result, error) {
 	sqlite := userbase.Defaults()
 	sqlite.Path = filepath.Join(e.opt.WorkDir, "lookup.db")
@@ -62,7 +62,7 @@ func userbaseLookup(ctx context.Context, e *env) (*Result, error) {
 	return r, nil
 }
 
-func prepareUserbase(ctx context.Context, cfg userbase.Config) (*userbase.Store, error) {
+func prepareUserbase(ctx context.Context, cfg userbase.Config) (*userbase.Cached, error) {
 	if err := userbase.Init(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func prepareUserbase(ctx context.Context, cfg userbase.Config) (*userbase.Store,
 }
 
 // lookupRate runs lookupWorkers goroutines of random existing recipients.
-func lookupRate(ctx context.Context, s *userbase.Store, d time.Duration) (float64, error) {
+func lookupRate(ctx context.Context, s *userbase.Cached, d time.Duration) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var n atomic.Int64

@@ -18,9 +18,9 @@ const maxSimBackends = 24
 // in group groups[i], then fails a uniformly random set of `failed` backends
 // `trials` times and returns the mean fraction of messages lost.
 func SnapshotSim(groups []int, r, failed, messages, trials int, seed uint64) (float64, error) {
-	bs := make([]placement.Backend, len(groups))
+	bs := make([]placement.Candidate, len(groups))
 	for i, g := range groups {
-		bs[i] = placement.Backend{ID: strconv.Itoa(i), Group: strconv.Itoa(g), Up: true, FreeBytes: 1 << 40}
+		bs[i] = placement.Candidate{ID: strconv.Itoa(i), Group: strconv.Itoa(g), Up: true, FreeBytes: 1 << 40}
 	}
 	rng := rand.New(rand.NewPCG(seed, 3))
 	masks := make([]uint64, messages)

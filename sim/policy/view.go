@@ -20,7 +20,7 @@ import (
 // from 0 in the order they joined; they are never removed (a retired backend
 // stays, read-only), so a number names the same backend for the whole run.
 type View struct {
-	Backends []placement.Backend // Backends[i].ID is strconv.Itoa(i)
+	Backends []placement.Candidate // Backends[i].ID is strconv.Itoa(i)
 	groups   []int
 	epochN   []int // epochN[e]: number of backends during epoch e
 }
@@ -33,7 +33,7 @@ func (v *View) Add(group int, freeBytes int64) { v.AddBatch([]int{group}, freeBy
 func (v *View) AddBatch(groups []int, freeBytes int64) {
 	for _, g := range groups {
 		i := len(v.Backends)
-		v.Backends = append(v.Backends, placement.Backend{
+		v.Backends = append(v.Backends, placement.Candidate{
 			ID: strconv.Itoa(i), Group: "g" + strconv.Itoa(g), Up: true, FreeBytes: freeBytes,
 		})
 		v.groups = append(v.groups, g)
@@ -62,8 +62,8 @@ func (v *View) SetFree(i int, freeBytes int64, belowFloor bool) {
 // Eligible reports whether backend i may receive new mail.
 func (v *View) Eligible(i int) bool { return v.Backends[i].Eligible() }
 
-// index maps a placement.Backend back to its number.
-func index(b placement.Backend) int {
+// index maps a placement.Candidate back to its number.
+func index(b placement.Candidate) int {
 	i, err := strconv.Atoi(b.ID)
 	if err != nil {
 		panic(fmt.Sprintf("policy: backend id %q is not a number", b.ID))

@@ -59,7 +59,7 @@ func backendList(e *env, args []string) error {
 
 // backendFlags registers the settable fields over b's current values, so
 // that "set" changes only the flags given.
-func backendFlags(e *env, name string, b *userbase.Backend) *flag.FlagSet {
+func backendFlags(e *env, name string, b *userbase.BackendRow) *flag.FlagSet {
 	fs := e.flags(name)
 	fs.IntVar(&b.Group, "group", b.Group, "placement group (copies go to distinct groups)")
 	fs.IntVar(&b.Priority, "priority", b.Priority, "priority within the group (lower is preferred)")
@@ -69,7 +69,7 @@ func backendFlags(e *env, name string, b *userbase.Backend) *flag.FlagSet {
 }
 
 func backendAdd(e *env, args []string) error {
-	b := userbase.Backend{Enabled: true}
+	b := userbase.BackendRow{Enabled: true}
 	pos, err := parseArgs(backendFlags(e, "backend add", &b), args, 1, 1)
 	if err != nil {
 		return err
@@ -106,17 +106,17 @@ func backendSet(e *env, args []string) error {
 	return e.printBackend(b, "updated")
 }
 
-func findBackend(e *env, db *userbase.DB, addr string) (userbase.Backend, error) {
+func findBackend(e *env, db *userbase.DB, addr string) (userbase.BackendRow, error) {
 	list, err := db.ListBackends(e.ctx)
 	if err != nil {
-		return userbase.Backend{}, err
+		return userbase.BackendRow{}, err
 	}
 	for _, b := range list {
 		if b.Addr == addr {
 			return b, nil
 		}
 	}
-	return userbase.Backend{}, fmt.Errorf("%w: %s", userbase.ErrNoSuchBackend, addr)
+	return userbase.BackendRow{}, fmt.Errorf("%w: %s", userbase.ErrNoSuchBackend, addr)
 }
 
 func backendRemove(e *env, args []string) error {
@@ -134,7 +134,7 @@ func backendRemove(e *env, args []string) error {
 	return e.print(map[string]any{"addr": pos[0], "removed": true}, "removed backend %s\n", pos[0])
 }
 
-func (e *env) printBackend(b userbase.Backend, verb string) error {
+func (e *env) printBackend(b userbase.BackendRow, verb string) error {
 	return e.print(backendJSON(b), "%s backend %s group=%d priority=%d readonly=%s enabled=%s\n",
 		verb, b.Addr, b.Group, b.Priority, yesNo(b.ReadOnly), yesNo(b.Enabled))
 }

@@ -78,7 +78,7 @@ func cmdStatus(e *env, args []string) error {
 
 // awayFromHome scans the cluster under rendezvous placement (a repair dry
 // run); nil under PowerMail's, where every backend is home.
-func (e *env) awayFromHome(cf clusterFlags, backends []repair.Backend) (*repair.Report, error) {
+func (e *env) awayFromHome(cf clusterFlags, backends []repair.Node) (*repair.Report, error) {
 	homes, _, err := e.homes(cf)
 	if err != nil || homes == nil {
 		return nil, err

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/internal/e2e/inproc"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
-	"powermail/impl/repair/repairtest"
 )
 
 var ann = mailbox.MustParse("ann@example.com")
@@ -19,13 +19,13 @@ var ann = mailbox.MustParse("ann@example.com")
 // secretFile writes the test backends' secret to a file.
 func secretFile(t *testing.T) string {
 	p := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(p, []byte(repairtest.Secret+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(inproc.Secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func addrs(bs []*repairtest.Backend) string {
+func addrs(bs []*inproc.Listener) string {
 	var out []string
 	for _, b := range bs {
 		out = append(out, b.Addr)
@@ -34,7 +34,7 @@ func addrs(bs []*repairtest.Backend) string {
 }
 
 func TestStatusFromTheBackendsTable(t *testing.T) {
-	bs := repairtest.Start(t, 2)
+	bs := inproc.Start(t, 2)
 	db := tempDB(t)
 	for _, b := range bs {
 		if code, _, e := ppadmin(t, "", append(slices.Clone(db), "backend", "add", b.Addr)...); code != exitOK {
@@ -64,7 +64,7 @@ func TestStatusFromTheBackendsTable(t *testing.T) {
 }
 
 func TestStatusReportsADownBackend(t *testing.T) {
-	bs := repairtest.Start(t, 2)
+	bs := inproc.Start(t, 2)
 	bs[1].Stop()
 	code, out, e := ppadmin(t, "", "status", "-backends", addrs(bs), "-backend-secret-file", secretFile(t), "-backend-io-timeout", "2s")
 	if code != exitError || !strings.Contains(e, "1 of 2 backends down") {
@@ -76,7 +76,7 @@ func TestStatusReportsADownBackend(t *testing.T) {
 }
 
 func TestStatusNeedsTheSecret(t *testing.T) {
-	bs := repairtest.Start(t, 1)
+	bs := inproc.Start(t, 1)
 	code, _, e := ppadmin(t, "", "status", "-backends", bs[0].Addr)
 	if code != exitUsage || !strings.Contains(e, "-backend-secret-file is required") {
 		t.Fatalf("exit %d %q", code, e)
@@ -92,7 +92,7 @@ func TestStatusNeedsTheSecret(t *testing.T) {
 // TestMailboxShowsCopiesAndTombstones: three backends, R=2; one message on
 // two (fine), one on one (flagged), one deleted (tombstone shown).
 func TestMailboxShowsCopiesAndTombstones(t *testing.T) {
-	bs := repairtest.Start(t, 3)
+	bs := inproc.Start(t, 3)
 	now := time.Now()
 	full, thin, gone := msgid.New(now), msgid.New(now.Add(time.Millisecond)), msgid.New(now.Add(2*time.Millisecond))
 	bs[0].Put(full, []byte("full\r\n"), ann)

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/internal/e2e/inproc"
 	"powermail/impl/msgid"
 	"powermail/impl/placement"
-	"powermail/impl/repair/repairtest"
 	"powermail/impl/userbase"
 )
 
@@ -44,7 +44,7 @@ func TestRebalanceCommand(t *testing.T) {
 		t.Fatalf("history after three backend adds: %+v", h)
 	}
 	home := placement.NewHomes(h, 2).Locate(string(ann)).Home
-	away := bs[slices.IndexFunc(bs, func(b *repairtest.Backend) bool { return !slices.Contains(home, b.Addr) })]
+	away := bs[slices.IndexFunc(bs, func(b *inproc.Listener) bool { return !slices.Contains(home, b.Addr) })]
 	id := msgid.New(time.Now())
 	for _, b := range bs {
 		if b == away || b.Addr == home[0] {

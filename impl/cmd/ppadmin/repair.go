@@ -93,7 +93,7 @@ func cmdRepair(e *env, args []string) error {
 
 // runRepair reads the placement history (after any change to the table),
 // runs repair, reports, settles the history and writes the metrics file.
-func (e *env) runRepair(f repairFlags, backends []repair.Backend, opt repair.Options) (*repair.Report, error) {
+func (e *env) runRepair(f repairFlags, backends []repair.Node, opt repair.Options) (*repair.Report, error) {
 	var hist placement.History
 	var err error
 	if opt.Homes, hist, err = e.homes(f.cluster); err != nil {
@@ -165,7 +165,7 @@ func (f *repairFlags) options(e *env) (repair.Options, error) {
 // markReadOnly stops new mail to addr at once (READONLY on the backend)
 // and for good (the table, when the list came from it; the daemons poll
 // it).
-func (e *env) markReadOnly(backends []repair.Backend, addr string, inTable bool) error {
+func (e *env) markReadOnly(backends []repair.Node, addr string, inTable bool) error {
 	for _, b := range backends {
 		if b.Addr != addr {
 			continue

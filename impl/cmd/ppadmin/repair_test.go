@@ -10,17 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"powermail/impl/internal/e2e/inproc"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
 	"powermail/impl/orphanlog"
 	"powermail/impl/repair"
-	"powermail/impl/repair/repairtest"
 )
 
 // repairCluster is three backends in the backends table of a fresh
 // userbase, and the flags that reach them.
-func repairCluster(t *testing.T) ([]*repairtest.Backend, []string) {
-	bs := repairtest.Start(t, 3)
+func repairCluster(t *testing.T) ([]*inproc.Listener, []string) {
+	bs := inproc.Start(t, 3)
 	db := tempDB(t)
 	for i, b := range bs {
 		if code, _, e := ppadmin(t, "", append(slices.Clone(db), "backend", "add", b.Addr, "-group", fmt.Sprint(i))...); code != exitOK {
@@ -115,7 +115,7 @@ func TestRepairDrainMarksReadOnly(t *testing.T) {
 // TestRepairTextAndIncompleteExit: the human report, and exit status 1
 // when messages stay below R.
 func TestRepairTextAndIncompleteExit(t *testing.T) {
-	bs := repairtest.Start(t, 1)
+	bs := inproc.Start(t, 1)
 	bs[0].Put(msgid.New(time.Now()), []byte("lonely\r\n"), ann)
 	prom := filepath.Join(t.TempDir(), "powermail.prom")
 	code, out, e := ppadmin(t, "", "repair", "-backends", addrs(bs), "-backend-secret-file", secretFile(t), "-redundancy", "2",

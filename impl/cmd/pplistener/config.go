@@ -5,11 +5,11 @@ import (
 	"time"
 
 	"powermail/impl/config"
-	"powermail/impl/internal/listener"
 	"powermail/impl/internal/logging"
+	"powermail/impl/internal/ppserver"
 	"powermail/impl/internal/serve"
+	"powermail/impl/pp"
 	"powermail/impl/store"
-	"powermail/impl/wire"
 )
 
 // Config of the pplistener daemon; see deploy/config/pplistener.conf.
@@ -26,7 +26,7 @@ type Config struct {
 	ExpireInterval  time.Duration `key:"tombstone-expire-interval" help:"how often expired tombstones are removed"`
 	MetricsListen   string        `key:"metrics-listen" help:"address:port for /metrics (empty: off)"`
 	// Conn: max-connections, max-connections-per-ip and
-	// new-connection-timeout (the time to AUTH); see listener.Config.
+	// new-connection-timeout (the time to AUTH); see ppserver.Config.
 	Conn            serve.Config   `prefix:""`
 	IOTimeout       time.Duration  `key:"io-timeout" help:"bound on one command or one frame"`
 	IdleTimeout     time.Duration  `key:"idle-timeout" help:"close connections idle this long"`
@@ -45,8 +45,8 @@ func Defaults() Config {
 		Flush:           string(store.FlushAuto),
 		ExpireInterval:  time.Hour,
 		MetricsListen:   "127.0.0.1:9101",
-		Conn: serve.Config{MaxConnections: listener.DefaultMaxConnections,
-			MaxConnectionsPerIP: listener.DefaultMaxConnections, NewTimeout: listener.DefaultIOTimeout},
+		Conn: serve.Config{MaxConnections: ppserver.DefaultMaxConnections,
+			MaxConnectionsPerIP: ppserver.DefaultMaxConnections, NewTimeout: ppserver.DefaultIOTimeout},
 		IOTimeout:       30 * time.Second,
 		IdleTimeout:     5 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
@@ -92,14 +92,14 @@ func (c Config) SecretBytes() ([]byte, error) {
 	case c.Secret != "" && c.SecretFile != "":
 		return nil, config.Errorf("secret", "set secret or secret-file, not both")
 	case c.SecretFile != "":
-		s, err := wire.ReadSecretFile(c.SecretFile)
+		s, err := pp.ReadSecretFile(c.SecretFile)
 		if err != nil {
 			return nil, config.Errorf("secret-file", "%v", err)
 		}
 		key, secret = "secret-file", s
 	}
-	if err := wire.CheckSecret(secret); err != nil {
-		return nil, config.Errorf(key, "secret must be at least %d bytes (got %d)", wire.MinSecretBytes, len(secret))
+	if err := pp.CheckSecret(secret); err != nil {
+		return nil, config.Errorf(key, "secret must be at least %d bytes (got %d)", pp.MinSecretBytes, len(secret))
 	}
 	return []byte(secret), nil
 }

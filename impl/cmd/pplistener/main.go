@@ -1,6 +1,6 @@
 // Command pplistener is a PowerMail backend: it serves the messages of one
 // data directory (one per disk) to powersmtp, powerpop and ppadmin over the
-// protocol of package powermail/impl/wire.
+// protocol of package powermail/impl/pp.
 //
 //	pplistener -config /etc/powermail/pplistener.conf
 //
@@ -15,8 +15,8 @@ import (
 	"log/slog"
 
 	"powermail/impl/internal/app"
-	"powermail/impl/internal/listener"
-	"powermail/impl/internal/listener/diskstore"
+	"powermail/impl/internal/ppserver"
+	"powermail/impl/internal/ppserver/diskstore"
 	"powermail/impl/store"
 )
 
@@ -39,7 +39,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string)
 	}
 	defer st.Close()
 	exportStatus(st)
-	srv, err := listener.New(listener.Config{Secret: secret, Conn: cfg.Conn,
+	srv, err := ppserver.New(ppserver.Config{Secret: secret, Conn: cfg.Conn,
 		IOTimeout: cfg.IOTimeout, IdleTimeout: cfg.IdleTimeout, MaxMessageBytes: cfg.MaxMessageBytes,
 		ExpireInterval: cfg.ExpireInterval, LastWrite: st.Newest()}, diskstore.New(st), log)
 	if err != nil {

@@ -21,12 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"powermail/impl/config"
-	"powermail/impl/internal/cluster"
+	"powermail/impl/internal/backendview"
 	"powermail/impl/mail"
 	"powermail/impl/placement"
+	"powermail/impl/pp"
 	"powermail/impl/ppclient"
 	"powermail/impl/userbase"
-	"powermail/impl/wire"
 )
 
 // BackendConfig is the backend side of a front end's configuration.
@@ -53,7 +53,7 @@ func DefaultBackendConfig() BackendConfig {
 
 // Validate names the first bad key.
 func (c BackendConfig) Validate() error {
-	if _, err := cluster.ParseMembers(c.Backends); err != nil {
+	if _, err := backendview.ParseMembers(c.Backends); err != nil {
 		return config.Errorf("backends", "%v", err)
 	}
 	if c.Secret != "" && c.SecretFile != "" {
@@ -84,23 +84,23 @@ func (c BackendConfig) Validate() error {
 // LoadSecret returns the shared secret from the file or the value.
 func (c BackendConfig) LoadSecret() (string, error) {
 	if c.SecretFile != "" {
-		s, err := wire.ReadSecretFile(c.SecretFile)
+		s, err := pp.ReadSecretFile(c.SecretFile)
 		if err != nil {
 			return "", config.Errorf("backend-secret-file", "%v", err)
 		}
 		return s, nil
 	}
-	if err := wire.CheckSecret(c.Secret); err != nil {
-		return "", config.Errorf("backend-secret", "must be at least %d bytes", wire.MinSecretBytes)
+	if err := pp.CheckSecret(c.Secret); err != nil {
+		return "", config.Errorf("backend-secret", "must be at least %d bytes", pp.MinSecretBytes)
 	}
 	return c.Secret, nil
 }
 
 // Cluster is the backend cluster as the front ends use it.
-type Cluster = cluster.Cluster[*ppclient.Client]
+type Cluster = backendview.Cluster[*ppclient.Client]
 
 // Node is one backend of a Cluster.
-type Node = cluster.Node[*ppclient.Client]
+type Node = backendview.Node[*ppclient.Client]
 
 // NewCluster builds the cluster from cfg: the static list if given, else
 // the userbase's backends table (db must then be non-nil).
@@ -109,9 +109,9 @@ func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	var src cluster.Source
+	var src backendview.Source
 	if len(cfg.Backends) > 0 {
-		src, _ = cluster.ParseMembers(cfg.Backends) // checked by Validate
+		src, _ = backendview.ParseMembers(cfg.Backends) // checked by Validate
 	} else if db != nil {
 		src = tableSource{db}
 	} else {
@@ -121,9 +121,9 @@ func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog
 		return ppclient.New(ppclient.Config{Addr: m.Addr, Secret: secret, ClientName: clientName,
 			DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout})
 	}
-	ccfg := cluster.Config{HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
+	ccfg := backendview.Config{HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthTimeout,
 		MembershipInterval: cfg.MembershipInterval, Policy: cfg.Placement, Redundancy: cfg.Redundancy}
-	return cluster.New(ccfg, src, dial, log), nil
+	return backendview.New(ccfg, src, dial, log), nil
 }
 
 // tableSource reads the enabled rows of the userbase backends table, and

@@ -14,20 +14,20 @@ import (
 	"powermail/impl/ppclient"
 )
 
-// Backend adapts a cluster node to what delivery and maildrop need. A
+// NodeAdapter adapts a cluster node to what delivery and maildrop need. A
 // transport failure marks the node down at once, so the next message does
 // not wait for the next health check to avoid it.
-type Backend struct{ n *Node }
+type NodeAdapter struct{ n *Node }
 
 var (
-	_ delivery.Backend = Backend{}
-	_ maildrop.Backend = Backend{}
+	_ delivery.Backend = NodeAdapter{}
+	_ maildrop.Backend = NodeAdapter{}
 )
 
 // Name is the backend's address.
-func (b Backend) Name() string { return b.n.Addr }
+func (b NodeAdapter) Name() string { return b.n.Addr }
 
-func (b Backend) seen(err error) error {
+func (b NodeAdapter) seen(err error) error {
 	if errors.Is(err, ppclient.ErrUnreachable) {
 		b.n.MarkDown(err)
 	}
@@ -35,7 +35,7 @@ func (b Backend) seen(err error) error {
 }
 
 // Begin starts an upload; the node counts it in its load until Cancel.
-func (b Backend) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error) {
+func (b NodeAdapter) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error) {
 	up, err := b.n.Client.Begin(ctx, id)
 	if err != nil {
 		return nil, b.seen(err)
@@ -48,7 +48,7 @@ func (b Backend) Begin(ctx context.Context, id msgid.ID) (delivery.Upload, error
 // failures mark the backend down like any other.
 type upload struct {
 	*ppclient.Upload
-	b     Backend
+	b     NodeAdapter
 	ended bool // Cancel ran: the delivery is done with it
 }
 
@@ -71,35 +71,35 @@ func (u *upload) Cancel() {
 
 type step struct {
 	s ppclient.Step
-	b Backend
+	b NodeAdapter
 }
 
 func (s step) Wait() error { return s.b.seen(s.s.Wait()) }
 
 // Abort removes every trace of id in boxes.
-func (b Backend) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+func (b NodeAdapter) Abort(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
 	return b.seen(b.n.Client.Abort(ctx, id, boxes))
 }
 
 // Void hides id in boxes for good (tombstones), then removes every trace.
-func (b Backend) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
+func (b NodeAdapter) Void(ctx context.Context, id msgid.ID, boxes []mailbox.Name) error {
 	return b.seen(b.n.Client.Void(ctx, id, boxes))
 }
 
 // List lists a mailbox.
-func (b Backend) List(ctx context.Context, box mailbox.Name) (mail.Listing, error) {
+func (b NodeAdapter) List(ctx context.Context, box mailbox.Name) (mail.Listing, error) {
 	l, err := b.n.Client.List(ctx, box)
 	return l, b.seen(err)
 }
 
 // Get streams a message to w.
-func (b Backend) Get(ctx context.Context, box mailbox.Name, id msgid.ID, w io.Writer) (int64, error) {
+func (b NodeAdapter) Get(ctx context.Context, box mailbox.Name, id msgid.ID, w io.Writer) (int64, error) {
 	n, err := b.n.Client.Get(ctx, box, id, w)
 	return n, b.seen(err)
 }
 
 // Delete tombstones and unlinks a message.
-func (b Backend) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error {
+func (b NodeAdapter) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) error {
 	return b.seen(b.n.Client.Delete(ctx, box, id))
 }
 
@@ -151,9 +151,9 @@ func orderOf(nodes []*Node, local localStores) []maildrop.Backend {
 func wrap[T any](nodes []*Node, local localStores) []T {
 	out := make([]T, len(nodes))
 	for i, n := range nodes {
-		var b any = Backend{n}
+		var b any = NodeAdapter{n}
 		if r := local[n.Addr]; r != nil {
-			b = localBackend{Backend{n}, r}
+			b = localBackend{NodeAdapter{n}, r}
 		}
 		out[i] = b.(T)
 	}

@@ -56,7 +56,7 @@ func (l localStores) close() {
 
 // localBackend reads from the store directory and writes through the backend.
 type localBackend struct {
-	Backend
+	NodeAdapter
 	r *store.Reader
 }
 

@@ -85,7 +85,7 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 // Authenticator checks POP logins against the userbase (pop3d.Authenticator,
 // and pop3d.APOPAuthenticator for mailboxes stored with {plain}: APOP, RFC
 // 1939 section 7, needs the shared secret itself).
-type Authenticator struct{ Userbase *userbase.Store }
+type Authenticator struct{ Userbase *userbase.Cached }
 
 // Authenticate implements pop3d.Authenticator.
 func (a Authenticator) Authenticate(ctx context.Context, login, pw string) (mailbox.Name, error) {

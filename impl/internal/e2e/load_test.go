@@ -126,6 +126,6 @@ func routeThrough(t *testing.T, c *devcluster.Cluster, i int, addr string) {
 	defer db.Close()
 	ctx := context.Background()
 	require.NoError(t, db.RemoveBackend(ctx, c.Backends[i].Addr))
-	require.NoError(t, db.AddBackend(ctx, userbase.Backend{Addr: addr, Group: i + 1, Enabled: true}))
+	require.NoError(t, db.AddBackend(ctx, userbase.BackendRow{Addr: addr, Group: i + 1, Enabled: true}))
 	time.Sleep(devcluster.MembershipInterval + 3*devcluster.HealthInterval)
 }

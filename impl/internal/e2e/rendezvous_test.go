@@ -233,7 +233,7 @@ func TestRendezvousDownHomePushesMailDown(t *testing.T) {
 	c := startCluster(t, opt)
 	box := user(0)
 	loc := homes(t, c, box)
-	down := slices.IndexFunc(c.Backends, func(b *devcluster.Backend) bool { return b.Addr == loc.Home[0] })
+	down := slices.IndexFunc(c.Backends, func(b *devcluster.Listener) bool { return b.Addr == loc.Home[0] })
 	require.NoError(t, c.StopBackend(down))
 	waitAllUp()
 	sent := &mail{tags: map[string][]string{}}

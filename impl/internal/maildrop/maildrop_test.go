@@ -15,7 +15,7 @@ import (
 	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
-	"powermail/impl/wire"
+	"powermail/impl/pp"
 )
 
 // memBackend is an in-memory backend with an on/off switch.
@@ -80,7 +80,7 @@ func (b *memBackend) Get(_ context.Context, box mailbox.Name, id msgid.ID, w io.
 	case down:
 		return 0, errDown
 	case !ok:
-		return 0, &wire.Error{Code: 550, Text: "no such message"}
+		return 0, &pp.Error{Code: 550, Text: "no such message"}
 	case failAfter > 0:
 		n, _ := w.Write(data[:failAfter])
 		return int64(n), errors.New("connection reset")

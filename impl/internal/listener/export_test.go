@@ -1,6 +1,0 @@
-package listener
-
-// IdleSessions is for the tests of package listener_test: a client has its
-// reply before the session goes back to waiting, and eviction picks only
-// waiting sessions.
-func IdleSessions(s *Server) int { return s.sk.IdleSessions() }
