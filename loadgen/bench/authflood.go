@@ -62,12 +62,16 @@ func smtpUnderAuthFlood(ctx context.Context, e *env) (*Result, error) {
 		time.Sleep(warmup) // the flood reaches its steady state (penalties at their cap)
 		before := f.snapshot()
 		flooded, err := authFloodSMTP(ctx, c, users, dur, fmt.Sprintf("flood-%d", i))
-		during := f.snapshot().minus(before)
+		end := f.snapshot()
 		stop()
 		if err != nil {
 			return nil, err
 		}
+		during := end.minus(before)
 		samples[i] = authFloodSample(quiet, flooded, during)
+		// With the warm-up: the rate alone can be 0 in a quick run, when
+		// every flooder waits out a penalty longer than the SMTP run.
+		samples[i]["flood_attempted_total"] = float64(end.Attempted)
 		raw = append(raw, quiet, flooded, during)
 	}
 	r := aggregate(map[string]any{"redundancy": 2, "size_bytes": 4096, "mailboxes": users,

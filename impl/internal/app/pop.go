@@ -112,6 +112,9 @@ func (a Authenticator) APOPSecret(ctx context.Context, login string) (mailbox.Na
 // popError maps userbase results to pop3d's: temporary stays temporary,
 // everything else is an authentication failure with the same reply.
 func popError(err error) error {
+	if errors.Is(err, userbase.ErrVerifyBusy) {
+		return fmt.Errorf("%w: %v", pop3d.ErrBusy, err)
+	}
 	if errors.Is(err, userbase.ErrTemporary) {
 		return fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
 	}
