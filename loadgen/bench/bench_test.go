@@ -80,6 +80,9 @@ func buildDaemons(t *testing.T, dir string) {
 // result file and its row in the summary: SMTP measured both ways, and a
 // flood that really tried logins from the other addresses.
 func TestQuickAuthFloodScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
 	bin := t.TempDir()
 	buildDaemons(t, bin)
 	out := t.TempDir()
