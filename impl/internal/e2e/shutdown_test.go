@@ -252,7 +252,7 @@ func checkVisible(t *testing.T, popAddr, prefix string, attempts []attempt) map[
 	p := popLogin(t, popAddr, "demo@example.com", "demo")
 	seen, ids := map[string]int{}, map[string]string{}
 	for i, uid := range p.uidl() {
-		tag := subjectTag(p.retr(i+1), prefix)
+		tag := tagOf(p.retr(i+1), prefix)
 		require.NotEmpty(t, tag, "message %d has no tag", i+1)
 		seen[tag]++
 		ids[tag] = uid
@@ -270,7 +270,7 @@ func checkVisible(t *testing.T, popAddr, prefix string, attempts []attempt) map[
 	return ids
 }
 
-func subjectTag(msg, prefix string) string {
+func tagOf(msg, prefix string) string {
 	for _, line := range strings.Split(msg, "\r\n") {
 		if tag, ok := strings.CutPrefix(line, "Subject: "); ok && strings.HasPrefix(tag, prefix) {
 			return tag
