@@ -20,11 +20,21 @@ func (c *Cluster) startAll(ctx context.Context) error {
 			return err
 		}
 	}
-	var err error
-	c.smtp, err = c.startFront("powersmtp", "powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.SMTPMetrics, c.opt.ExtraSMTP, true))
-	if err != nil {
+	if err := c.StartSMTP(); err != nil {
 		return err
 	}
+	return c.StartPOP()
+}
+
+// StartSMTP starts (or, once its process has ended, restarts) powersmtp
+// with the cluster's flags and waits until it listens.
+func (c *Cluster) StartSMTP() (err error) {
+	c.smtp, err = c.startFront("powersmtp", "powersmtp", c.SMTPAddr, c.frontArgs(c.SMTPAddr, c.SMTPMetrics, c.opt.ExtraSMTP, true))
+	return err
+}
+
+// StartPOP starts (or restarts) powerpop, as StartSMTP does powersmtp.
+func (c *Cluster) StartPOP() (err error) {
 	c.pop, err = c.startFront("powerpop", "powerpop", c.POPAddr, c.frontArgs(c.POPAddr, c.POPMetrics, c.opt.ExtraPOP, false))
 	return err
 }

@@ -78,6 +78,17 @@ func (p *Proc) Stop() error {
 	}
 }
 
+// Wait waits up to timeout for the process to end (after a signal sent
+// with Signal), and reports its exit error (nil: status 0).
+func (p *Proc) Wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		return fmt.Errorf("%s still running after %v", p.Name, timeout)
+	}
+}
+
 // Kill ends the process at once (kill -9) and waits for it.
 func (p *Proc) Kill() error {
 	if p.Exited() {

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// errVerifyBusy is the cause of the temporary error a login gets when the
-// password checks are saturated (full queue, or the wait ran out).
-var errVerifyBusy = errors.New("too many password checks in progress")
+// ErrVerifyBusy is the cause of the temporary error a login gets when the
+// password checks are saturated (full queue, or the wait ran out); a front
+// end tells it apart so as not to answer a guessing flood at once.
+var ErrVerifyBusy = errors.New("too many password checks in progress")
 
 // verifyGate bounds the password verifications that run at once. One
 // argon2id check costs about 55 ms of CPU and 19 MiB (password.DefaultArgon2),
@@ -60,7 +61,7 @@ func (g *verifyGate) enter(ctx context.Context) (leave func(failed time.Duration
 	default:
 	}
 	if !g.queue() {
-		return nil, errVerifyBusy
+		return nil, ErrVerifyBusy
 	}
 	defer g.unqueue()
 	t := time.NewTimer(g.wait)
@@ -69,7 +70,7 @@ func (g *verifyGate) enter(ctx context.Context) (leave func(failed time.Duration
 	case g.slots <- struct{}{}:
 		return g.leave, nil
 	case <-t.C:
-		return nil, errVerifyBusy
+		return nil, ErrVerifyBusy
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

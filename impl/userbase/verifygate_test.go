@@ -46,8 +46,8 @@ func TestVerifyGateBoundsChecksAndQueue(t *testing.T) {
 		waiter <- err
 	}()
 	waitQueued(t, g, 1)
-	if _, err := g.enter(ctx); !errors.Is(err, errVerifyBusy) {
-		t.Fatalf("check beyond slots and queue: %v, want errVerifyBusy", err)
+	if _, err := g.enter(ctx); !errors.Is(err, ErrVerifyBusy) {
+		t.Fatalf("check beyond slots and queue: %v, want ErrVerifyBusy", err)
 	}
 	select {
 	case err := <-waiter:
@@ -66,8 +66,8 @@ func TestVerifyGateWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := g.enter(context.Background()); !errors.Is(err, errVerifyBusy) {
-		t.Fatalf("wait for a busy slot: %v, want errVerifyBusy", err)
+	if _, err := g.enter(context.Background()); !errors.Is(err, ErrVerifyBusy) {
+		t.Fatalf("wait for a busy slot: %v, want ErrVerifyBusy", err)
 	}
 	if waited := time.Since(start); waited < 20*time.Millisecond {
 		t.Fatalf("gave up after %v, before auth-verify-wait", waited)
@@ -124,8 +124,8 @@ func TestVerifyGateRestsAfterFailures(t *testing.T) {
 	}
 	leave(100 * time.Millisecond)
 	failedAt := time.Now()
-	if _, err := g.enter(ctx); !errors.Is(err, errVerifyBusy) {
-		t.Fatalf("slot right after a failed check: %v, want errVerifyBusy (resting)", err)
+	if _, err := g.enter(ctx); !errors.Is(err, ErrVerifyBusy) {
+		t.Fatalf("slot right after a failed check: %v, want ErrVerifyBusy (resting)", err)
 	}
 	for {
 		leave, err := g.enter(ctx)

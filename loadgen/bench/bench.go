@@ -17,6 +17,7 @@
 //	userbase-lookup          recipient lookups/s: embedded SQLite vs MariaDB
 //	pop3-login-cost          login latency and backend requests per login, 3-24 backends, both placements
 //	smtp-copies              copies per message of multi-recipient mail, both placements
+//	smtp-under-auth-flood    SMTP latency with and without a flood of wrong POP3 passwords
 package bench
 
 import (

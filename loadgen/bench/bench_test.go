@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"powermail/loadgen/limits"
 )
 
 // TestQuickSmallestScenario builds the daemons, runs the quick suite's
@@ -75,4 +78,39 @@ func buildDaemons(t *testing.T, dir string) {
 	cmd.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+}
+
+// TestQuickAuthFloodScenario runs smtp-under-auth-flood as the quick suite
+// does (without the machine limits, which it does not use) and checks its
+// result file and its row in the summary: SMTP measured both ways, and a
+// flood that really tried logins from the other addresses.
+func TestQuickAuthFloodScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	bin := t.TempDir()
+	buildDaemons(t, bin)
+	out := t.TempDir()
+	e := &env{opt: Options{BinDir: bin, OutDir: out, WorkDir: t.TempDir(), Quick: true, Runs: 1, MinIdlePct: defaultMinIdlePct},
+		results: map[string]*Result{}, run: newRunInfo(), limits: &limits.Limits{}}
+	const name = "smtp-under-auth-flood"
+	i := slices.IndexFunc(scenarios(), func(s scenario) bool { return s.name == name })
+	require.GreaterOrEqual(t, i, 0, "registered in scenarios(), so make bench runs it")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, e.runScenario(ctx, scenarios()[i]))
+
+	var r Result
+	mustReadJSON(t, filepath.Join(out, name+".json"), &r)
+	t.Log(r.headline())
+	for _, k := range []string{"p50_ms", "p99_ms", "p50_ms_flood", "p99_ms_flood", "p99_ratio", "flood_attempted_total"} {
+		require.Greater(t, r.Metrics[k].Median, 0.0, k)
+	}
+	require.Zero(t, r.Metrics["failed"].Median, "SMTP without the flood")
+	require.Contains(t, r.Metrics, "flood_attempted_per_sec")
+	require.Contains(t, r.Metrics, "flood_answered_per_sec")
+	require.Contains(t, r.Metrics, "flood_sys_temp")
+	ts := e.targets()
+	require.Contains(t, e.markdown(ts), name)
+	require.True(t, slices.ContainsFunc(ts, func(t Target) bool { return strings.Contains(t.Name, "flood") }))
 }

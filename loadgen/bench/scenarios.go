@@ -28,6 +28,7 @@ func scenarios() []scenario {
 		scenario{"userbase-lookup", "recipient lookups/s against the userbase engine, caches off: embedded SQLite vs MariaDB", userbaseLookup},
 		scenario{"pop3-login-cost", "login cost vs cluster size: POP3 login+STAT latency and backend requests per login at 3, 12, 24 backends, placement powermail and rendezvous (R=2)", popLoginCost},
 		scenario{"smtp-copies", "copies per message of multi-recipient mail (the simulator's recipient counts) at 10 backends, R=2, placement powermail and rendezvous", smtpCopies},
+		scenario{"smtp-under-auth-flood", "SMTP delivery latency p50/p99 at 100 msg/s (R=2, 4 KiB), without and with a flood of wrong POP3 passwords from 19 other loopback addresses", smtpUnderAuthFlood},
 	)
 }
 

@@ -49,10 +49,20 @@ type Client struct {
 
 // Dial connects and reads the greeting.
 func Dial(ctx context.Context, addr string, timeout time.Duration) (*Client, error) {
+	return DialFrom(ctx, "", addr, timeout)
+}
+
+// DialFrom is Dial from the local IP address local ("": any), so that a
+// load can come from several client addresses (127.0.0.2, ...), as a
+// server's per-address limits and penalties see distinct clients.
+func DialFrom(ctx context.Context, local, addr string, timeout time.Duration) (*Client, error) {
 	// No TCP keepalive: a load generator's sessions are short and bounded
 	// by timeout, and its four setsockopt calls per connection would count
 	// against every server measured.
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &Error{Cmd: "CONNECT", Text: err.Error(), Net: true}

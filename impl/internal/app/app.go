@@ -126,6 +126,23 @@ func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog
 	return backendview.New(ccfg, src, dial, log), nil
 }
 
+// startCluster builds the cluster, loads its backend list and keeps it
+// current (health checks, membership) until stop is called, which the
+// daemon does when Serve has returned. It must outlive ctx, which ends at
+// SIGTERM: the sessions that drain after it still deliver and delete
+// through the cluster's pools and its view of which backends are up.
+func startCluster(ctx context.Context, cfg BackendConfig, ub *userbase.Store, clientName string, log *slog.Logger) (cl *Cluster, stop func(), err error) {
+	if cl, err = NewCluster(cfg, ub.DB(), clientName, log); err != nil {
+		return nil, nil, err
+	}
+	if err := cl.Refresh(ctx); err != nil {
+		log.Warn("backend list not loaded at start; retrying in the background", "err", err)
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	go cl.Run(runCtx)
+	return cl, stop, nil
+}
+
 // tableSource reads the enabled rows of the userbase backends table, and
 // the placement history kept with it.
 type tableSource struct{ db *userbase.DB }

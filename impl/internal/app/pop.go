@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"powermail/impl/config"
 	"powermail/impl/internal/logging"
@@ -22,6 +23,8 @@ type POPConfig struct {
 	TLSKey        string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
 	MetricsListen string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
 	Log           logging.Config `prefix:""`
+	// ShutdownTimeout: see ServeOptions.Grace.
+	ShutdownTimeout time.Duration `key:"shutdown-timeout" help:"on SIGTERM, wait this long for commands in flight (a QUIT applying deletes) to finish, then close the remaining connections"`
 	// LocalStores: see local.go.
 	LocalStores []string `key:"local-stores" help:"backend-address=store-directory,...: backends on this host whose store LIST and RETR read directly"`
 
@@ -32,7 +35,7 @@ type POPConfig struct {
 
 // DefaultPOPConfig returns powerpop's defaults.
 func DefaultPOPConfig() POPConfig {
-	return POPConfig{Listen: "127.0.0.1:1110", Log: logging.Defaults(), POP: pop3d.Defaults(),
+	return POPConfig{Listen: "127.0.0.1:1110", Log: logging.Defaults(), ShutdownTimeout: defaultGrace, POP: pop3d.Defaults(),
 		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
@@ -40,6 +43,9 @@ func DefaultPOPConfig() POPConfig {
 func (c POPConfig) Validate() error {
 	if c.Listen == "" {
 		return config.Errorf("listen", "must not be empty")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return config.Errorf("shutdown-timeout", "must be positive")
 	}
 	for _, v := range []interface{ Validate() error }{c.Log, c.POP, c.Backend, c.Userbase} {
 		if err := v.Validate(); err != nil {
@@ -56,14 +62,11 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 		return err
 	}
 	defer ub.Close()
-	cl, err := NewCluster(cfg.Backend, ub.DB(), cfg.POP.Hostname, log)
+	cl, stopCluster, err := startCluster(ctx, cfg.Backend, ub, cfg.POP.Hostname, log)
 	if err != nil {
 		return err
 	}
-	if err := cl.Refresh(ctx); err != nil {
-		log.Warn("backend list not loaded at start; retrying in the background", "err", err)
-	}
-	go cl.Run(ctx)
+	defer stopCluster()
 	pcfg := cfg.POP
 	if pcfg.TLS, err = LoadTLS(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return err
@@ -79,7 +82,8 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return Serve(ctx, srv, ServeOptions{Addr: cfg.Listen, MetricsAddr: cfg.MetricsListen, KeepAlive: -1}, log)
+	return Serve(ctx, srv, ServeOptions{Addr: cfg.Listen, MetricsAddr: cfg.MetricsListen, KeepAlive: -1,
+		Grace: cfg.ShutdownTimeout}, log)
 }
 
 // Authenticator checks POP logins against the userbase (pop3d.Authenticator,
@@ -108,6 +112,9 @@ func (a Authenticator) APOPSecret(ctx context.Context, login string) (mailbox.Na
 // popError maps userbase results to pop3d's: temporary stays temporary,
 // everything else is an authentication failure with the same reply.
 func popError(err error) error {
+	if errors.Is(err, userbase.ErrVerifyBusy) {
+		return fmt.Errorf("%w: %v", pop3d.ErrBusy, err)
+	}
 	if errors.Is(err, userbase.ErrTemporary) {
 		return fmt.Errorf("%w: %v", pop3d.ErrTemporary, err)
 	}

@@ -28,6 +28,8 @@ type SMTPConfig struct {
 	TLSKey        string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
 	MetricsListen string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
 	Log           logging.Config `prefix:""`
+	// ShutdownTimeout: see ServeOptions.Grace.
+	ShutdownTimeout time.Duration `key:"shutdown-timeout" help:"on SIGTERM, wait this long for messages in DATA to finish, then close the remaining connections"`
 
 	// SMTP: the protocol server's keys, limits and timeouts (package smtpd).
 	SMTP smtpd.Config `prefix:""`
@@ -43,7 +45,7 @@ type SMTPConfig struct {
 
 // DefaultSMTPConfig returns powersmtp's defaults.
 func DefaultSMTPConfig() SMTPConfig {
-	return SMTPConfig{Listen: "127.0.0.1:2525", Log: logging.Defaults(), SMTP: smtpd.Defaults(),
+	return SMTPConfig{Listen: "127.0.0.1:2525", Log: logging.Defaults(), ShutdownTimeout: defaultGrace, SMTP: smtpd.Defaults(),
 		Spread: placement.SpreadFree.String(), Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
@@ -65,6 +67,9 @@ func (c SMTPConfig) delivery() delivery.Config {
 func (c SMTPConfig) Validate() error {
 	if c.Listen == "" {
 		return config.Errorf("listen", "must not be empty")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return config.Errorf("shutdown-timeout", "must be positive")
 	}
 	if c.WriteQuorum < 0 || c.WriteQuorum > c.Backend.Redundancy {
 		return config.Errorf("write-quorum", "must be between 1 and redundancy (%d), or 0 for W = R", c.Backend.Redundancy)
@@ -94,21 +99,19 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) error {
 		return err
 	}
 	defer ub.Close()
-	cl, err := NewCluster(cfg.Backend, ub.DB(), cfg.SMTP.Hostname, log)
+	cl, stopCluster, err := startCluster(ctx, cfg.Backend, ub, cfg.SMTP.Hostname, log)
 	if err != nil {
 		return err
 	}
-	if err := cl.Refresh(ctx); err != nil {
-		log.Warn("backend list not loaded at start; retrying in the background", "err", err)
-	}
-	go cl.Run(ctx)
+	defer stopCluster()
 	srv, d, err := newSMTPServer(cfg, ub, cl, log)
 	if err != nil {
 		return err
 	}
 	voidPending(ctx, d, log)
 	go d.SweepVoids(ctx, voidSweepInterval)
-	return Serve(ctx, srv, ServeOptions{Addr: cfg.Listen, MetricsAddr: cfg.MetricsListen, KeepAlive: -1}, log)
+	return Serve(ctx, srv, ServeOptions{Addr: cfg.Listen, MetricsAddr: cfg.MetricsListen, KeepAlive: -1,
+		Grace: cfg.ShutdownTimeout}, log)
 }
 
 // Refusals no backend could take when they happened (see

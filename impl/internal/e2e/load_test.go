@@ -22,15 +22,21 @@ type slowProxy struct {
 	ln     net.Listener
 	target string
 	delay  time.Duration
+	before func(p []byte) // if set, called with each chunk from the client before it is forwarded
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  []net.Conn // closed when the test ends: the front ends pool theirs
 }
 
 func startSlowProxy(t *testing.T, target string, delay time.Duration) *slowProxy {
+	return startProxy(t, target, delay, nil)
+}
+
+// startProxy is startSlowProxy with a hook on the client's chunks.
+func startProxy(t *testing.T, target string, delay time.Duration, before func(p []byte)) *slowProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &slowProxy{ln: ln, target: target, delay: delay}
+	p := &slowProxy{ln: ln, target: target, delay: delay, before: before}
 	p.wg.Go(p.serve)
 	t.Cleanup(p.close)
 	return p
@@ -72,6 +78,9 @@ func (p *slowProxy) handle(c net.Conn) {
 		n, err := c.Read(buf)
 		if n > 0 {
 			time.Sleep(p.delay)
+			if p.before != nil {
+				p.before(buf[:n])
+			}
 			if _, werr := b.Write(buf[:n]); werr != nil {
 				return
 			}

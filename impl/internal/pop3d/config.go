@@ -37,7 +37,7 @@ type Config struct {
 	MaxAuthFailures int          `key:"max-auth-failures" help:"failed logins before the session is closed"`
 
 	PlaintextAuth   string        `key:"plaintext-auth" help:"where USER/PASS and AUTH PLAIN work without TLS: loopback, always, never"`
-	AuthDelayBase   time.Duration `key:"auth-delay-base" help:"delay after the first failed login of an IP or login; doubles per failure"`
+	AuthDelayBase   time.Duration `key:"auth-delay-base" help:"delay after the first failed login of an IP or login; doubles per failure; also the least wait for -ERR [SYS/TEMP] when password checks are saturated"`
 	AuthDelayMax    time.Duration `key:"auth-delay-max" help:"cap of the failed-login delay"`
 	AuthDelayForget time.Duration `key:"auth-delay-forget" help:"failures are forgotten this long after the last one"`
 

@@ -3,6 +3,7 @@ package pop3d
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"powermail/impl/mailbox"
@@ -69,6 +70,12 @@ var ErrAuthFailed = errors.New("pop3d: authentication failed")
 // Maildrop to mark a failure that a retry later may not have
 // ("-ERR [SYS/TEMP]", RFC 2449 section 8.1).
 var ErrTemporary = errors.New("pop3d: temporary failure")
+
+// ErrBusy, wrapped by an Authenticator's error, says that the credentials
+// were not checked because too many checks are running. It is temporary
+// ("-ERR [SYS/TEMP]"), and the reply waits at least AuthDelayBase: a
+// guessing flood must not be answered faster than a wrong password.
+var ErrBusy = fmt.Errorf("%w: too many credential checks in progress", ErrTemporary)
 
 // IsTemporary reports whether err wraps ErrTemporary or has a
 // Temporary() bool method (as net errors and many client libraries do) that

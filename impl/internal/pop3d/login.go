@@ -37,7 +37,7 @@ func (s *session) login(login string, check credentialCheck) reply {
 	case errors.Is(err, ErrAuthFailed):
 		return s.loginFailed(login, keys, before)
 	case err != nil:
-		return s.backendFailure(err, "authentication", "login", login)
+		return s.checkUnavailable(login, keys, before, err)
 	}
 	s.srv.penalty.clear(keys.pair)
 	return s.open(ctx, login, box)
@@ -77,6 +77,28 @@ func (s *session) loginFailed(login string, keys penaltyKeys, slept time.Duratio
 		r.close = true
 	}
 	return r
+}
+
+// checkUnavailable answers a login whose credentials could not be checked
+// (the userbase is down, the password checks are saturated) with
+// -ERR [SYS/TEMP], but not sooner than this address's failures allow, and
+// when the checks are saturated (ErrBusy) not sooner than a failed login
+// from a clean address (AuthDelayBase). Answered at once, a guessing flood
+// that meets saturated checks retries at full speed: smtp-under-auth-flood
+// measured 11,000 such replies a second to 19 addresses, powerpop spending
+// 0.8 of a core on them, SMTP delivery p99 up 15-fold. The client is told
+// to try later, so the wait costs an honest one nothing; the login's
+// failures from other addresses are not slept (its owner is not the
+// guesser), and nothing is recorded as a failure, since nothing was checked.
+func (s *session) checkUnavailable(login string, keys penaltyKeys, slept time.Duration, err error) reply {
+	wait := s.srv.penalty.delay(keys.ip)
+	if errors.Is(err, ErrBusy) {
+		wait = max(wait, s.srv.cfg.AuthDelayBase)
+	}
+	if r, ok := s.penaltySleep(login, wait-slept); !ok {
+		return r
+	}
+	return s.backendFailure(err, "authentication", "login", login)
 }
 
 // open locks and opens the maildrop of an authenticated login.

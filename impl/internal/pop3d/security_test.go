@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"regexp"
 	"slices"
@@ -283,4 +284,41 @@ func TestSTLSHandshakeFailureCloses(t *testing.T) {
 	}
 	c.send("USER alice@example.com") // plaintext where a ClientHello belongs
 	c.expectClosed()
+}
+
+// TestUncheckedLoginIsNotAFastAnswer: when credentials cannot be checked
+// because the checks are saturated (ErrBusy), -ERR [SYS/TEMP] comes no
+// sooner than a failure from a clean address would (AuthDelayBase), and
+// from an address that has been failing no sooner than its penalty: a
+// guessing flood must not get a quicker answer than a wrong password. A
+// userbase that is down answers a clean address at once. Nothing is
+// recorded as a failure.
+func TestUncheckedLoginIsNotAFastAnswer(t *testing.T) {
+	w := newWorld()
+	srv := w.server(t, testConfig(), nil)
+	const guesser, clean = "192.0.2.1:1000", "192.0.2.9:1000"
+	for _, user := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		failLogin(t, srv, guesser, user)
+	}
+	tryLogin := func(remote string) {
+		c := dial(t, srv, remote)
+		c.expectPrefix("+OK")
+		c.cmd("USER bob@example.com")
+		if got := c.cmd("PASS hunter 2"); !strings.HasPrefix(got, "-ERR [SYS/TEMP]") {
+			t.Fatalf("%s: %q", remote, got)
+		}
+		c.close()
+	}
+	w.auth.err = fmt.Errorf("userbase down: %w", ErrTemporary)
+	tryLogin(clean)
+	w.auth.err = fmt.Errorf("userbase: %w", ErrBusy)
+	tryLogin(clean)
+	tryLogin(guesser)
+	want := []time.Duration{2 * s, 4 * s, 2 * s, 8 * s}
+	if got := w.clock.sleeps(); !slices.Equal(got, want) {
+		t.Fatalf("delays %v, want %v (failures, then the clean address, then the guesser's)", got, want)
+	}
+	if d := srv.penalty.delay("ip:192.0.2.9", "login:bob@example.com"); d != 0 {
+		t.Fatalf("an unchecked login counted as a failure: penalty %v", d)
+	}
 }

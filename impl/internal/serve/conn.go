@@ -82,6 +82,18 @@ func (c *Conn) Closing() bool {
 	return c.s.closing || c.evicted
 }
 
+// Interrupted reports that a read should end at once: the session was
+// woken while waiting for a command (Shutdown began) or evicted. A
+// protocol that re-arms read deadlines itself (and would so overwrite the
+// wake-up) checks it after arming. Unlike Closing, it is false for a
+// session that is busy: a message body being received at shutdown is read
+// to its end, so its transaction can finish.
+func (c *Conn) Interrupted() bool {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.closing && c.idleElem != nil || c.evicted
+}
+
 // Evicted reports that the session was closed to make room for a new
 // connection (its goodbye may say so).
 func (c *Conn) Evicted() bool {

@@ -17,8 +17,9 @@ import (
 )
 
 // lineProto is a toy protocol on the skeleton: "auth" establishes the
-// session, "slow" is a command that takes a while, "quit" releases the slot
-// before its reply, anything else is echoed.
+// session, "slow" is a command that takes a while ("slow?" then says
+// whether its reads would be interrupted), "quit" releases the slot before
+// its reply, anything else is echoed.
 type lineProto struct{ slow time.Duration }
 
 func (p lineProto) ServeConn(c *Conn) {
@@ -43,6 +44,9 @@ func (p lineProto) ServeConn(c *Conn) {
 		case "slow":
 			time.Sleep(p.slow)
 			fmt.Fprintf(c, "done\n")
+		case "slow?":
+			time.Sleep(p.slow)
+			fmt.Fprintf(c, "closing=%v interrupted=%v\n", c.Closing(), c.Interrupted())
 		case "quit":
 			c.Release()
 			fmt.Fprintf(c, "bye\n")
@@ -221,6 +225,21 @@ func TestShutdownDrains(t *testing.T) {
 	assert.True(t, errors.Is(<-ts.done, ErrServerClosed))
 	_, err := net.DialTimeout("tcp", ts.addr, time.Second)
 	assert.Error(t, err, "nothing listens any more")
+}
+
+// A session busy with a command when Shutdown begins is Closing (it will
+// say goodbye after) but not Interrupted: the rest of its command (a
+// message body) is still read.
+func TestShutdownDoesNotInterruptABusySession(t *testing.T) {
+	ts := start(t, Config{}, Options{Name: "t"})
+	busy, _ := ts.dialFrom(t, "127.0.0.3")
+	fmt.Fprintf(busy.c, "slow?\n")
+	require.Eventually(t, func() bool { return ts.s.IdleSessions() == 0 }, 5*time.Second, time.Millisecond, "the command was read")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, ts.s.Shutdown(ctx))
+	assert.Equal(t, "closing=true interrupted=false", busy.line())
+	assert.Equal(t, "bye closing", busy.line())
 }
 
 func TestShutdownDeadlineClosesTheRest(t *testing.T) {

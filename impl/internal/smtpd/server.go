@@ -54,10 +54,11 @@ func (s *Server) Serve(ln net.Listener) error { return s.sk.Serve(ln) }
 func (s *Server) ServeConn(conn net.Conn) { s.sk.ServeConn(conn) }
 
 // Shutdown stops accepting and ends the sessions: one waiting for a command
-// gets 421 at once; one in the middle of a message finishes it (its 250 or
-// refusal is sent) and then gets 421. When ctx ends first, the rest are
-// closed and their deliveries cancelled (a message not yet acknowledged is
-// then not acknowledged: the client retries).
+// gets 421 at once (a transaction before DATA, or between BDAT chunks, is
+// abandoned); one in DATA reads the body to its end, gets its 250 or
+// refusal, and then 421. When ctx ends first, the rest are closed: a body
+// still arriving then fails and its delivery is aborted (not acknowledged:
+// the client retries).
 func (s *Server) Shutdown(ctx context.Context) error { return s.sk.Shutdown(ctx) }
 
 // protocol is the Server as the skeleton's serve.Handler.
@@ -113,8 +114,9 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 	}
 	// Checked after arming: a wake-up (shutdown, eviction) that came
 	// before it would otherwise be overwritten; one after it cuts the
-	// read short as usual.
-	if c.Closing() {
+	// read short as usual. A DATA body is read on at shutdown (the
+	// session is busy then), so its transaction can finish.
+	if c.Interrupted() {
 		return 0, os.ErrDeadlineExceeded
 	}
 	return c.Conn.Read(p)
