@@ -96,15 +96,15 @@ func (c BackendConfig) LoadSecret() (string, error) {
 	return c.Secret, nil
 }
 
-// Cluster is the backend cluster as the front ends use it.
-type Cluster = backendview.Cluster[*ppclient.Client]
+// View is the front ends' view of the backends: members, health, pools.
+type View = backendview.View[*ppclient.Client]
 
 // Node is one backend of a Cluster.
 type Node = backendview.Node[*ppclient.Client]
 
-// NewCluster builds the cluster from cfg: the static list if given, else
+// NewView builds the cluster from cfg: the static list if given, else
 // the userbase's backends table (db must then be non-nil).
-func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog.Logger) (*Cluster, error) {
+func NewView(cfg BackendConfig, db *userbase.DB, clientName string, log *slog.Logger) (*View, error) {
 	secret, err := cfg.LoadSecret()
 	if err != nil {
 		return nil, err
@@ -126,13 +126,13 @@ func NewCluster(cfg BackendConfig, db *userbase.DB, clientName string, log *slog
 	return backendview.New(ccfg, src, dial, log), nil
 }
 
-// startCluster builds the cluster, loads its backend list and keeps it
+// startView builds the cluster, loads its backend list and keeps it
 // current (health checks, membership) until stop is called, which the
 // daemon does when Serve has returned. It must outlive ctx, which ends at
 // SIGTERM: the sessions that drain after it still deliver and delete
 // through the cluster's pools and its view of which backends are up.
-func startCluster(ctx context.Context, cfg BackendConfig, ub *userbase.Store, clientName string, log *slog.Logger) (cl *Cluster, stop func(), err error) {
-	if cl, err = NewCluster(cfg, ub.DB(), clientName, log); err != nil {
+func startView(ctx context.Context, cfg BackendConfig, ub *userbase.Cached, clientName string, log *slog.Logger) (cl *View, stop func(), err error) {
+	if cl, err = NewView(cfg, ub.DB(), clientName, log); err != nil {
 		return nil, nil, err
 	}
 	if err := cl.Refresh(ctx); err != nil {

@@ -105,7 +105,7 @@ func (b NodeAdapter) Delete(ctx context.Context, box mailbox.Name, id msgid.ID) 
 
 // Picker chooses backends for delivery by the placement policy.
 type Picker struct {
-	Cluster *Cluster
+	Cluster *View
 	Spread  placement.Spread
 }
 
@@ -129,7 +129,7 @@ func (p Picker) Pick(boxes []mailbox.Name, n int) ([]delivery.Target, error) {
 // Locator answers maildrop's question, where a mailbox's mail may be,
 // from the cluster, reading the backends of local (if any) from their
 // store directories.
-func Locator(c *Cluster, local localStores) func(mailbox.Name) maildrop.Location {
+func Locator(c *View, local localStores) func(mailbox.Name) maildrop.Location {
 	return func(box mailbox.Name) maildrop.Location {
 		loc := c.Locate(string(box))
 		return maildrop.Location{

@@ -62,7 +62,7 @@ func RunPOP(ctx context.Context, cfg POPConfig, log *slog.Logger) error {
 		return err
 	}
 	defer ub.Close()
-	cl, stopCluster, err := startCluster(ctx, cfg.Backend, ub, cfg.POP.Hostname, log)
+	cl, stopCluster, err := startView(ctx, cfg.Backend, ub, cfg.POP.Hostname, log)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func RunSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) error {
 		return err
 	}
 	defer ub.Close()
-	cl, stopCluster, err := startCluster(ctx, cfg.Backend, ub, cfg.SMTP.Hostname, log)
+	cl, stopCluster, err := startView(ctx, cfg.Backend, ub, cfg.SMTP.Hostname, log)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func voidPending(ctx context.Context, d *delivery.Deliverer, log *slog.Logger) {
 	}
 }
 
-func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *Cluster, log *slog.Logger) (*smtpd.Server, *delivery.Deliverer, error) {
+func newSMTPServer(cfg SMTPConfig, ub userbase.Userbase, cl *View, log *slog.Logger) (*smtpd.Server, *delivery.Deliverer, error) {
 	scfg := cfg.SMTP
 	tlsConf, err := LoadTLS(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {

@@ -45,7 +45,7 @@ type homesAt struct {
 // reloadHistory reads the placement history, under rendezvous placement,
 // and says in the log when the members (of the table) are not its
 // current membership.
-func (c *Cluster[C]) reloadHistory(ctx context.Context, ms []mail.Member) error {
+func (c *View[C]) reloadHistory(ctx context.Context, ms []mail.Member) error {
 	hs, ok := c.src.(HistorySource)
 	if c.cfg.Policy != placement.Rendezvous || !ok {
 		return nil
@@ -78,7 +78,7 @@ func sameMembers(epoch []placement.Candidate, ms []mail.Member) bool {
 }
 
 // freshHomes is the placement history, if recent enough to place by.
-func (c *Cluster[C]) freshHomes() (*placement.Homes, error) {
+func (c *View[C]) freshHomes() (*placement.Homes, error) {
 	h := c.homes.Load()
 	switch {
 	case h == nil:
@@ -100,7 +100,7 @@ type Target[C Checker] struct {
 // Place returns a Target for each of boxes. Under PowerMail's placement
 // they are all the same: placement.Choose's order. Under rendezvous each
 // mailbox has its own, and placement.CheckCandidates must pass.
-func (c *Cluster[C]) Place(boxes []string, req placement.Request) ([]Target[C], error) {
+func (c *View[C]) Place(boxes []string, req placement.Request) ([]Target[C], error) {
 	out := make([]Target[C], len(boxes))
 	if c.cfg.Policy != placement.Rendezvous {
 		primary, spares, err := c.Choose(req)
@@ -145,7 +145,7 @@ type Location[C Checker] struct {
 // Locate applies the login rule of package placement to box. Under
 // PowerMail's placement, an unanchored history, or none recent, a login
 // asks every reachable backend.
-func (c *Cluster[C]) Locate(box string) Location[C] {
+func (c *View[C]) Locate(box string) Location[C] {
 	if c.cfg.Policy != placement.Rendezvous {
 		return Location[C]{Ask: c.Reachable()}
 	}
@@ -167,7 +167,7 @@ func (c *Cluster[C]) Locate(box string) Location[C] {
 }
 
 // byAddr maps every member's address to its node.
-func (c *Cluster[C]) byAddr() map[string]*Node[C] {
+func (c *View[C]) byAddr() map[string]*Node[C] {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make(map[string]*Node[C], len(c.nodes))

@@ -23,7 +23,7 @@ func (h *historySource) History(context.Context) (placement.History, error) { re
 
 // rendezvousCluster has six members, one group each, and a history whose
 // only epoch is that membership.
-func rendezvousCluster(t *testing.T, anchored bool) (*Cluster[*fakeChecker], map[string]*fakeChecker, []placement.Candidate) {
+func rendezvousCluster(t *testing.T, anchored bool) (*View[*fakeChecker], map[string]*fakeChecker, []placement.Candidate) {
 	src := &historySource{}
 	var members []placement.Candidate
 	for i := range 6 {

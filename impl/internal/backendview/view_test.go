@@ -56,7 +56,7 @@ func (s *mutableSource) Members(context.Context) ([]mail.Member, error) {
 	return append([]mail.Member(nil), s.ms...), s.err
 }
 
-func newTestCluster(src Source) (*Cluster[*fakeChecker], map[string]*fakeChecker) {
+func newTestCluster(src Source) (*View[*fakeChecker], map[string]*fakeChecker) {
 	checkers := map[string]*fakeChecker{}
 	var mu sync.Mutex
 	dial := func(m mail.Member) *fakeChecker {

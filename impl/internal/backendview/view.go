@@ -103,8 +103,8 @@ func Load(st mail.BackendStatus, localUploads int64) float64 {
 	return wait * float64(1+max(st.Uploads, localUploads))
 }
 
-// Cluster is the current set of nodes; safe for concurrent use.
-type Cluster[C Checker] struct {
+// View is the current set of nodes, with their health; safe for concurrent use.
+type View[C Checker] struct {
 	cfg  Config
 	src  Source
 	dial func(mail.Member) C
@@ -122,23 +122,23 @@ type Cluster[C Checker] struct {
 }
 
 // New returns an empty cluster; call Refresh, then Run.
-func New[C Checker](cfg Config, src Source, dial func(mail.Member) C, log *slog.Logger) *Cluster[C] {
+func New[C Checker](cfg Config, src Source, dial func(mail.Member) C, log *slog.Logger) *View[C] {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Cluster[C]{cfg: cfg, src: src, dial: dial, log: log, nodes: map[string]*Node[C]{},
+	return &View[C]{cfg: cfg, src: src, dial: dial, log: log, nodes: map[string]*Node[C]{},
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 // Refresh reloads the membership and checks every node once.
-func (c *Cluster[C]) Refresh(ctx context.Context) error {
+func (c *View[C]) Refresh(ctx context.Context) error {
 	err := c.reloadMembers(ctx)
 	c.checkAll(ctx)
 	return err
 }
 
 // Run keeps membership and health current until ctx ends.
-func (c *Cluster[C]) Run(ctx context.Context) {
+func (c *View[C]) Run(ctx context.Context) {
 	health := time.NewTicker(c.cfg.HealthInterval)
 	members := time.NewTicker(c.cfg.MembershipInterval)
 	defer health.Stop()
@@ -159,7 +159,7 @@ func (c *Cluster[C]) Run(ctx context.Context) {
 }
 
 // Nodes returns every member, sorted by address.
-func (c *Cluster[C]) Nodes() []*Node[C] {
+func (c *View[C]) Nodes() []*Node[C] {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]*Node[C], 0, len(c.nodes))
@@ -171,7 +171,7 @@ func (c *Cluster[C]) Nodes() []*Node[C] {
 }
 
 // Reachable returns the nodes whose last health check succeeded.
-func (c *Cluster[C]) Reachable() []*Node[C] {
+func (c *View[C]) Reachable() []*Node[C] {
 	var out []*Node[C]
 	for _, n := range c.Nodes() {
 		if _, up, _ := n.State(); up {
@@ -185,7 +185,7 @@ func (c *Cluster[C]) Reachable() []*Node[C] {
 var ErrNoMembers = errors.New("cluster: no backends configured")
 
 // Choose applies the placement policy to the current state.
-func (c *Cluster[C]) Choose(req placement.Request) (primary, spares []*Node[C], err error) {
+func (c *View[C]) Choose(req placement.Request) (primary, spares []*Node[C], err error) {
 	nodes := c.Nodes()
 	if len(nodes) == 0 {
 		return nil, nil, ErrNoMembers
@@ -220,7 +220,7 @@ func (n *Node[C]) MarkDown(err error) {
 	n.up, n.err = false, err
 }
 
-func (c *Cluster[C]) reloadMembers(ctx context.Context) error {
+func (c *View[C]) reloadMembers(ctx context.Context) error {
 	ms, err := c.src.Members(ctx)
 	if err != nil {
 		return err
@@ -255,7 +255,7 @@ func (c *Cluster[C]) reloadMembers(ctx context.Context) error {
 	return nil
 }
 
-func (c *Cluster[C]) checkAll(ctx context.Context) {
+func (c *View[C]) checkAll(ctx context.Context) {
 	nodes := c.Nodes()
 	var wg sync.WaitGroup
 	for _, n := range nodes {
@@ -268,7 +268,7 @@ func (c *Cluster[C]) checkAll(ctx context.Context) {
 	wg.Wait()
 }
 
-func (c *Cluster[C]) check(ctx context.Context, n *Node[C]) {
+func (c *View[C]) check(ctx context.Context, n *Node[C]) {
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.HealthTimeout)
 	defer cancel()
 	st, err := n.Client.Status(cctx)
@@ -288,7 +288,7 @@ func (c *Cluster[C]) check(ctx context.Context, n *Node[C]) {
 	}
 }
 
-func (c *Cluster[C]) closeAll() {
+func (c *View[C]) closeAll() {
 	for _, n := range c.Nodes() {
 		n.Client.Close()
 	}
