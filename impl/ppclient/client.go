@@ -96,13 +96,21 @@ func (c *Client) Close() error {
 // tells which. A pooled connection is taken if the server has not closed
 // it (conn.alive, no round trip) and, if it sat idle for checkAfter or
 // longer, it also answers PING (a peer that vanished without closing).
-func (c *Client) acquire(ctx context.Context, checkAfter time.Duration) (cn *conn, reused bool, err error) {
+// With unchecked (a repeatable request's first attempt) a recently used
+// connection is taken without the look at its socket, a syscall per
+// request: if the server closed it, the request fails without an answer
+// and do repeats it, checking every pooled connection it then takes.
+func (c *Client) acquire(ctx context.Context, checkAfter time.Duration, unchecked bool) (cn *conn, reused bool, err error) {
 	for {
 		cn := c.popIdle()
 		if cn == nil {
 			break
 		}
-		if cn.alive() && (time.Since(cn.lastUsed) < checkAfter || c.healthy(ctx, cn)) {
+		recent := time.Since(cn.lastUsed) < checkAfter
+		if recent && unchecked && cn.r.Buffered() == 0 {
+			return cn, true, nil
+		}
+		if cn.alive() && (recent || c.healthy(ctx, cn)) {
 			return cn, true, nil
 		}
 		cn.nc.Close()
@@ -161,15 +169,17 @@ func (c *Client) release(cn *conn, err error) {
 // and ABORT by design, DELETE because a tombstone is written even for an
 // absent message. (An upload is not retried here; see Begin.)
 func (c *Client) do(ctx context.Context, op string, exchange func(cn *conn) error) error {
-	retry, err := c.attempt(ctx, exchange)
+	retry, err := c.attempt(ctx, exchange, true)
 	if retry && ctx.Err() == nil {
-		_, err = c.attempt(ctx, exchange)
+		// The pool may hold more connections the server closed (it
+		// restarted): this time each is looked at before it is used.
+		_, err = c.attempt(ctx, exchange, false)
 	}
 	return c.wrap(op, ctx, err)
 }
 
-func (c *Client) attempt(ctx context.Context, exchange func(cn *conn) error) (retry bool, err error) {
-	cn, reused, err := c.acquire(ctx, pingAfterIdle)
+func (c *Client) attempt(ctx context.Context, exchange func(cn *conn) error, unchecked bool) (retry bool, err error) {
+	cn, reused, err := c.acquire(ctx, pingAfterIdle, unchecked)
 	if err != nil {
 		return false, c.wrap("dial", ctx, err)
 	}

@@ -136,6 +136,9 @@ func (cn *conn) readBody(dst io.Writer, size int64) (int64, error) {
 			return n, &DestinationError{err}
 		}
 	}
+	if n == size { // all of it came with the reply line: no copy to set up
+		return n, nil
+	}
 	m, err := io.Copy(dst, io.LimitReader(cn.nc, size-n))
 	n += m
 	switch {

@@ -44,7 +44,7 @@ type Upload struct {
 // acquire): an upload cannot be repeated transparently, since its bytes
 // are gone.
 func (c *Client) Begin(ctx context.Context, id msgid.ID) (*Upload, error) {
-	cn, _, err := c.acquire(ctx, pingAfterIdle)
+	cn, _, err := c.acquire(ctx, pingAfterIdle, false)
 	if err != nil {
 		return nil, c.wrap("dial", ctx, err)
 	}

@@ -26,8 +26,11 @@ const (
 	// response with a 254-octet name twice and a long password, in base64.
 	maxSASLLineBytes = 1024
 	// readBufferBytes must hold the longest line accepted.
-	readBufferBytes  = 4096
-	writeBufferBytes = 4096
+	readBufferBytes = 4096
+	// writeBufferBytes: a message up to this size leaves with its status
+	// line and terminator in one write (see cmdRetr); a larger one is
+	// copied socket to socket.
+	writeBufferBytes = 32 << 10
 )
 
 // state is the RFC 1939 session state.

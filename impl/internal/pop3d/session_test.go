@@ -77,7 +77,7 @@ func TestRetrFailureMidSmallMessageIsSysTemp(t *testing.T) {
 // closing the connection can tell the client the message is incomplete.
 func TestRetrFailureMidMessageClosesConnection(t *testing.T) {
 	w := newWorld()
-	big := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("b", 78)+"\r\n", 200)
+	big := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("b", 78)+"\r\n", 4*writeBufferBytes/80)
 	w.drops.boxes[bob] = []fakeMsg{{"0009eeee", stuff(big)}}
 	w.drops.retrFail = 3 * writeBufferBytes
 	c := dial(t, w.server(t, testConfig(), nil), "127.0.0.1:5000")
