@@ -12,18 +12,18 @@ import (
 )
 
 // TestDeadPooledConnectionIsReplaced: the server drops idle connections
-// silently (here after 50 ms); the client's next request, made before its
+// silently (here after 300 ms: long enough for a loaded machine to dial and authenticate); the client's next request, made before its
 // own health check would PING, fails on the dead connection without any
 // answer and is repeated on a new one, invisibly to the caller.
 func TestDeadPooledConnectionIsReplaced(t *testing.T) {
-	b := startBackend(t, func(c *ppserver.Config) { c.IdleTimeout = 50 * time.Millisecond })
+	b := startBackend(t, func(c *ppserver.Config) { c.IdleTimeout = 300 * time.Millisecond })
 	c := b.client(t)
 	put(t, c, message(100), 100, ann) // leaves a pooled connection
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(time.Second)
 	if _, err := c.List(ctxT(t), ann); err != nil {
 		t.Fatalf("List on a dead pooled connection: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(time.Second)
 	put(t, c, message(100), 100, ann) // Begin checks pooled connections first
 }
 
@@ -32,7 +32,7 @@ func TestDeadPooledConnectionIsReplaced(t *testing.T) {
 // looking at its socket; its repetition must look at each one it takes,
 // or it would fail on the second dead connection.
 func TestAllDeadPooledConnectionsAreReplaced(t *testing.T) {
-	b := startBackend(t, func(c *ppserver.Config) { c.IdleTimeout = 50 * time.Millisecond })
+	b := startBackend(t, func(c *ppserver.Config) { c.IdleTimeout = 300 * time.Millisecond })
 	c := b.client(t)
 	put(t, c, message(100), 100, ann)
 	var wg sync.WaitGroup
@@ -44,7 +44,7 @@ func TestAllDeadPooledConnectionsAreReplaced(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	time.Sleep(200 * time.Millisecond) // the server has closed all of them
+	time.Sleep(time.Second) // the server has closed all of them
 	for range 3 {
 		if _, err := c.List(ctxT(t), ann); err != nil {
 			t.Fatalf("List with only dead pooled connections: %v", err)
