@@ -12,8 +12,9 @@ import (
 )
 
 // TestDeadPooledConnectionIsReplaced: the server drops idle connections
-// silently (here after 300 ms: long enough for a loaded machine to dial and authenticate); the client's next request, made before its
-// own health check would PING, fails on the dead connection without any
+// silently (here after 300 ms, long enough for a loaded machine to dial
+// and authenticate); the client's next request, made before its own
+// health check would PING, fails on the dead connection without any
 // answer and is repeated on a new one, invisibly to the caller.
 func TestDeadPooledConnectionIsReplaced(t *testing.T) {
 	b := startBackend(t, func(c *ppserver.Config) { c.IdleTimeout = 300 * time.Millisecond })
