@@ -127,7 +127,7 @@ func (e *env) measureLimits(ctx context.Context) error {
 	e.logf("measuring machine limits (%.0f%% idle)", q.IdlePct)
 	l, err := limits.Measure(ctx, limits.Config{Dir: e.opt.WorkDir,
 		Duration: pick(e, 3*time.Second, 500*time.Millisecond),
-		Writers:  []int{1, 8}, Streams: []int{1, 8}, Conns: 8})
+		Writers:  []int{1, 8}, Group: []int{16, 32, 64}, Streams: []int{1, 8}, Conns: 8})
 	if err != nil {
 		return err
 	}

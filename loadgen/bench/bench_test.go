@@ -114,3 +114,15 @@ func TestQuickAuthFloodScenario(t *testing.T) {
 	require.Contains(t, e.markdown(ts), name)
 	require.True(t, slices.ContainsFunc(ts, func(t Target) bool { return strings.Contains(t.Name, "flood") }))
 }
+
+func TestGroupLimitPicksTheWritersInFlight(t *testing.T) {
+	rates := []limits.Rate{{Parallel: 16}, {Parallel: 32}, {Parallel: 64}}
+	for inFlight, want := range map[int]int{8: 16, 16: 16, 20: 16, 32: 32, 48: 32, 64: 64, 96: 64} {
+		if g, ok := groupLimit(rates, inFlight); !ok || g.Parallel != want {
+			t.Errorf("groupLimit(%d in flight) = %d, want %d", inFlight, g.Parallel, want)
+		}
+	}
+	if _, ok := groupLimit(nil, 32); ok {
+		t.Error("groupLimit of no measurement found one")
+	}
+}

@@ -26,18 +26,21 @@ type Config struct {
 	Dir      string        // on the data disk; a temporary subdirectory is used
 	Duration time.Duration // per measurement
 	Writers  []int         // fsync writers, e.g. 1 and 8
+	Group    []int         // writers sharing group flushes, e.g. 32 and 64
 	Streams  []int         // TCP streams, e.g. 1 and 8
 	Conns    int           // sendfile client connections
 }
 
 // Limits is the JSON result.
 type Limits struct {
-	Machine  Machine    `json:"machine"`
-	Duration string     `json:"duration_each"`
-	Fsync    []Rate     `json:"fsync_4k_create"` // ops/s: create, write 4 KiB, fsync file, fsync dir
-	Loopback []Rate     `json:"loopback_tcp"`    // MB/s
-	Sendfile []SendRate `json:"sendfile"`
-	TwoHop   []SendRate `json:"two_hop_sendfile"` // file -> sendfile -> relay (splice) -> client
+	Machine  Machine `json:"machine"`
+	Duration string  `json:"duration_each"`
+	Fsync    []Rate  `json:"fsync_4k_create"` // ops/s: create, write 4 KiB, fsync file, fsync dir
+	// ops/s: create, write 4 KiB, group flush, link, group flush (the store's path)
+	GroupCommit []Rate     `json:"group_commit_4k,omitempty"`
+	Loopback    []Rate     `json:"loopback_tcp"` // MB/s
+	Sendfile    []SendRate `json:"sendfile"`
+	TwoHop      []SendRate `json:"two_hop_sendfile"` // file -> sendfile -> relay (splice) -> client
 	// Run and State are set by the suite (package bench): which run, and
 	// how quiet the machine was.
 	Run    any      `json:"run,omitempty"`
@@ -72,6 +75,11 @@ func Measure(ctx context.Context, cfg Config) (*Limits, error) {
 		ops, err := fsyncRate(ctx, filepath.Join(dir, fmt.Sprint("fsync-", n)), n, cfg.Duration)
 		l.add(err)
 		l.Fsync = append(l.Fsync, Rate{Parallel: n, OpsPerSec: ops})
+	}
+	for _, n := range cfg.Group {
+		ops, err := groupCommitRate(ctx, filepath.Join(dir, fmt.Sprint("group-", n)), n, cfg.Duration)
+		l.add(err)
+		l.GroupCommit = append(l.GroupCommit, Rate{Parallel: n, OpsPerSec: ops})
 	}
 	for _, n := range cfg.Streams {
 		mbps, err := loopbackRate(ctx, n, cfg.Duration)

@@ -2,6 +2,8 @@ package limits
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,4 +39,17 @@ func TestWaitQuietMeasuresIdle(t *testing.T) {
 	q, err = WaitQuiet(context.Background(), QuietConfig{MinIdlePct: 101, Window: 50 * time.Millisecond, MaxWait: 120 * time.Millisecond})
 	require.NoError(t, err)
 	require.False(t, q.Quiet, "101% idle is never reached; the wait is bounded")
+}
+
+func TestGroupCommitRateMakesDurableCopies(t *testing.T) {
+	dir := t.TempDir()
+	ops, err := groupCommitRate(context.Background(), dir, 4, 200*time.Millisecond)
+	if err != nil || ops <= 0 {
+		t.Fatalf("groupCommitRate: %v ops/s, %v", ops, err)
+	}
+	left, _ := os.ReadDir(filepath.Join(dir, "tmp"))
+	linked, _ := os.ReadDir(filepath.Join(dir, "box"))
+	if len(left) != 0 || len(linked) == 0 {
+		t.Fatalf("tmp holds %d names, box %d: every copy must end linked, its tmp name gone", len(left), len(linked))
+	}
 }
