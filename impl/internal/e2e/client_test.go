@@ -33,6 +33,14 @@ type popClient struct {
 
 func popLogin(t *testing.T, addr, user, pass string) *popClient {
 	t.Helper()
+	p := popUser(t, addr, user)
+	p.ok("PASS " + pass)
+	return p
+}
+
+// popUser connects and sends USER; PASS is the caller's.
+func popUser(t *testing.T, addr, user string) *popClient {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	require.NoError(t, err)
 	conn.SetDeadline(time.Now().Add(60 * time.Second))
@@ -40,7 +48,6 @@ func popLogin(t *testing.T, addr, user, pass string) *popClient {
 	t.Cleanup(func() { conn.Close() })
 	p.ok("")
 	p.ok("USER " + user)
-	p.ok("PASS " + pass)
 	return p
 }
 

@@ -87,7 +87,7 @@ func TestClientSideStopsDoNotMarkBackendsDown(t *testing.T) {
 	big := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("y", 78)+"\r\n", 64<<10) // ~5 MiB
 	require.NoError(t, send(c.SMTPAddr, "a@remote.example", []string{"demo@example.com"}, big))
 	for i := 0; i < 20; i++ {
-		p := popLogin(t, c.POPAddr, "demo@example.com", "demo")
+		p := popLoginWhenFree(t, c.POPAddr, "demo@example.com", "demo")
 		p.ok("TOP 1 0")
 		lines, err := p.tp.ReadDotLines()
 		require.NoError(t, err)
@@ -95,7 +95,7 @@ func TestClientSideStopsDoNotMarkBackendsDown(t *testing.T) {
 		resetDuringRetr(t, p, 2)
 	}
 	assert.Zero(t, markedDown(t, c, metrics))
-	p := popLogin(t, c.POPAddr, "demo@example.com", "demo")
+	p := popLoginWhenFree(t, c.POPAddr, "demo@example.com", "demo")
 	assert.Len(t, p.uidl(), 2)
 	p.quit()
 }
@@ -110,4 +110,24 @@ func resetDuringRetr(t *testing.T, p *popClient, n int) {
 	require.NoError(t, p.conn.(*net.TCPConn).SetLinger(0))
 	p.conn.Close()
 	time.Sleep(20 * time.Millisecond) // let powerpop see the reset before the next session
+}
+
+// popLoginWhenFree logs in, waiting while the mailbox is [IN-USE]: after a
+// client resets its connection mid-RETR, the server holds the lock (RFC
+// 1939 section 8) until its next write to that connection fails, which on
+// a busy machine can come after the client has dialled again.
+func popLoginWhenFree(t *testing.T, addr, user, pass string) *popClient {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p := popUser(t, addr, user)
+		line, err := p.cmd("PASS " + pass)
+		require.NoError(t, err)
+		if strings.HasPrefix(line, "+OK") {
+			return p
+		}
+		require.True(t, strings.HasPrefix(line, "-ERR [IN-USE]") && time.Now().Before(deadline), "PASS: %s", line)
+		p.conn.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
 }
