@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
-	"powermail/impl/config"
-	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/pop3d"
 	"powermail/impl/mailbox"
@@ -18,13 +15,7 @@ import (
 
 // POPConfig is powerpop's configuration.
 type POPConfig struct {
-	Listen        string         `key:"listen" help:"address for POP3"`
-	TLSCert       string         `key:"tls-cert" help:"certificate file (PEM) enabling STLS"`
-	TLSKey        string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
-	MetricsListen string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
-	Log           logging.Config `prefix:""`
-	// ShutdownTimeout: see ServeOptions.Grace.
-	ShutdownTimeout time.Duration `key:"shutdown-timeout" help:"on SIGTERM, wait this long for commands in flight (a QUIT applying deletes) to finish, then close the remaining connections"`
+	FrontConfig `prefix:""`
 	// LocalStores: see local.go.
 	LocalStores []string `key:"local-stores" help:"backend-address=store-directory,...: backends on this host whose store LIST and RETR read directly"`
 
@@ -35,19 +26,13 @@ type POPConfig struct {
 
 // DefaultPOPConfig returns powerpop's defaults.
 func DefaultPOPConfig() POPConfig {
-	return POPConfig{Listen: "127.0.0.1:1110", Log: logging.Defaults(), ShutdownTimeout: defaultGrace, POP: pop3d.Defaults(),
+	return POPConfig{FrontConfig: defaultFront("127.0.0.1:1110"), POP: pop3d.Defaults(),
 		Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
 // Validate names the first bad key.
 func (c POPConfig) Validate() error {
-	if c.Listen == "" {
-		return config.Errorf("listen", "must not be empty")
-	}
-	if c.ShutdownTimeout <= 0 {
-		return config.Errorf("shutdown-timeout", "must be positive")
-	}
-	for _, v := range []interface{ Validate() error }{c.Log, c.POP, c.Backend, c.Userbase} {
+	for _, v := range []interface{ Validate() error }{c.FrontConfig, c.POP, c.Backend, c.Userbase} {
 		if err := v.Validate(); err != nil {
 			return err
 		}

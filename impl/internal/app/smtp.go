@@ -9,7 +9,6 @@ import (
 
 	"powermail/impl/config"
 	"powermail/impl/internal/delivery"
-	"powermail/impl/internal/logging"
 	"powermail/impl/internal/maildrop"
 	"powermail/impl/internal/quota"
 	"powermail/impl/internal/relay"
@@ -23,13 +22,7 @@ import (
 
 // SMTPConfig is powersmtp's configuration.
 type SMTPConfig struct {
-	Listen        string         `key:"listen" help:"address for SMTP"`
-	TLSCert       string         `key:"tls-cert" help:"certificate file (PEM) enabling STARTTLS"`
-	TLSKey        string         `key:"tls-key" help:"private key file (PEM) of tls-cert"`
-	MetricsListen string         `key:"metrics-listen" help:"address for Prometheus /metrics; empty disables"`
-	Log           logging.Config `prefix:""`
-	// ShutdownTimeout: see ServeOptions.Grace.
-	ShutdownTimeout time.Duration `key:"shutdown-timeout" help:"on SIGTERM, wait this long for messages in DATA to finish, then close the remaining connections"`
+	FrontConfig `prefix:""`
 
 	// SMTP: the protocol server's keys, limits and timeouts (package smtpd).
 	SMTP smtpd.Config `prefix:""`
@@ -45,7 +38,7 @@ type SMTPConfig struct {
 
 // DefaultSMTPConfig returns powersmtp's defaults.
 func DefaultSMTPConfig() SMTPConfig {
-	return SMTPConfig{Listen: "127.0.0.1:2525", Log: logging.Defaults(), ShutdownTimeout: defaultGrace, SMTP: smtpd.Defaults(),
+	return SMTPConfig{FrontConfig: defaultFront("127.0.0.1:2525"), SMTP: smtpd.Defaults(),
 		Spread: placement.SpreadFree.String(), Backend: DefaultBackendConfig(), Userbase: userbase.Defaults()}
 }
 
@@ -65,20 +58,14 @@ func (c SMTPConfig) delivery() delivery.Config {
 
 // Validate names the first bad key.
 func (c SMTPConfig) Validate() error {
-	if c.Listen == "" {
-		return config.Errorf("listen", "must not be empty")
-	}
-	if c.ShutdownTimeout <= 0 {
-		return config.Errorf("shutdown-timeout", "must be positive")
+	if err := c.FrontConfig.Validate(); err != nil {
+		return err
 	}
 	if c.WriteQuorum < 0 || c.WriteQuorum > c.Backend.Redundancy {
 		return config.Errorf("write-quorum", "must be between 1 and redundancy (%d), or 0 for W = R", c.Backend.Redundancy)
 	}
 	if _, err := placement.ParseSpread(c.Spread); err != nil {
 		return config.Errorf("spread", "%v", err)
-	}
-	if err := c.Log.Validate(); err != nil {
-		return err
 	}
 	if err := c.Backend.Validate(); err != nil {
 		return err
