@@ -69,9 +69,10 @@ chaos-smoke: build-failpoints
 	$(BIN)/chaos -bin $(FPBIN) -tier smoke -seed 1 -out $(CHAOS_OUT)
 	$(BIN)/chaos -bin $(FPBIN) -tier smoke -placement rendezvous -seed 1 -out $(CHAOS_OUT)-rendezvous
 
-## chaos: the full matrix fault x phase x (R,W), power cuts on FUSE among them; report in results/chaos/matrix
+## chaos: the full matrix fault x phase x (R,W), power cuts on FUSE among them, once per seed; reports in results/chaos/matrix-SEED (~35 min per seed)
+CHAOS_SEEDS ?= 20261201 20261202
 chaos: build-failpoints
-	$(BIN)/chaos -bin $(FPBIN) -tier matrix -seed 1 -out results/chaos/matrix
+	for s in $(CHAOS_SEEDS); do $(BIN)/chaos -bin $(FPBIN) -tier matrix -seed $$s -out results/chaos/matrix-$$s || exit 1; done
 
 ## bench: the benchmark suite (loadgen/bench): machine limits, our cluster on loopback, results/ (~10 min)
 # BENCH_MYSQL_DSN names a MariaDB for the userbase comparison (empty skips it).

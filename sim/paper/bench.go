@@ -15,6 +15,15 @@ func genLimits(results string) (string, error) {
 		rows = append(rows, []string{"create + write 4 KiB + fsync file + fsync dir",
 			fmtNum(num(e, "parallel")) + " writers", fmtNum(num(e, "ops_per_sec")) + " ops/s"})
 	}
+	for _, e := range listOf(l, "group_commit_4k") {
+		rows = append(rows, []string{"create + write 4 KiB + group flush + link + group flush (the store's path)",
+			fmtNum(num(e, "parallel")) + " writers", fmtNum(num(e, "ops_per_sec")) + " ops/s"})
+	}
+	for _, e := range listOf(l, "two_hop_sendfile") {
+		rows = append(rows, []string{fmt.Sprintf("two hops, sendfile then splice, %s KiB files", fmtNum(num(e, "file_bytes")/1024)),
+			fmtNum(num(e, "conns")) + " connections",
+			fmt.Sprintf("%s req/s, %s MB/s", fmtNum(num(e, "requests_per_sec")), fmtNum(num(e, "mb_per_sec")))})
+	}
 	for _, e := range listOf(l, "loopback_tcp") {
 		rows = append(rows, []string{"loopback TCP", fmtNum(num(e, "parallel")) + " streams",
 			fmtNum(num(e, "mb_per_sec")) + " MB/s"})
@@ -138,28 +147,4 @@ func genTargets(results string) (string, error) {
 		rows = append(rows, []string{str(t, "name"), str(t, "goal"), fmtNum(num(t, "measured")), met, str(t, "detail")})
 	}
 	return table([]string{"target (issue 6)", "goal", "measured", "", "detail"}, rows) + source("summary.json"), nil
-}
-
-func genPeers(results string) (string, error) {
-	s, err := load(results, "peers.json")
-	if err != nil {
-		return "", err
-	}
-	var rows [][]string
-	for _, w := range []struct{ key, name string }{
-		{"smtp_4k_accept", "SMTP accept, 4 KiB"},
-		{"pop3_retr_4k", "POP3 RETR, 4 KiB"},
-		{"pop3_retr_512k", "POP3 RETR, 512 KiB"},
-	} {
-		e := get(s, w.key)
-		if e == nil {
-			return "", fmt.Errorf("peers.json has no %s", w.key)
-		}
-		rows = append(rows, []string{w.name, str(e, "metric"), fmtNum(num(e, "ours", "median")),
-			fmtNum(num(e, "theirs", "median")), fmt.Sprintf("%.2f", num(e, "ratio"))})
-	}
-	rows = append(rows, []string{"one message to 100 recipients", "files", "2 (R=2)",
-		fmtNum(num(s, "fanout_100_rcpts_postfix", "files")), ""})
-	head := fmt.Sprintf("Ours: %s. Medians of %s alternating runs.\n\n", str(s, "ours"), fmtNum(num(s, "runs")))
-	return head + table([]string{"workload", "metric", "ours", "Postfix/Dovecot", "ours / theirs"}, rows) + source("peers.json"), nil
 }

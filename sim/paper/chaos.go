@@ -4,37 +4,57 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 )
 
-// chaosDir holds one JSON report per cell of the fault matrix.
-const chaosDir = "chaos/matrix"
+// chaosGlob finds the JSON reports of the fault matrix, one directory per
+// seed (make chaos), one report per cell.
+const chaosGlob = "chaos/matrix-*/R*.json"
 
-func genChaos(results string) (string, error) {
-	files, err := filepath.Glob(filepath.Join(results, chaosDir, "*.json"))
-	if err != nil || len(files) == 0 {
-		return "", fmt.Errorf("no chaos reports under %s: %w", filepath.Join(results, chaosDir), orNotExist(err))
+// chaosReports loads every cell report, grouped by cell name in name order.
+func chaosReports(results string) (names []string, cells map[string][]object, files int, err error) {
+	paths, err := filepath.Glob(filepath.Join(results, chaosGlob))
+	if err != nil || len(paths) == 0 {
+		return nil, nil, 0, fmt.Errorf("no chaos reports match %s: %w", filepath.Join(results, chaosGlob), orNotExist(err))
 	}
-	sort.Strings(files)
-	files = slices.DeleteFunc(files, func(f string) bool { return filepath.Base(f) == "summary.json" })
-	var rows [][]string
-	totals := map[string]float64{}
-	for _, f := range files {
+	cells = map[string][]object{}
+	for _, f := range paths {
 		rel, _ := filepath.Rel(results, f)
 		r, err := load(results, rel)
 		if err != nil {
-			return "", err
+			return nil, nil, 0, err
 		}
-		rows = append(rows, chaosRow(r, totals))
+		name := str(r, "config", "name")
+		if cells[name] == nil {
+			names = append(names, name)
+		}
+		cells[name] = append(cells[name], r)
 	}
-	head := fmt.Sprintf("%d cells; in total %s messages acknowledged with 250, %s lost, %s duplicated, %s phantom, %s resurrected, %s visible after a refusal.\n\n",
-		len(rows), fmtNum(totals["acked"]), fmtNum(totals["lost"]), fmtNum(totals["duplicated"]),
+	sort.Strings(names)
+	return names, cells, len(paths), nil
+}
+
+func genChaos(results string) (string, error) {
+	names, cells, files, err := chaosReports(results)
+	if err != nil {
+		return "", err
+	}
+	var rows [][]string
+	totals := map[string]float64{}
+	seeds := map[float64]bool{}
+	for _, n := range names {
+		rows = append(rows, chaosRow(cells[n], totals))
+		for _, r := range cells[n] {
+			seeds[num(r, "config", "seed")] = true
+		}
+	}
+	head := fmt.Sprintf("%d cells, %d seeds (%d runs); in total %s messages acknowledged with 250, %s lost, %s duplicated, %s phantom, %s resurrected, %s visible after a refusal.\n\n",
+		len(rows), len(seeds), files, fmtNum(totals["acked"]), fmtNum(totals["lost"]), fmtNum(totals["duplicated"]),
 		fmtNum(totals["phantom"]), fmtNum(totals["resurrected"]), fmtNum(totals[visibleAfter4xx]))
 	return head + table([]string{"cell", "R", "W", "fault (phase)", "acked", "refused", "lost", "dup", "phantom", "resurr.", "visible after 4xx",
 		"below R", "below R after repair", "verdict", "expected"}, rows) +
-		source(chaosDir+"/*.json"), nil
+		source(chaosGlob), nil
 }
 
 const visibleAfter4xx = "visible_after_4xx"
@@ -56,15 +76,25 @@ func orNotExist(err error) error {
 	return os.ErrNotExist
 }
 
-func chaosRow(r object, totals map[string]float64) []string {
-	for _, k := range []string{"acked", "lost", "duplicated", "phantom", "resurrected"} {
-		totals[k] += num(r, "counts", k)
+// chaosRow sums one cell's runs (one per seed); the verdict is pass only
+// if every run passed.
+func chaosRow(runs []object, totals map[string]float64) []string {
+	sum := map[string]float64{}
+	verdict := "pass"
+	for _, r := range runs {
+		for _, k := range []string{"acked", "failed", "lost", "duplicated", "phantom", "resurrected",
+			"under_replicated", "under_replicated_after_repair"} {
+			sum[k] += num(r, "counts", k)
+		}
+		sum[visibleAfter4xx] += visible(r)
+		if ok, _ := get(r, "pass").(bool); !ok {
+			verdict = "violation"
+		}
 	}
-	totals[visibleAfter4xx] += visible(r)
-	verdict := "violation"
-	if ok, _ := get(r, "pass").(bool); ok {
-		verdict = "pass"
+	for _, k := range []string{"acked", "lost", "duplicated", "phantom", "resurrected", visibleAfter4xx} {
+		totals[k] += sum[k]
 	}
+	r := runs[0]
 	var faults []string
 	for _, e := range listOf(r, "config", "epochs") {
 		for _, f := range listOf(e, "faults") {
@@ -75,9 +105,9 @@ func chaosRow(r object, totals map[string]float64) []string {
 			faults = append(faults, desc)
 		}
 	}
-	c := func(k string) string { return fmtNum(num(r, "counts", k)) }
+	c := func(k string) string { return fmtNum(sum[k]) }
 	return []string{str(r, "config", "name"), fmtNum(num(r, "config", "r")), fmtNum(num(r, "config", "w")),
 		strings.Join(faults, ", "), c("acked"), c("failed"), c("lost"), c("duplicated"), c("phantom"),
-		c("resurrected"), fmtNum(visible(r)), c("under_replicated"), c("under_replicated_after_repair"),
+		c("resurrected"), c(visibleAfter4xx), c("under_replicated"), c("under_replicated_after_repair"),
 		verdict, str(r, "config", "expect")}
 }

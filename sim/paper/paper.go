@@ -30,13 +30,14 @@ import (
 type generator func(results string) (string, error)
 
 var generators = map[string]generator{
-	"limits":  genLimits,
-	"smtp":    genSMTP,
-	"pop":     genPOP,
-	"targets": genTargets,
-	"chaos":   genChaos,
-	"sim":     genSim,
-	"peers":   genPeers,
+	"limits":   genLimits,
+	"smtp":     genSMTP,
+	"pop":      genPOP,
+	"targets":  genTargets,
+	"chaos":    genChaos,
+	"sim":      genSim,
+	"peers":    genPeers,
+	"headline": genHeadline,
 }
 
 var (

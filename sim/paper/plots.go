@@ -54,29 +54,26 @@ func WritePlots(root string) error {
 
 // chaosOutcomes sums each outcome over the cells of each fault class.
 func chaosOutcomes(results string) (map[string]map[string]float64, int, error) {
-	files, err := filepath.Glob(filepath.Join(results, chaosDir, "R*.json"))
-	if err != nil || len(files) == 0 {
-		return nil, 0, fmt.Errorf("no chaos reports under %s: %w", filepath.Join(results, chaosDir), orNotExist(err))
+	names, cells, files, err := chaosReports(results)
+	if err != nil {
+		return nil, 0, err
 	}
 	out := map[string]map[string]float64{}
-	for _, f := range files {
-		rel, _ := filepath.Rel(results, f)
-		r, err := load(results, rel)
-		if err != nil {
-			return nil, 0, err
-		}
-		class := faultClass(r)
-		if out[class] == nil {
-			out[class] = map[string]float64{}
-		}
-		for _, k := range []string{"acked", "failed", "info", "lost"} {
-			out[class][k] += num(r, "counts", k)
-		}
-		for _, k := range []string{"duplicated", "phantom", "resurrected", "corrupt"} {
-			out[class]["violations"] += num(r, "counts", k)
+	for _, n := range names {
+		for _, r := range cells[n] {
+			class := faultClass(r)
+			if out[class] == nil {
+				out[class] = map[string]float64{}
+			}
+			for _, k := range []string{"acked", "failed", "info", "lost"} {
+				out[class][k] += num(r, "counts", k)
+			}
+			for _, k := range []string{"duplicated", "phantom", "resurrected", "corrupt"} {
+				out[class]["violations"] += num(r, "counts", k)
+			}
 		}
 	}
-	return out, len(files), nil
+	return out, files, nil
 }
 
 // faultClass names a cell by the classes of its faults ("kill", "crash").

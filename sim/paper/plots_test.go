@@ -13,10 +13,11 @@ import (
 // cells of the matrix gives one bar per class, with what was sent.
 func TestChaosFigureFromMatrix(t *testing.T) {
 	root := t.TempDir()
-	dst := filepath.Join(root, "results", chaosDir)
+	const seedDir = "chaos/matrix-20261201"
+	dst := filepath.Join(root, "results", seedDir)
 	require.NoError(t, os.MkdirAll(dst, 0o755))
 	for _, cell := range []string{"R1W1-disk-loss.json", "R2W2-kill.json"} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "results", chaosDir, cell))
+		data, err := os.ReadFile(filepath.Join("..", "..", "results", seedDir, cell))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dst, cell), data, 0o644))
 	}
