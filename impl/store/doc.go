@@ -98,6 +98,19 @@
 // syncfs also flushes other programs' dirty data on the same file system:
 // a backend should own its disk (one pplistener per disk).
 //
+// Which flush an error fails: syncfs reports a write-back error once per
+// descriptor, to the flush that meets it. The flush in flight when a writer
+// joins the next batch may already write that writer's pages; if their
+// write-back fails, the error fails the earlier batch, and the flush that
+// covers the writer succeeds with the pages clean but not on disk. So after
+// its flush, every new file whose bytes matter (an upload, a mailbox's name
+// file) asks for its own write-back error with sync_file_range(2)
+// SYNC_FILE_RANGE_WAIT_BEFORE on the descriptor it wrote through: the
+// file's errseq cursor was sampled at open, before the first write, and
+// still holds the error (writebackError; a syscall that waits for nothing
+// after a flush). Metadata errors (links, names, inodes) abort the journal
+// and fail every later flush, so they cannot be missed this way.
+//
 // # Directory handles
 //
 // The hot paths do not resolve paths: each mailbox directory (and tmp/) is

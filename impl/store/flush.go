@@ -93,12 +93,38 @@ func kernelAtLeast(min [2]int) (string, bool) {
 }
 
 // persistFile makes fd's data and metadata durable. Under FlushSyncfs this
-// is the next group flush.
+// is the next group flush, then a check that none of fd's pages failed to
+// reach the disk (writebackError).
 func (s *Store) persistFile(fd int) error {
-	if s.flush == FlushSyncfs {
-		return s.groupFlush()
+	if s.flush != FlushSyncfs {
+		return syncFD(fd, kindFile)
 	}
-	return syncFD(fd, kindFile)
+	if err := s.groupFlush(); err != nil {
+		return err
+	}
+	return s.writebackError(fd)
+}
+
+// writebackError reports a write-back error on fd's file since fd was
+// opened. syncfs(2) reports an error once per descriptor of the file
+// system: a flush that started before a writer's last write (the one in
+// flight when it joined the next) may write the writer's pages, meet the
+// error and report it to its own batch, and the flush that covers the
+// writer then succeeds, its pages clean but not on disk. The file's own
+// error cursor (errseq, sampled when fd was opened) still holds it:
+// sync_file_range(2) with SYNC_FILE_RANGE_WAIT_BEFORE waits for nothing
+// after a flush and returns it (file_fdatawait_range, Linux >= 4.17). The
+// caller must keep fd open from before its first write to after the flush.
+func (s *Store) writebackError(fd int) error {
+	if s.flush != FlushSyncfs {
+		return nil // fsync(fd) reported the file's own errors
+	}
+	if err := syncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WAIT_BEFORE); err != nil {
+		fsyncErrors.WithLabelValues(kindWriteback).Inc()
+		s.log.Error("write-back of a file failed although its flush succeeded; the operation fails, no retry", "err", err)
+		return noSpace(fmt.Errorf("store: write-back: %w", err))
+	}
+	return nil
 }
 
 // persistBeforeDir is persistFile for a new file whose directory the caller

@@ -107,3 +107,60 @@ func TestFailedFlushFailsTheWholeBatch(t *testing.T) {
 	assert.Len(t, l.Messages, 1, "only the message from before the failures")
 	assert.Empty(t, tmpNames(t, dir))
 }
+
+// failWriteback replaces the write-back check's seam: it reports EIO for
+// every file while fail is set, as the kernel does for a file whose pages
+// a flush of another batch failed to write (writebackError).
+func failWriteback(t *testing.T) *atomic.Bool {
+	var fail atomic.Bool
+	orig := syncFileRange
+	syncFileRange = func(fd int, off, n int64, flags int) error {
+		if fail.Load() {
+			return unix.EIO
+		}
+		return orig(fd, off, n, flags)
+	}
+	t.Cleanup(func() { syncFileRange = orig })
+	return &fail
+}
+
+// A group flush that succeeds does not make a file durable whose own
+// write-back failed (the error went to an earlier flush's batch): the
+// upload fails, and so does a new mailbox whose name file was lost; nothing
+// of either is listed, and the store works on once the disk does.
+func TestLostWritebackFailsTheWriterDespiteTheFlush(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, Options{Flush: FlushSyncfs})
+	deliver(t, s, body(10), alice)
+	fail := failWriteback(t)
+	fail.Store(true)
+
+	_, err := tryDeliver(s, body(100), alice)
+	assert.ErrorIs(t, err, unix.EIO, "upload to an existing mailbox")
+	fail.Store(false)
+	id := msgid.New(time.Now())
+	prepare(t, s, id, body(100))
+	fail.Store(true) // now only the new mailbox's name file is written
+	bob := mailbox.MustParse("bob@example.com")
+	assert.ErrorIs(t, s.Commit(id, []mailbox.Name{bob}), unix.EIO, "first message of a new mailbox")
+	require.NoError(t, s.Abort(id, nil))
+
+	fail.Store(false)
+	l, err := s.List(alice)
+	require.NoError(t, err)
+	assert.Len(t, l.Messages, 1, "only the message from before the failure")
+	assert.Empty(t, tmpNames(t, dir))
+	deliver(t, s, body(10), bob)
+	l, err = s.List(bob)
+	require.NoError(t, err)
+	assert.Len(t, l.Messages, 1)
+}
+
+// Under FlushFsync the file's own fsync reports its write-back errors, so
+// the extra check is not made.
+func TestWritebackCheckOnlyUnderSyncfs(t *testing.T) {
+	s := openAt(t, t.TempDir(), Options{Flush: FlushFsync})
+	fail := failWriteback(t)
+	fail.Store(true)
+	deliver(t, s, body(10), alice)
+}

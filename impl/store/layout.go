@@ -261,13 +261,16 @@ func (s *Store) buildBox(build string, n mailbox.Name) error {
 	if err == nil {
 		err = s.persistBeforeDir(fd)
 	}
+	if err == nil {
+		err = s.persistDirs(d)
+	}
+	if err == nil { // fd open until here: see writebackError
+		err = s.writebackError(fd)
+	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	return s.persistDirs(d)
+	return err
 }
 
 // isPrepared tells a finished upload from one still being written (or one

@@ -15,6 +15,9 @@ const (
 	kindFile = "file"
 	kindDir  = "dir"
 	kindFS   = "fs" // syncfs(2): group flushes, and once at Open
+	// kindWriteback: a file's own write-back error, found after a group
+	// flush succeeded (writebackError).
+	kindWriteback = "writeback"
 )
 
 // maxParallelDirSyncs bounds the directory fsyncs one Commit runs at once
@@ -28,7 +31,7 @@ var (
 	}, []string{"kind"})
 	fsyncErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "powermail_store_fsync_errors_total",
-		Help: "fsync calls that failed, by kind; each failed the operation that needed it.",
+		Help: "fsync calls that failed, by kind (writeback: a file's write-back error found after a group flush); each failed the operation that needed it.",
 	}, []string{"kind"})
 	fsyncSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "powermail_store_fsync_seconds",
@@ -55,7 +58,7 @@ var (
 
 // Every kind starts at 0, so that an alert on increase() sees the first error.
 func init() {
-	for _, k := range []string{kindFile, kindDir, kindFS} {
+	for _, k := range []string{kindFile, kindDir, kindFS, kindWriteback} {
 		fsyncErrors.WithLabelValues(k)
 	}
 }
