@@ -52,6 +52,9 @@ type Options struct {
 	// Force writes results of record although the machine was busy; every
 	// file and table says so.
 	Force bool
+	// BackendFlags are added to every pplistener's command line (an
+	// experiment, e.g. "-flush fsync"); machine.json records them.
+	BackendFlags []string
 }
 
 // env is what scenarios share during a run.
@@ -132,6 +135,7 @@ func (e *env) measureLimits(ctx context.Context) error {
 		return err
 	}
 	l.Machine.Note = e.opt.Note
+	l.Machine.BackendFlags = e.opt.BackendFlags
 	l.Run, l.State = e.run, q
 	e.limits = l
 	if err := writeJSON(filepath.Join(e.opt.OutDir, "limits.json"), l); err != nil {

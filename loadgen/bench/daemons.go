@@ -41,8 +41,9 @@ func (e *env) startCluster(ctx context.Context, name string, r, n int, withPassw
 	dir := filepath.Join(e.opt.WorkDir, name)
 	opt := devcluster.Options{BinDir: e.opt.BinDir, Dir: dir,
 		Backends: 3, Redundancy: r, WriteQuorum: r, Users: users(n, withPasswords),
-		ExtraSMTP: []string{"-max-connections-per-ip", frontConnsPerIP},
-		ExtraPOP:  []string{"-max-connections-per-ip", frontConnsPerIP}}
+		ExtraBackend: e.opt.BackendFlags,
+		ExtraSMTP:    []string{"-max-connections-per-ip", frontConnsPerIP},
+		ExtraPOP:     []string{"-max-connections-per-ip", frontConnsPerIP}}
 	for _, tweak := range tweaks {
 		tweak(&opt)
 	}

@@ -23,6 +23,8 @@ type Machine struct {
 	FSType    string    `json:"data_fs_type"`
 	Load1     float64   `json:"load_avg_1m"`
 	Note      string    `json:"note,omitempty"`
+	// BackendFlags: extra pplistener flags the benchmark ran with.
+	BackendFlags []string `json:"backend_flags,omitempty"`
 }
 
 // Describe reads the machine's description; dir is the data directory.

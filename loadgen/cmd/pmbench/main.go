@@ -36,11 +36,13 @@ func main() {
 	flag.Float64Var(&opt.MinIdlePct, "min-idle", 85, "wait before each scenario until the CPUs are this idle (percent)")
 	flag.DurationVar(&opt.QuietWait, "quiet-wait", 3*time.Minute, "wait at most this long for an idle machine")
 	flag.BoolVar(&opt.Force, "force", false, "write results although the machine was busy (every file says so)")
+	backendFlags := flag.String("backend-flags", "", "extra flags for every pplistener, space-separated (an experiment, e.g. \"-flush fsync\"; recorded in machine.json)")
 	resummarize := flag.Bool("resummarize", false, "only rebuild summary.md and the plots from the JSON files in -out")
 	flag.Parse()
 	if only != "" {
 		opt.Only = strings.Split(only, ",")
 	}
+	opt.BackendFlags = strings.Fields(*backendFlags)
 	opt.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
