@@ -168,7 +168,7 @@ func (s *Store) persistDirs(dirs ...*dirHandle) error {
 // that arrive while a flush runs share the next one, so a batch of any
 // size costs one flush, and a lone caller never waits for a timer.
 func (s *Store) groupFlush() error {
-	led, err := s.flushes.do(func() error {
+	led, err := s.flushes.Do(func() error {
 		flushRounds.Inc()
 		return syncFS(s.rootFd)
 	})
@@ -187,7 +187,7 @@ func (s *Store) groupFlush() error {
 func (s *Store) syncDir(h *dirHandle) error {
 	c := s.dirSyncs.acquire(h.path)
 	defer s.dirSyncs.release(h.path)
-	led, err := c.do(func() error { return syncFD(h.fd, kindDir) })
+	led, err := c.Do(func() error { return syncFD(h.fd, kindDir) })
 	if !led {
 		dirSyncsShared.Inc()
 	}

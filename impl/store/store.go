@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"powermail/impl/groupcommit"
 	"powermail/impl/mail"
 	"powermail/impl/mailbox"
 	"powermail/impl/msgid"
@@ -60,8 +61,8 @@ type Store struct {
 	ttl      time.Duration
 	maxBytes int64
 
-	flush   FlushMode // resolved: FlushSyncfs or FlushFsync
-	flushes coalescer // group flushes (FlushSyncfs)
+	flush   FlushMode             // resolved: FlushSyncfs or FlushFsync
+	flushes groupcommit.Coalescer // group flushes (FlushSyncfs)
 	// fanOK holds the fan-out directories whose entry in their parent this
 	// process has made durable (FlushFsync; see verifyBox).
 	fanMu sync.Mutex
@@ -78,9 +79,9 @@ type Store struct {
 	uploads   atomic.Int64  // in flight (load.go)
 	flushWait movingAverage // of deliveries (load.go)
 
-	ids      keyed[msgid.ID, idLock]  // serialises operations on one id
-	dirSyncs keyed[string, coalescer] // group commit per directory
-	pending  keyed[string, struct{}]  // directories whose parent fsync is not done
+	ids      keyed[msgid.ID, idLock]              // serialises operations on one id
+	dirSyncs keyed[string, groupcommit.Coalescer] // group commit per directory
+	pending  keyed[string, struct{}]              // directories whose parent fsync is not done
 	closed   atomic.Bool
 }
 

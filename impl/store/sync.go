@@ -1,13 +1,13 @@
 package store
 
 import (
-	"sync"
 	"time"
+
+	"powermail/impl/fault"
 
 	"github.com/pingcap/failpoint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"powermail/impl/fault"
 )
 
 // What an fsync was for: the metrics label.
@@ -111,53 +111,4 @@ func observeSync(kind string, start time.Time, err error) {
 	if err != nil {
 		fsyncErrors.WithLabelValues(kind).Inc()
 	}
-}
-
-// coalescer runs a sync function so that callers arriving while one run is in
-// flight share the next run (group commit). A run started after a caller
-// arrived covers that caller's changes, because the caller made them first.
-// The zero value is ready to use.
-type coalescer struct {
-	mu       sync.Mutex
-	inflight *syncRound // the run in progress, if any
-	next     *syncRound // the run that callers are joining
-}
-
-type syncRound struct {
-	done     chan struct{}
-	finished bool // under coalescer.mu
-	joined   int  // callers in this round, for tests
-	err      error
-}
-
-// do returns fn's error of a run that started after do was called; led
-// reports whether this caller ran fn itself. Every caller of a failed run
-// gets the error: a failed fsync is never retried on anyone's behalf.
-func (c *coalescer) do(fn func() error) (led bool, err error) {
-	c.mu.Lock()
-	if c.next == nil {
-		c.next = &syncRound{done: make(chan struct{})}
-	}
-	r := c.next
-	r.joined++
-	for !r.finished && c.inflight != nil {
-		wait := c.inflight.done
-		c.mu.Unlock()
-		<-wait
-		c.mu.Lock()
-	}
-	if r.finished {
-		c.mu.Unlock()
-		return false, r.err
-	}
-	c.inflight, c.next = r, nil
-	c.mu.Unlock()
-
-	err = fn()
-
-	c.mu.Lock()
-	r.err, r.finished, c.inflight = err, true, nil
-	close(r.done)
-	c.mu.Unlock()
-	return true, err
 }

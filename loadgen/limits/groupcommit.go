@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
+	"powermail/impl/groupcommit"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,42 +58,14 @@ func groupCommitRate(ctx context.Context, dir string, writers int, d time.Durati
 	})
 }
 
-// flushGroup runs one syncfs at a time; a caller waits for a flush that
-// starts after its call, and every caller that arrived while one ran
-// shares the next.
+// flushGroup is the store's group commit: one syncfs at a time, shared by
+// every caller that arrived while the previous one ran.
 type flushGroup struct {
-	fd      int
-	mu      sync.Mutex
-	running bool
-	waiters []chan error
+	fd int
+	c  groupcommit.Coalescer
 }
 
 func (g *flushGroup) flush() error {
-	done := make(chan error, 1)
-	g.mu.Lock()
-	g.waiters = append(g.waiters, done)
-	if !g.running {
-		g.running = true
-		go g.loop()
-	}
-	g.mu.Unlock()
-	return <-done
-}
-
-func (g *flushGroup) loop() {
-	for {
-		g.mu.Lock()
-		batch := g.waiters
-		g.waiters = nil
-		if len(batch) == 0 {
-			g.running = false
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
-		err := unix.Syncfs(g.fd)
-		for _, w := range batch {
-			w <- err
-		}
-	}
+	_, err := g.c.Do(func() error { return unix.Syncfs(g.fd) })
+	return err
 }
