@@ -104,15 +104,68 @@ func Run(ctx context.Context, opt Options) (map[string]*Result, error) {
 	if err := e.measureLimits(ctx); err != nil {
 		return nil, err
 	}
+	var sweep []scenario
 	for _, s := range scenarios() {
 		if !e.selected(s.name) {
 			continue
+		}
+		if s.point != nil {
+			sweep = append(sweep, s)
+			continue
+		}
+		if len(sweep) > 0 { // the sweep runs where its points are listed
+			if err := e.runSweep(ctx, sweep); err != nil {
+				return e.results, err
+			}
+			sweep = nil
 		}
 		if err := e.runScenario(ctx, s); err != nil {
 			return e.results, err
 		}
 	}
+	if err := e.runSweep(ctx, sweep); err != nil {
+		return e.results, err
+	}
 	return e.results, e.writeSummary()
+}
+
+// runSweep measures the points of the SMTP throughput sweep in rounds: run
+// i of every point, each after its own wait for a quiet machine, before
+// run i+1 of any. This VM's speed drifts by tens of percent over the
+// minutes a sweep takes; measured one point after another, the drift
+// would show as a difference between points (between R = 1, 2 and 3, say)
+// that the code does not make. Interleaved, every point sees the same
+// drift, and the spread of each point's runs shows its size.
+func (e *env) runSweep(ctx context.Context, points []scenario) error {
+	if len(points) == 0 {
+		return nil
+	}
+	samples := make([][]sample, len(points))
+	raws := make([][]any, len(points))
+	states := make([]limits.Quiet, len(points))
+	for i := range e.opt.Runs {
+		for k, s := range points {
+			q, err := e.waitQuiet(ctx, s.name)
+			if err != nil {
+				return err
+			}
+			if i == 0 || q.IdlePct < states[k].IdlePct {
+				states[k] = q // the least quiet before any of its runs
+			}
+			e.logf("scenario %s, run %d of %d (%.0f%% idle): %s", s.name, i+1, e.opt.Runs, q.IdlePct, s.desc)
+			smp, raw, err := s.point.once(ctx, e, i)
+			if err != nil {
+				return fmt.Errorf("scenario %s: %w", s.name, err)
+			}
+			samples[k], raws[k] = append(samples[k], smp), append(raws[k], raw)
+		}
+	}
+	for k, s := range points {
+		if err := e.record(s, s.point.result(e, samples[k], raws[k]), states[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *env) selected(name string) bool {
@@ -154,6 +207,12 @@ func (e *env) runScenario(ctx context.Context, s scenario) error {
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", s.name, err)
 	}
+	return e.record(s, r, q)
+}
+
+// record completes result r of scenario s, measured after state q, and
+// writes its file.
+func (e *env) record(s scenario, r *Result, q limits.Quiet) error {
 	r.Scenario, r.Description = s.name, s.desc
 	r.Quick = e.opt.Quick
 	r.Run, r.State, r.Forced = e.run, q, !q.Quiet

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"powermail/loadgen/limits"
@@ -125,4 +127,38 @@ func TestGroupLimitPicksTheWritersInFlight(t *testing.T) {
 	if _, ok := groupLimit(nil, 32); ok {
 		t.Error("groupLimit of no measurement found one")
 	}
+}
+
+// fakePoint records the order in which the sweep measures repetitions.
+type fakePoint struct {
+	name  string
+	order *[]string
+}
+
+func (p fakePoint) once(_ context.Context, _ *env, i int) (sample, any, error) {
+	*p.order = append(*p.order, fmt.Sprintf("%s#%d", p.name, i))
+	return sample{"msgs_per_sec": float64(10 + i)}, nil, nil
+}
+
+func (p fakePoint) result(_ *env, samples []sample, raw []any) *Result {
+	return aggregate(map[string]any{}, samples, raw)
+}
+
+// The sweep runs repetition i of every point before repetition i+1 of
+// any, so that the machine's drift during a sweep falls on every point
+// alike, and each point's file holds all its repetitions.
+func TestSweepInterleavesRepetitions(t *testing.T) {
+	var order []string
+	out := t.TempDir()
+	e := &env{opt: Options{OutDir: out, Runs: 3, Quick: true, MinIdlePct: 1}, results: map[string]*Result{}, run: newRunInfo()}
+	var points []scenario
+	for _, n := range []string{"a", "b"} {
+		points = append(points, scenario{name: n, point: fakePoint{n, &order}})
+	}
+	require.NoError(t, e.runSweep(context.Background(), points))
+	assert.Equal(t, []string{"a#0", "b#0", "a#1", "b#1", "a#2", "b#2"}, order)
+	var r Result
+	mustReadJSON(t, filepath.Join(out, "b.json"), &r)
+	assert.Equal(t, 3, r.Runs)
+	assert.Equal(t, []float64{10, 11, 12}, r.Metrics["msgs_per_sec"].Values)
 }

@@ -19,7 +19,7 @@ const retrPasses = 5
 func popRetr(size int) scenario {
 	name := fmt.Sprintf("pop3-retr-%dk", size>>10)
 	desc := fmt.Sprintf("POP3 RETR of every message of each mailbox (%d KiB messages, R=2, %d sessions, content verified)", size>>10, popSessions)
-	return scenario{name, desc, func(ctx context.Context, e *env) (*Result, error) {
+	return scenario{name: name, desc: desc, run: func(ctx context.Context, e *env) (*Result, error) {
 		users, perUser := pick(e, 40, 16), pick(e, 50, 10)
 		if size > 64<<10 {
 			users, perUser = pick(e, 16, 8), pick(e, 16, 2)

@@ -8,11 +8,22 @@ import (
 	"powermail/loadgen/load"
 )
 
-// scenario is one named measurement.
+// scenario is one named measurement: run measures every repetition, or,
+// for a point of the SMTP throughput sweep, point measures one and the
+// suite interleaves the points' repetitions (runSweep).
 type scenario struct {
-	name string
-	desc string
-	run  func(context.Context, *env) (*Result, error)
+	name  string
+	desc  string
+	run   func(context.Context, *env) (*Result, error)
+	point sweepPoint
+}
+
+// sweepPoint is a scenario whose repetitions the suite interleaves with
+// those of the other points (runSweep): once measures repetition i, result
+// aggregates them.
+type sweepPoint interface {
+	once(ctx context.Context, e *env, i int) (sample, any, error)
+	result(e *env, samples []sample, raw []any) *Result
 }
 
 func scenarios() []scenario {
@@ -21,14 +32,14 @@ func scenarios() []scenario {
 		s = append(s, smtpThroughput(r, 4<<10, 16), smtpThroughput(r, 4<<10, 32), smtpThroughput(r, 512<<10, 8))
 	}
 	return append(s,
-		scenario{"smtp-latency", "open loop at fractions of the R=2 4 KiB maximum rate: accept latency from the intended send time", smtpLatency},
-		scenario{"smtp-100-rcpts", "one 4 KiB message to 100 recipients at R=2: files, inodes and bytes on each backend, bytes and PREPAREs sent to backends", smtp100Rcpts},
+		scenario{name: "smtp-latency", desc: "open loop at fractions of the R=2 4 KiB maximum rate: accept latency from the intended send time", run: smtpLatency},
+		scenario{name: "smtp-100-rcpts", desc: "one 4 KiB message to 100 recipients at R=2: files, inodes and bytes on each backend, bytes and PREPAREs sent to backends", run: smtp100Rcpts},
 		popRetr(4<<10), popRetr(512<<10),
-		scenario{"pop3-logins", "POP3 sessions USER/PASS/STAT/QUIT per second (R=2, userbase auth cache on: the default)", popLogins},
-		scenario{"userbase-lookup", "recipient lookups/s against the userbase engine, caches off: embedded SQLite vs MariaDB", userbaseLookup},
-		scenario{"pop3-login-cost", "login cost vs cluster size: POP3 login+STAT latency and backend requests per login at 3, 12, 24 backends, placement powermail and rendezvous (R=2)", popLoginCost},
-		scenario{"smtp-copies", "copies per message of multi-recipient mail (the simulator's recipient counts) at 10 backends, R=2, placement powermail and rendezvous", smtpCopies},
-		scenario{"smtp-under-auth-flood", "SMTP delivery latency p50/p99 at 100 msg/s (R=2, 4 KiB), without and with a flood of wrong POP3 passwords from 19 other loopback addresses", smtpUnderAuthFlood},
+		scenario{name: "pop3-logins", desc: "POP3 sessions USER/PASS/STAT/QUIT per second (R=2, userbase auth cache on: the default)", run: popLogins},
+		scenario{name: "userbase-lookup", desc: "recipient lookups/s against the userbase engine, caches off: embedded SQLite vs MariaDB", run: userbaseLookup},
+		scenario{name: "pop3-login-cost", desc: "login cost vs cluster size: POP3 login+STAT latency and backend requests per login at 3, 12, 24 backends, placement powermail and rendezvous (R=2)", run: popLoginCost},
+		scenario{name: "smtp-copies", desc: "copies per message of multi-recipient mail (the simulator's recipient counts) at 10 backends, R=2, placement powermail and rendezvous", run: smtpCopies},
+		scenario{name: "smtp-under-auth-flood", desc: "SMTP delivery latency p50/p99 at 100 msg/s (R=2, 4 KiB), without and with a flood of wrong POP3 passwords from 19 other loopback addresses", run: smtpUnderAuthFlood},
 	)
 }
 

@@ -14,57 +14,83 @@ import (
 // >= 5 s, so that a run's figure is stable on this machine).
 const smtpRunDuration = 6 * time.Second
 
+// smtpPoint is one point of the SMTP throughput sweep: R=W=r, conc
+// sessions, messages of size bytes.
+type smtpPoint struct {
+	name          string
+	r, size, conc int
+}
+
 // smtpThroughput measures R=W=r with conc sessions; the name of the 16
 // session run of 4 KiB messages (the one the simulator is calibrated on)
-// has no suffix, others end in -c<conc>.
+// has no suffix, others end in -c<conc>. The points run interleaved
+// (runSweep): run i of every point before run i+1 of any.
 func smtpThroughput(r, size, conc int) scenario {
 	name := fmt.Sprintf("smtp-throughput-r%d-%dk", r, size>>10)
 	if size <= 64<<10 && conc != 16 {
 		name += fmt.Sprintf("-c%d", conc)
 	}
-	desc := fmt.Sprintf("closed loop SMTP accept rate, R=W=%d, %d KiB messages, one per connection, %d sessions, %s runs",
+	desc := fmt.Sprintf("closed loop SMTP accept rate, R=W=%d, %d KiB messages, one per connection, %d sessions, %s runs, "+
+		"each on a fresh cluster after an unmeasured warm-up, interleaved with the other throughput points",
 		r, size>>10, conc, smtpRunDuration)
-	return scenario{name, desc, func(ctx context.Context, e *env) (*Result, error) {
-		c, err := e.startCluster(ctx, name, r, smtpMailboxes, false)
-		if err != nil {
-			return nil, err
+	return scenario{name: name, desc: desc, point: &smtpPoint{name, r, size, conc}}
+}
+
+// smtpWarmup is the unmeasured load before each run: the mailboxes'
+// directories and the pooled backend connections exist when it starts.
+const smtpWarmup = time.Second
+
+// once measures one run of p on a fresh cluster.
+func (p *smtpPoint) once(ctx context.Context, e *env, i int) (sample, any, error) {
+	c, err := e.startCluster(ctx, p.name, p.r, smtpMailboxes, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer stopCluster(c)
+	count, conc := p.count(e), pick(e, p.conc, 8)
+	if !e.opt.Quick {
+		warm := smtpLoad(c.SMTPAddr, p.size, conc, 0, fmt.Sprintf("%s-%d-warmup", p.name, i))
+		warm.Duration = smtpWarmup
+		if _, err := load.RunSMTP(ctx, warm); err != nil {
+			return nil, nil, fmt.Errorf("warm-up: %w", err)
 		}
-		defer stopCluster(c)
-		count := int64(pick(e, 0, 300))
-		if size > 64<<10 {
-			count = int64(pick(e, 0, 24))
-		}
-		conc := pick(e, conc, 8)
-		var samples []sample
-		var raw []any
-		for i := range e.opt.Runs {
-			cfg := smtpLoad(c.SMTPAddr, size, conc, count, fmt.Sprintf("%s-%d", name, i))
-			if count == 0 {
-				cfg.Duration = smtpRunDuration
-			}
-			meter, err := startMeter(c)
-			if err != nil {
-				return nil, err
-			}
-			res, err := load.RunSMTP(ctx, cfg)
-			if err != nil {
-				return nil, err
-			}
-			s := smtpSample(res)
-			cost, err := meter.perMessage(res.Messages)
-			if err != nil {
-				return nil, err
-			}
-			maps.Copy(s, cost)
-			samples = append(samples, s)
-			raw = append(raw, res)
-		}
-		res := aggregate(map[string]any{"redundancy": r, "write_quorum": r, "backends": 3,
-			"size_bytes": size, "concurrency": conc, "messages_per_run": count, "messages_per_conn": 1,
-			"run_seconds": smtpRunDuration.Seconds()}, samples, raw)
-		e.bindSMTP(res, r, size, conc)
-		return res, nil
-	}}
+	}
+	cfg := smtpLoad(c.SMTPAddr, p.size, conc, count, fmt.Sprintf("%s-%d", p.name, i))
+	if count == 0 {
+		cfg.Duration = smtpRunDuration
+	}
+	meter, err := startMeter(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := load.RunSMTP(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := smtpSample(res)
+	cost, err := meter.perMessage(res.Messages)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(s, cost)
+	return s, res, nil
+}
+
+// count is the messages per run: 0 (a timed run) unless quick.
+func (p *smtpPoint) count(e *env) int64 {
+	if p.size > 64<<10 {
+		return int64(pick(e, 0, 24))
+	}
+	return int64(pick(e, 0, 300))
+}
+
+// result aggregates p's runs.
+func (p *smtpPoint) result(e *env, samples []sample, raw []any) *Result {
+	res := aggregate(map[string]any{"redundancy": p.r, "write_quorum": p.r, "backends": 3,
+		"size_bytes": p.size, "concurrency": pick(e, p.conc, 8), "messages_per_run": p.count(e), "messages_per_conn": 1,
+		"run_seconds": smtpRunDuration.Seconds()}, samples, raw)
+	e.bindSMTP(res, p.r, p.size, p.conc)
+	return res
 }
 
 // bindSMTP relates the accept rate to the machine: every message is R
