@@ -140,3 +140,22 @@ func TestFitKeepsAReplicaItsCPU(t *testing.T) {
 		t.Errorf("write %v ms, flush %v ms: want the mean 1.12 and no flush CPU", p.WriteCPUMs, p.FlushCPUMs)
 	}
 }
+
+// The note names the two points at one load whose CPU per replica differ
+// most, and stays silent when they agree within 15%.
+func TestReplicaSpreadNote(t *testing.T) {
+	pt := func(r, sessions int, back, kernel float64) Point {
+		return Point{R: r, Sessions: sessions, BackCPUMs: back, KernelCPUMs: kernel}
+	}
+	apart := []Point{pt(1, 16, 0.5, 0.1), pt(2, 16, 1.3, 0.2), pt(3, 16, 1.7, 0.2), pt(2, 32, 1.0, 0.1)}
+	note := replicaSpreadNote(apart)
+	for _, want := range []string{"0.60 ms at R=1", "0.75 ms at R=2", "16 sessions", "25% apart"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note lacks %q: %s", want, note)
+		}
+	}
+	close := []Point{pt(1, 16, 0.5, 0.1), pt(2, 16, 1.2, 0.1), pt(3, 32, 1.8, 0.1)}
+	if note := replicaSpreadNote(close); note != "" {
+		t.Errorf("points within 15%% got a note: %s", note)
+	}
+}

@@ -126,6 +126,9 @@ func whereWrong(pts []Point, preds []Prediction) []string {
 	}
 	out = append(out, fmt.Sprintf("%d of %d held-out predictions are off by more than 15%%; the worst is R=%d with %d sessions, %+.1f%% (%s).",
 		over, len(preds), worst.R, worst.Sessions, worst.ErrorPct, worst.Scheme))
+	if note := replicaSpreadNote(pts); note != "" {
+		out = append(out, note)
+	}
 	if lo, hi := cpuTrend(pts); lo > 0 {
 		out = append(out, cpuTrendNote(hi/lo))
 	}
@@ -197,3 +200,39 @@ func cpuTrend(pts []Point) (fewest, most float64) {
 	}
 	return fewest / nl, most / nh
 }
+
+// replicaSpreadNote compares a replica's CPU (a backend's, with the
+// kernel's share, per copy) between the points measured at the same
+// sessions. The model gives every R one cost per replica; when the
+// measurements at one load differ by more than the 15% a prediction may
+// miss, a point predicted from the others misses by about as much, and
+// the difference is the machine's, not the model's, unless it repeats
+// from run to run (this VM's speed drifts by tens of percent within
+// minutes, and which R looks dear changes between runs).
+func replicaSpreadNote(pts []Point) string {
+	bySessions := map[int][]Point{}
+	for _, p := range pts {
+		bySessions[p.Sessions] = append(bySessions[p.Sessions], p)
+	}
+	worst, ratio := []Point(nil), 1.0
+	for _, same := range bySessions {
+		lo := slices.MinFunc(same, func(a, b Point) int { return cmp.Compare(replicaCPU(a), replicaCPU(b)) })
+		hi := slices.MaxFunc(same, func(a, b Point) int { return cmp.Compare(replicaCPU(a), replicaCPU(b)) })
+		if r := replicaCPU(hi) / replicaCPU(lo); len(same) > 1 && r > ratio {
+			worst, ratio = []Point{lo, hi}, r
+		}
+	}
+	if ratio <= 1.15 {
+		return ""
+	}
+	lo, hi := worst[0], worst[1]
+	return fmt.Sprintf("A replica's CPU (a backend's and the kernel's, per copy) was %.2f ms at R=%d and %.2f ms at R=%d, "+
+		"both with %d sessions: %.0f%% apart, more than the 15%% a held-out prediction may miss. The model has one cost "+
+		"per replica for every R, so a point predicted from the others misses by about that much; the benchmark runs the "+
+		"points interleaved so that the machine's drift (tens of percent within minutes here) falls on every point alike, "+
+		"and only a difference that repeats from run to run is the code's.",
+		replicaCPU(lo), lo.R, replicaCPU(hi), hi.R, lo.Sessions, 100*(ratio-1))
+}
+
+// replicaCPU is what fitParams fits per replica at point p.
+func replicaCPU(p Point) float64 { return (p.BackCPUMs + p.KernelCPUMs) / float64(p.R) }
