@@ -53,6 +53,10 @@ type Rate struct {
 	Parallel  int     `json:"parallel"`
 	OpsPerSec float64 `json:"ops_per_sec,omitempty"`
 	MBPerSec  float64 `json:"mb_per_sec,omitempty"`
+	// HostCPUUsPerOp is the machine's busy CPU (every process, kernel
+	// threads and interrupts) per operation during the measurement: for
+	// group_commit_4k the floor of a backend's CPU per durable copy here.
+	HostCPUUsPerOp float64 `json:"host_cpu_us_per_op,omitempty"`
 }
 
 // SendRate is a sendfile measurement.
@@ -77,9 +81,12 @@ func Measure(ctx context.Context, cfg Config) (*Limits, error) {
 		l.Fsync = append(l.Fsync, Rate{Parallel: n, OpsPerSec: ops})
 	}
 	for _, n := range cfg.Group {
-		ops, err := groupCommitRate(ctx, filepath.Join(dir, fmt.Sprint("group-", n)), n, cfg.Duration)
+		r, err := withHostCPU(cfg.Duration, func() (float64, error) {
+			return groupCommitRate(ctx, filepath.Join(dir, fmt.Sprint("group-", n)), n, cfg.Duration)
+		})
 		l.add(err)
-		l.GroupCommit = append(l.GroupCommit, Rate{Parallel: n, OpsPerSec: ops})
+		r.Parallel = n
+		l.GroupCommit = append(l.GroupCommit, r)
 	}
 	for _, n := range cfg.Streams {
 		mbps, err := loopbackRate(ctx, n, cfg.Duration)
@@ -95,6 +102,23 @@ func Measure(ctx context.Context, cfg Config) (*Limits, error) {
 		l.TwoHop = append(l.TwoHop, r)
 	}
 	return l, nil
+}
+
+// withHostCPU runs measure (ops/s over about d) and adds the machine's busy
+// CPU per operation over it.
+func withHostCPU(d time.Duration, measure func() (float64, error)) (Rate, error) {
+	before, err := BusyCPUSec()
+	if err != nil {
+		return Rate{}, err
+	}
+	start := time.Now()
+	ops, err := measure()
+	r := Rate{OpsPerSec: ops}
+	after, cerr := BusyCPUSec()
+	if n := ops * time.Since(start).Seconds(); err == nil && cerr == nil && n > 0 {
+		r.HostCPUUsPerOp = (after - before) * 1e6 / n
+	}
+	return r, err
 }
 
 func (l *Limits) add(err error) {

@@ -53,3 +53,21 @@ func TestGroupCommitRateMakesDurableCopies(t *testing.T) {
 		t.Fatalf("tmp holds %d names, box %d: every copy must end linked, its tmp name gone", len(left), len(linked))
 	}
 }
+
+// withHostCPU charges the machine's busy time to the operations: 200 ms of
+// one core spinning for 100 operations is about 2 ms per operation (more
+// if other programs ran, never nothing).
+func TestWithHostCPUChargesBusyTime(t *testing.T) {
+	const d = 200 * time.Millisecond
+	r, err := withHostCPU(d, func() (float64, error) {
+		for start := time.Now(); time.Since(start) < d; {
+		}
+		return 100 / d.Seconds(), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.HostCPUUsPerOp < 1000 || r.HostCPUUsPerOp > 10000 {
+		t.Fatalf("%.0f us of CPU per operation, want about 2,000", r.HostCPUUsPerOp)
+	}
+}
