@@ -110,7 +110,12 @@ func chaosPlot(byFault map[string]map[string]float64, cells int) (*plot.Plot, er
 		return 0
 	}
 	notAcked := func(f string) float64 { return 100 - share(f, "acked") }
-	sort.Slice(faults, func(i, j int) bool { return notAcked(faults[i]) > notAcked(faults[j]) })
+	// By name where the shares are equal: the faults come from a map, and
+	// the figure must not change from one make paper to the next.
+	sort.Slice(faults, func(i, j int) bool {
+		a, b := notAcked(faults[i]), notAcked(faults[j])
+		return a > b || a == b && faults[i] < faults[j]
+	})
 
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Chaos matrix, %d cells (all R,W): messages not acknowledged and retrieved", cells)

@@ -34,3 +34,22 @@ func TestChaosFigureFromMatrix(t *testing.T) {
 		require.True(t, strings.Contains(string(svg), text), "figure lacks %q", text)
 	}
 }
+
+// Fault classes with the same share (every one at 0% not acknowledged,
+// say) are drawn in the order of their names, so the figure is the same
+// from one make paper to the next.
+func TestChaosFigureOrdersTiesByName(t *testing.T) {
+	byFault := map[string]map[string]float64{}
+	for _, f := range []string{"pause", "slow-disk", "clock-back", "clock-forward", "kill", "disk-full"} {
+		byFault[f] = map[string]float64{"acked": 100}
+	}
+	for range 10 {
+		p, err := chaosPlot(byFault, 6)
+		require.NoError(t, err)
+		var labels []string
+		for _, tick := range p.Y.Tick.Marker.Ticks(0, 5) {
+			labels = append(labels, strings.Fields(tick.Label)[0])
+		}
+		require.Equal(t, []string{"clock-back", "clock-forward", "disk-full", "kill", "pause", "slow-disk"}, labels)
+	}
+}
