@@ -228,9 +228,9 @@ func replicaSpreadNote(pts []Point) string {
 	lo, hi := worst[0], worst[1]
 	return fmt.Sprintf("A replica's CPU (a backend's and the kernel's, per copy) was %.2f ms at R=%d and %.2f ms at R=%d, "+
 		"both with %d sessions: %.0f%% apart, more than the 15%% a held-out prediction may miss. The model has one cost "+
-		"per replica for every R, so a point predicted from the others misses by about that much; the benchmark runs the "+
-		"points interleaved so that the machine's drift (tens of percent within minutes here) falls on every point alike, "+
-		"and only a difference that repeats from run to run is the code's.",
+		"per replica for every R, so a point predicted from the others misses by about that much. Only a difference that "+
+		"repeats from run to run, with the points' runs interleaved so that the machine's drift (tens of percent within "+
+		"minutes here) falls on every point alike, is the code's.",
 		replicaCPU(lo), lo.R, replicaCPU(hi), hi.R, lo.Sessions, 100*(ratio-1))
 }
 
