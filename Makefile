@@ -74,7 +74,7 @@ CHAOS_SEEDS ?= 20261201 20261202
 chaos: build-failpoints
 	for s in $(CHAOS_SEEDS); do $(BIN)/chaos -bin $(FPBIN) -tier matrix -seed $$s -out results/chaos/matrix-$$s || exit 1; done
 
-## bench: the benchmark suite (loadgen/bench): machine limits, our cluster on loopback, results/ (~10 min)
+## bench: the benchmark suite (loadgen/bench): machine limits, our cluster on loopback, results/ (~15 min)
 # BENCH_MYSQL_DSN names a MariaDB for the userbase comparison (empty skips it).
 BENCH_MYSQL_DSN ?= root@tcp(127.0.0.1:3306)/test
 BENCH_NOTE      ?=
