@@ -3,11 +3,11 @@ package store
 import (
 	"time"
 
-	"powermail/impl/fault"
-
 	"github.com/pingcap/failpoint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"powermail/impl/fault"
 )
 
 // What an fsync was for: the metrics label.
