@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"powermail/impl/devcluster"
+	"powermail/loadgen/limits"
 )
 
 // clockTicksPerSec is USER_HZ, the unit of utime and stime in
@@ -45,39 +46,13 @@ func procCPUSec(pid int) (float64, error) {
 	return ticks / clockTicksPerSec, nil
 }
 
-// hostBusySec is the CPU time all CPUs of the machine have spent busy so
-// far (user, nice, system, irq, softirq from /proc/stat; not idle, iowait
-// or steal), in seconds. Beside the processes' own CPU it shows what
-// kernel threads (journal commits, write-back) and interrupts cost, which
-// no process is charged for.
-func hostBusySec() (float64, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
-	}
-	var ticks float64
-	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
-		v, err := strconv.ParseFloat(f[i], 64)
-		if err != nil {
-			return 0, err
-		}
-		ticks += v
-	}
-	return ticks / clockTicksPerSec, nil
-}
-
 // clusterMeter measures, over one run, each daemon's CPU time and the
 // backends' fsyncs and flushes, from /proc and the backends' metrics.
 type clusterMeter struct {
 	procs   []*devcluster.Proc
 	metrics []string // backends' /metrics addresses
 	cpu     []float64
-	host    float64 // hostBusySec at the start
+	host    float64 // limits.BusyCPUSec at the start
 	backend flushTotals
 }
 
@@ -95,7 +70,7 @@ func startMeter(c *devcluster.Cluster) (*clusterMeter, error) {
 		m.metrics = append(m.metrics, b.MetricsAddr)
 	}
 	var err error
-	if m.host, err = hostBusySec(); err != nil {
+	if m.host, err = limits.BusyCPUSec(); err != nil {
 		return nil, err
 	}
 	m.cpu, m.backend, err = m.read()
@@ -146,7 +121,7 @@ func (m *clusterMeter) perMessage(messages int64) (sample, error) {
 	if err != nil || messages <= 0 {
 		return nil, err
 	}
-	host, err := hostBusySec()
+	host, err := limits.BusyCPUSec()
 	if err != nil {
 		return nil, err
 	}

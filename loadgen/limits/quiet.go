@@ -65,26 +65,35 @@ func idleOver(ctx context.Context, d time.Duration) (float64, error) {
 
 // cpuTimes returns idle+iowait and the total of the aggregate cpu line.
 func cpuTimes() (idle, total uint64, err error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 6 || f[0] != "cpu" {
-		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
-	}
-	for i, s := range f[1:] {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return 0, 0, err
-		}
+	f, err := cpuLine()
+	for i, v := range f {
 		total += v
 		if i == 3 || i == 4 { // idle, iowait
 			idle += v
 		}
 	}
-	return idle, total, nil
+	return idle, total, err
+}
+
+// cpuLine is the aggregate cpu line of /proc/stat, in clock ticks: user,
+// nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice.
+func cpuLine() ([]uint64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return nil, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	vals := make([]uint64, len(f)-1)
+	for i, s := range f[1:] {
+		if vals[i], err = strconv.ParseUint(s, 10, 64); err != nil {
+			return nil, err
+		}
+	}
+	return vals, nil
 }
 
 func load1() float64 {
@@ -95,13 +104,19 @@ func load1() float64 {
 	return float64(si.Loads[0]) / 65536
 }
 
-// BusyCPUSec is the CPU time all processes of the machine have used since
-// boot (everything but idle and iowait), in seconds: a peer's processes
+// BusyCPUSec is the CPU time all CPUs of the machine have spent busy since
+// boot, in seconds: user, nice, system, irq and softirq (not idle, iowait
+// or steal; guest time is already in user). Beside the processes' own CPU
+// it shows what kernel threads (journal commits, write-back) and
+// interrupts cost, which no process is charged for; a peer's processes
 // are too many to name, so its CPU per message is the machine's less our
 // own load generator's.
 func BusyCPUSec() (float64, error) {
-	idle, total, err := cpuTimes()
-	return float64(total-idle) / clockTicks, err
+	f, err := cpuLine()
+	if err != nil {
+		return 0, err
+	}
+	return float64(f[0]+f[1]+f[2]+f[5]+f[6]) / clockTicks, nil
 }
 
 // clockTicks is USER_HZ, the unit of /proc/stat.
