@@ -47,7 +47,7 @@ func (p *smtpPoint) once(ctx context.Context, e *env, i int) (sample, any, error
 		return nil, nil, err
 	}
 	defer stopCluster(c)
-	count, conc := p.count(e), pick(e, p.conc, 8)
+	count, conc := p.count(e), p.sessions(e)
 	if !e.opt.Quick {
 		warm := smtpLoad(c.SMTPAddr, p.size, conc, 0, fmt.Sprintf("%s-%d-warmup", p.name, i))
 		warm.Duration = smtpWarmup
@@ -76,6 +76,9 @@ func (p *smtpPoint) once(ctx context.Context, e *env, i int) (sample, any, error
 	return s, res, nil
 }
 
+// sessions is the concurrency a run uses: 8 when the suite runs quick.
+func (p *smtpPoint) sessions(e *env) int { return pick(e, p.conc, 8) }
+
 // count is the messages per run: 0 (a timed run) unless quick.
 func (p *smtpPoint) count(e *env) int64 {
 	if p.size > 64<<10 {
@@ -87,9 +90,9 @@ func (p *smtpPoint) count(e *env) int64 {
 // result aggregates p's runs.
 func (p *smtpPoint) result(e *env, samples []sample, raw []any) *Result {
 	res := aggregate(map[string]any{"redundancy": p.r, "write_quorum": p.r, "backends": 3,
-		"size_bytes": p.size, "concurrency": pick(e, p.conc, 8), "messages_per_run": p.count(e), "messages_per_conn": 1,
+		"size_bytes": p.size, "concurrency": p.sessions(e), "messages_per_run": p.count(e), "messages_per_conn": 1,
 		"run_seconds": smtpRunDuration.Seconds()}, samples, raw)
-	e.bindSMTP(res, p.r, p.size, p.conc)
+	e.bindSMTP(res, p.r, p.size, p.sessions(e))
 	return res
 }
 
